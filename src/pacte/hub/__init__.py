@@ -1,0 +1,120 @@
+"""The hub: members, channels and objects, with every rule applied; what the API, TAXII and CLI call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import orjson
+
+from pacte.config import Settings
+from pacte.errors import Forbidden, NotFound
+from pacte.hub.auth import Principal, authenticate
+from pacte.hub.clock import Clock, Ids, RandomIds, SystemClock
+from pacte.hub.members import COMMUNITY, ensure_community
+from pacte.hub.sharing import ShareReport, share_objects
+from pacte.policy import check_write
+from pacte.stix.timestamps import format_key
+from pacte.store import Store, open_store
+from pacte.store.base import Collection, ObjectQuery, Org, Page, StoredObject
+
+_REF_KEYS = ("object_refs", "source_ref", "target_ref", "sighting_of_ref", "where_sighted_refs",
+             "observed_data_refs", "sample_refs", "sample_ref")
+
+
+class Hub:
+    """One hub over one store; stateless between requests (no cached permissions)."""
+
+    def __init__(self, store: Store, settings: Settings | None = None, clock: Clock | None = None,
+                 ids: Ids | None = None) -> None:
+        self.store = store
+        self.settings = settings or Settings()
+        self.clock: Clock = clock or SystemClock()
+        self.ids: Ids = ids or RandomIds()
+        self.community = ensure_community(store, self.ids, self.clock)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Hub:
+        """Open the store named in the settings (creating or migrating it) and return a hub."""
+        return cls(open_store(settings.db_url), settings)
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def now_key(self) -> str:
+        """Return the current time in the store's sortable form."""
+        return format_key(self.clock.now())
+
+    def authenticate(self, secret: str | None) -> Principal:
+        """Return who is calling; raise Unauthenticated."""
+        return authenticate(self.store, secret)
+
+    # channels
+    def collections_for(self, org: Org) -> list[Collection]:
+        """Return the collections the member reads (community, its groups, its private one)."""
+        return self.store.readable_collections(org.org_id)
+
+    def collection_for(self, org: Org, key: str) -> Collection:
+        """Return a collection by uuid or name if the member reads it; hidden ones are NotFound."""
+        coll = self.store.collection_by_uuid(key) or self.store.collection_by_name(key)
+        if coll is None or not self.store.is_member(coll.cid, org.org_id):
+            raise NotFound(f"no collection {key!r}")
+        return coll
+
+    def can_write(self, principal: Principal, coll: Collection) -> bool:
+        """Return True if the caller may share into the collection."""
+        return principal.role.may_write and self.store.is_member(coll.cid, principal.org.org_id)
+
+    # writes
+    def share(self, principal: Principal, coll: Collection, objects: Sequence[Any]) -> ShareReport:
+        """Share objects into a collection as the caller's organisation."""
+        check_write(principal.role, self.store.is_member(coll.cid, principal.org.org_id), coll.name)
+        return self.share_as(principal.org, coll, objects)
+
+    def share_as(self, org: Org, coll: Collection, objects: Sequence[Any]) -> ShareReport:
+        """Share objects as a member (operator path: import and demo); membership is still required."""
+        if not self.store.is_member(coll.cid, org.org_id):
+            raise Forbidden(f"{org.name} is not a member of collection {coll.name!r}")
+        return share_objects(self.store, org, coll, objects, self.now_key(), self.settings.max_depth)
+
+    # reads
+    def query(self, q: ObjectQuery) -> Page:
+        """Return one page of what the reader may read."""
+        return self.store.query(q)
+
+    def get_object(self, org: Org, obj_id: str, versions: str = "last") -> list[StoredObject]:
+        """Return the readable versions of one object; NotFound when none is readable."""
+        q = ObjectQuery(reader=org.org_id, ids=[obj_id], versions=versions, limit=10_000)  # type: ignore[arg-type]
+        items = self.store.query(q).items
+        if not items:
+            raise NotFound(f"no object {obj_id!r}")
+        return items
+
+    def referenced(self, org: Org, docs: Sequence[str]) -> list[StoredObject]:
+        """Return the latest readable versions of the objects these documents refer to."""
+        refs: set[str] = set()
+        for doc in docs:
+            obj = orjson.loads(doc)
+            for key in _REF_KEYS:
+                value = obj.get(key)
+                if isinstance(value, str):
+                    refs.add(value)
+                elif isinstance(value, list):
+                    refs.update(v for v in value if isinstance(v, str))
+            if isinstance(obj.get("created_by_ref"), str):
+                refs.add(obj["created_by_ref"])
+        out: list[StoredObject] = []
+        ordered = sorted(refs)
+        for i in range(0, len(ordered), 500):
+            q = ObjectQuery(reader=org.org_id, ids=ordered[i:i + 500], limit=10_000)
+            out.extend(self.store.query(q).items)
+        return out
+
+    def export(self, org: Org, types: Sequence[str] = (), versions: str = "last") -> Iterator[StoredObject]:
+        """Yield everything the member may read (latest versions by default)."""
+        q = ObjectQuery(reader=org.org_id, types=list(types), versions=versions)  # type: ignore[arg-type]
+        yield from self.store.iter_all(q)
+
+
+__all__ = ["COMMUNITY", "Hub", "Principal"]

@@ -1,0 +1,186 @@
+"""The write path: validate a batch, apply provenance and the sharing policy, store it atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from pacte.errors import Detail, PacteError, PolicyRefused
+from pacte.policy import check_share, explicit_level
+from pacte.stix.markings import TLP_BY_ID, marking_definition_level
+from pacte.stix.validate import SCO_TYPES, ObjectInvalid, Prepared, prepare
+from pacte.store.base import Collection, Org, Store, VersionRow, WriteTxn
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one object of a batch."""
+
+    index: int
+    id: str | None
+    version: str | None
+    ok: bool
+    reason: str | None = None
+    field: str | None = None
+    code: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the outcome as JSON-ready dict."""
+        out: dict[str, Any] = {"index": self.index, "id": self.id, "version": self.version,
+                               "status": "success" if self.ok else "failure"}
+        if not self.ok:
+            out.update(reason=self.reason, field=self.field, code=self.code)
+        return out
+
+
+@dataclass
+class ShareReport:
+    """Per-object outcomes of one batch, in input order."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def successes(self) -> int:
+        """Return how many objects were stored or already present."""
+        return sum(1 for o in self.outcomes if o.ok)
+
+    @property
+    def failures(self) -> int:
+        """Return how many objects were refused."""
+        return len(self.outcomes) - self.successes
+
+
+def _failure(index: int, p: Prepared | None, detail: Detail, code: str, obj_id: str | None = None) -> Outcome:
+    return Outcome(index, p.id if p else obj_id, (p.modified or p.created) if p else None, False,
+                   detail.reason, detail.field, code)
+
+
+def _success(index: int, p: Prepared) -> Outcome:
+    return Outcome(index, p.id, p.modified or p.created, True)
+
+
+def share_objects(store: Store, org: Org, coll: Collection, objects: Sequence[Any], now: str,
+                  max_depth: int) -> ShareReport:
+    """Validate and store a batch shared by ``org`` into ``coll``; return per-object outcomes.
+
+    Each object is all-or-nothing; the batch is one transaction, so a crash stores none of it.
+    """
+    outcomes: list[Outcome | None] = [None] * len(objects)
+    valid: list[tuple[int, Prepared]] = []
+    for i, obj in enumerate(objects):
+        try:
+            valid.append((i, prepare(obj, max_depth)))
+        except ObjectInvalid as exc:
+            raw_id = obj.get("id") if isinstance(obj, dict) else None
+            outcomes[i] = _failure(i, None, exc.detail, "invalid_stix", raw_id if isinstance(raw_id, str) else None)
+    with store.write() as tx:
+        _decide_and_store(tx, org, coll, valid, outcomes, now)
+    return ShareReport([o for o in outcomes if o is not None])
+
+
+def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tuple[int, Prepared]],
+                      outcomes: list[Outcome | None], now: str) -> None:
+    idents = tx.member_identities(
+        [p.created_by_ref for _, p in valid if p.created_by_ref]
+        + [p.id for _, p in valid if p.type == "identity"])
+    ids = [p.id for _, p in valid]
+    stored: dict[tuple[str, str, str], int] = {}
+    own_keys: dict[tuple[str, str], str] = {}
+    for ev in tx.existing_versions(ids):
+        stored[(ev.id, ev.vkey, ev.sha)] = ev.vid
+        if ev.producer == org.org_id:
+            own_keys[(ev.id, ev.vkey)] = ev.sha
+    owners = tx.owners(ids)
+    batch_levels = {p.id: marking_definition_level(p.obj) for _, p in valid if p.type == "marking-definition"}
+    refs = {m for _, p in valid for m in p.markings if m not in TLP_BY_ID and m not in batch_levels}
+    held = {**tx.marking_levels(sorted(refs)), **batch_levels}
+
+    new_rows: list[VersionRow] = []
+    new_index: list[int] = []
+    unresolved_for: list[list[str]] = []
+    reuse: list[tuple[int, int]] = []  # (position in batch, existing vid)
+    new_owners: dict[str, int | None] = {}
+    seen: dict[tuple[str, str, str], int] = {}
+    for i, p in valid:
+        try:
+            level, unresolved = _check(p, org, coll, idents, owners, own_keys, held)
+        except PacteError as exc:
+            detail = exc.details[0] if exc.details else Detail(reason=exc.message, object_id=p.id)
+            outcomes[i] = _failure(i, p, detail, exc.code)
+            continue
+        key = (p.id, p.version_key, p.sha)
+        if key in stored:
+            reuse.append((i, stored[key]))
+        elif key in seen:
+            reuse.append((i, -1 - seen[key]))  # duplicate inside the batch: resolve after insert
+        else:
+            seen[key] = len(new_rows)
+            own_keys[(p.id, p.version_key)] = p.sha
+            creator = idents.get(p.created_by_ref) if p.created_by_ref else None
+            if p.id not in owners and p.id not in new_owners:
+                member_made = creator is not None or (p.created_by_ref is None and p.type not in SCO_TYPES)
+                new_owners[p.id] = org.org_id if member_made else None
+            new_rows.append(VersionRow(
+                id=p.id, type=p.type, vkey=p.version_key, modified=p.modified, created=p.created,
+                producer=org.org_id, created_by_ref=p.created_by_ref,
+                relayed=p.created_by_ref is not None and creator is None, tlp=level, revoked=p.revoked,
+                sha=p.sha, doc=p.doc.decode("utf-8")))
+            new_index.append(i)
+            unresolved_for.append(unresolved)
+        outcomes[i] = _success(i, p)
+    vids = tx.insert_versions(new_rows, now)
+    tx.set_owners(sorted(new_owners.items()))
+    tx.add_unresolved([(vid, m) for vid, refs_ in zip(vids, unresolved_for, strict=True) for m in refs_])
+    share_vids = list(vids)
+    share_vids.extend(vid if vid >= 0 else vids[-1 - vid] for _, vid in reuse)
+    tx.insert_shares([(vid, coll.cid, org.org_id) for vid in share_vids], now)
+    newly_known = [(m, lvl) for m, lvl in batch_levels.items()
+                   if any(p.id == m and outcomes[i] is not None and outcomes[i].ok  # type: ignore[union-attr]
+                          for i, p in valid)]
+    _resolve_markings(tx, newly_known)
+
+
+def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int], owners: dict[str, int | None],
+           own_keys: dict[tuple[str, str], str], held: dict[str, int]) -> tuple[int | None, list[str]]:
+    """Apply provenance, versioning and marking rules to one object; raise on refusal."""
+    if p.created_by_ref is not None:
+        creator = idents.get(p.created_by_ref)
+        if creator is not None and creator != org.org_id:
+            raise PolicyRefused("spoofed provenance", [Detail(
+                reason="created_by_ref names the identity of another member; a member shares only as itself",
+                field="created_by_ref", object_id=p.id)])
+    if p.type == "identity" and idents.get(p.id, org.org_id) != org.org_id:
+        raise PolicyRefused("spoofed provenance", [Detail(
+            reason="this identity belongs to another member", field="id", object_id=p.id)])
+    owner = owners.get(p.id)
+    if owner is not None and owner != org.org_id:
+        raise PolicyRefused("not the creator", [Detail(
+            reason="this object was created by another member; only it may share versions of it",
+            field="id", object_id=p.id)])
+    prior = own_keys.get((p.id, p.version_key))
+    if prior is not None and prior != p.sha:
+        raise PolicyRefused("conflicting version", [Detail(
+            reason="your organisation already shared different content with this id and modified;"
+                   " a new version needs a later modified", field="modified", object_id=p.id)])
+    level, unresolved = explicit_level(p.markings, held)
+    check_share(coll.kind, level, p.id)
+    return level, unresolved
+
+
+def _resolve_markings(tx: WriteTxn, levels: list[tuple[str, int]]) -> None:
+    """Record newly held marking definitions and re-level versions that referenced them."""
+    resolved = tx.record_markings(levels)
+    if not resolved:
+        return
+    docs = tx.version_docs(resolved)
+    all_refs: dict[int, list[str]] = {}
+    for vid, doc in docs.items():
+        obj = orjson.loads(doc)
+        refs = list(obj.get("object_marking_refs", ()))
+        refs += [g["marking_ref"] for g in obj.get("granular_markings", ()) if "marking_ref" in g]
+        all_refs[vid] = refs
+    held = tx.marking_levels(sorted({m for refs in all_refs.values() for m in refs if m not in TLP_BY_ID}))
+    tx.set_version_tlp([(vid, explicit_level(refs, held)[0]) for vid, refs in all_refs.items()])

@@ -1,0 +1,1 @@
+"""STIX 2.1 knowledge the hub needs: markings, timestamps and fast structural validation."""

@@ -1,0 +1,285 @@
+"""The storage interface: records, queries and the typed Protocol every backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from pacte.policy import CollectionKind, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    """A member organisation of the hub."""
+
+    org_id: int
+    name: str
+    country: str | None
+    identity_id: str
+    created: str
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """An API token of a member (the secret itself is never stored)."""
+
+    token_id: str
+    org_id: int
+    role: Role
+    label: str | None
+    created: str
+    revoked: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """A sharing channel: community, a sharing group, or a member's private collection."""
+
+    cid: int
+    uuid: str
+    kind: CollectionKind
+    name: str
+    title: str
+    description: str | None
+    owner_org: int | None
+    default_tlp: int
+    deleted: bool
+    created: str
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRow:
+    """A new object version as the write path inserts it."""
+
+    id: str
+    type: str
+    vkey: str
+    modified: str | None
+    created: str | None
+    producer: int
+    created_by_ref: str | None
+    relayed: bool
+    tlp: int | None
+    revoked: bool
+    sha: str
+    doc: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """One object version as a read path returns it."""
+
+    seq: int  # added order in the queried scope (share id in a collection, version id otherwise)
+    id: str
+    type: str
+    vkey: str
+    modified: str | None
+    added: str
+    doc: str
+
+
+VersionSelect = Literal["last", "first", "all"]
+
+
+@dataclass(slots=True)
+class ObjectQuery:
+    """What a reader asks for; every field narrows the result."""
+
+    reader: int
+    collection: int | None = None
+    ids: Sequence[str] = ()
+    types: Sequence[str] = ()
+    producer: int | None = None
+    modified_from: str | None = None  # normalised keys, inclusive
+    modified_to: str | None = None
+    added_after: str | None = None  # normalised key, exclusive
+    after_seq: int = 0  # opaque cursor: only rows past this seq
+    versions: VersionSelect = "last"
+    version_keys: Sequence[str] = ()  # exact versions (normalised); overrides ``versions``
+    limit: int = 1000
+
+
+@dataclass(slots=True)
+class Page:
+    """A page of results in added order, with whether more follow."""
+
+    items: list[StoredObject] = field(default_factory=list)
+    more: bool = False
+
+    @property
+    def next_seq(self) -> int:
+        """Return the cursor that continues after this page."""
+        return self.items[-1].seq if self.items else 0
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingVersion:
+    """A stored version as the write path sees it when deciding."""
+
+    vid: int
+    id: str
+    vkey: str
+    sha: str
+    producer: int
+
+
+class WriteTxn(Protocol):
+    """Lookups and inserts available inside one write transaction."""
+
+    def existing_versions(self, ids: Sequence[str]) -> list[ExistingVersion]:
+        """Return every stored version of these object ids."""
+        ...
+
+    def owners(self, ids: Sequence[str]) -> dict[str, int | None]:
+        """Return {id: owner org or None} for the object ids that are stored."""
+        ...
+
+    def marking_levels(self, ids: Sequence[str]) -> dict[str, int]:
+        """Return {marking id: level} for the marking definitions the hub holds."""
+        ...
+
+    def member_identities(self, identity_ids: Sequence[str]) -> dict[str, int]:
+        """Return {identity id: org id} for identities that belong to members."""
+        ...
+
+    def insert_versions(self, rows: Sequence[VersionRow], added: str) -> list[int]:
+        """Insert new versions and return their version ids, in order."""
+        ...
+
+    def set_owners(self, owners: Sequence[tuple[str, int | None]]) -> None:
+        """Record the owner of object ids seen for the first time."""
+        ...
+
+    def insert_shares(self, shares: Sequence[tuple[int, int, int]], now: str) -> list[bool]:
+        """Insert (vid, cid, org) shares, each with a strictly increasing added time; True if new."""
+        ...
+
+    def record_markings(self, levels: Sequence[tuple[str, int]]) -> list[int]:
+        """Store marking-definition levels; return vids whose unresolved markings became resolved."""
+        ...
+
+    def add_unresolved(self, pairs: Sequence[tuple[int, str]]) -> None:
+        """Remember (vid, marking id) references that could not be resolved."""
+        ...
+
+    def version_docs(self, vids: Sequence[int]) -> dict[int, str]:
+        """Return the stored JSON of versions."""
+        ...
+
+    def set_version_tlp(self, updates: Sequence[tuple[int, int | None]]) -> None:
+        """Update the explicit TLP level of versions."""
+        ...
+
+
+class Store(Protocol):
+    """Everything the hub keeps, behind one interface (SQLite and PostgreSQL)."""
+
+    dialect: str
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+    def schema_version(self) -> int:
+        """Return the schema version the database is at."""
+        ...
+
+    # members and tokens
+    def add_org(self, name: str, country: str | None, identity_id: str, now: str) -> Org:
+        """Create a member organisation."""
+        ...
+
+    def list_orgs(self) -> list[Org]:
+        """Return all member organisations by name."""
+        ...
+
+    def org_by_name(self, name: str) -> Org | None:
+        """Return the member with this name."""
+        ...
+
+    def org_by_id(self, org_id: int) -> Org | None:
+        """Return the member with this id."""
+        ...
+
+    def add_token(self, token_id: str, org_id: int, role: Role, label: str | None, secret_hash: str,
+                  now: str) -> Token:
+        """Store a new token (its secret only as a hash)."""
+        ...
+
+    def list_tokens(self, org_id: int | None = None) -> list[Token]:
+        """Return tokens, all or one member's."""
+        ...
+
+    def revoke_token(self, token_id: str, now: str, org_id: int | None = None) -> bool:
+        """Revoke a token (optionally only if it belongs to org_id); True if it was active."""
+        ...
+
+    def token_by_hash(self, secret_hash: str) -> tuple[Token, Org] | None:
+        """Return the active token with this secret hash and its member."""
+        ...
+
+    # collections
+    def add_collection(self, uuid: str, kind: CollectionKind, name: str, title: str,
+                       description: str | None, owner_org: int | None, default_tlp: int,
+                       now: str) -> Collection:
+        """Create a collection."""
+        ...
+
+    def list_collections(self) -> list[Collection]:
+        """Return every live collection."""
+        ...
+
+    def collection_by_name(self, name: str) -> Collection | None:
+        """Return the live collection with this name."""
+        ...
+
+    def collection_by_uuid(self, uuid: str) -> Collection | None:
+        """Return the live collection with this uuid."""
+        ...
+
+    def delete_collection(self, cid: int) -> None:
+        """Mark a collection deleted: its audience no longer exists."""
+        ...
+
+    def set_default_tlp(self, cid: int, level: int) -> None:
+        """Change the default marking of a collection."""
+        ...
+
+    def add_member(self, cid: int, org_id: int) -> bool:
+        """Add a member to a collection's audience; True if it was not one."""
+        ...
+
+    def remove_member(self, cid: int, org_id: int) -> bool:
+        """Remove a member from a collection's audience; True if it was one."""
+        ...
+
+    def members_of(self, cid: int) -> list[int]:
+        """Return the org ids in a collection's explicit audience."""
+        ...
+
+    def is_member(self, cid: int, org_id: int) -> bool:
+        """Return True if the org belongs to the collection's audience."""
+        ...
+
+    def readable_collections(self, org_id: int) -> list[Collection]:
+        """Return the live collections whose audience includes the org."""
+        ...
+
+    # objects
+    def write(self) -> AbstractContextManager[WriteTxn]:
+        """Open the one write transaction (serialised across threads and processes)."""
+        ...
+
+    def query(self, q: ObjectQuery) -> Page:
+        """Return one page of the object versions the reader may read."""
+        ...
+
+    def count(self, q: ObjectQuery) -> int:
+        """Return how many object versions the query matches for its reader."""
+        ...
+
+    def iter_all(self, q: ObjectQuery, batch: int = 5000) -> Iterator[StoredObject]:
+        """Yield every matching version, page by page."""
+        ...

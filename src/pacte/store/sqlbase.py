@@ -1,0 +1,499 @@
+"""The SQL shared by the SQLite and PostgreSQL backends, written once with ``?`` placeholders."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from pacte.policy import CollectionKind, Role, visible_clause, visible_params
+from pacte.store.base import (
+    Collection,
+    ExistingVersion,
+    ObjectQuery,
+    Org,
+    Page,
+    StoredObject,
+    Token,
+    VersionRow,
+    WriteTxn,
+)
+from pacte.store.schema import MIGRATIONS
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the store uses."""
+
+    def fetchone(self) -> Any:
+        """Return the next row."""
+        ...
+
+    def fetchall(self) -> list[Any]:
+        """Return the remaining rows."""
+        ...
+
+
+class Conn(Protocol):
+    """The part of a DB-API connection the store uses."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement."""
+        ...
+
+
+_ORG = "org_id, name, country, identity_id, created"
+_TOKEN = "token_id, org_id, role, label, created, revoked"
+_COLL = "cid, uuid, kind, name, title, description, owner_org, default_tlp, deleted, created"
+_CHUNK = 500
+
+
+def _org(r: Sequence[Any]) -> Org:
+    return Org(int(r[0]), r[1], r[2], r[3], r[4])
+
+
+def _token(r: Sequence[Any]) -> Token:
+    return Token(r[0], int(r[1]), Role(r[2]), r[3], r[4], r[5])
+
+
+def _coll(r: Sequence[Any]) -> Collection:
+    return Collection(int(r[0]), r[1], CollectionKind(r[2]), r[3], r[4], r[5], r[6], int(r[7]), bool(r[8]), r[9])
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i:i + _CHUNK]
+
+
+def next_added(now: str, last: str | None) -> str:
+    """Return ``now`` or, if the clock has not moved past ``last``, one nanosecond after it."""
+    if last is None or now > last:
+        return now
+    digits = last[20:29]
+    stem = last[:20]
+    bumped = int(digits) + 1
+    if bumped < 10**9:
+        return f"{stem}{bumped:09d}Z"
+    return last  # pathological: keep order via the sequence number
+
+
+class SQLWriteTxn:
+    """The write transaction's lookups and inserts, shared by both dialects."""
+
+    def __init__(self, store: SQLStore, conn: Conn) -> None:
+        self.store = store
+        self.conn = conn
+        self._next_vid: int | None = None
+        self._next_sid: int | None = None
+        self._last_added: str | None = None
+
+    def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(self.store.sql(sql), params)
+
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.store.executemany(self.conn, self.store.sql(sql), rows)
+
+    def existing_versions(self, ids: Sequence[str]) -> list[ExistingVersion]:
+        """Return every stored version of these object ids."""
+        out: list[ExistingVersion] = []
+        for part in _chunks(sorted(set(ids))):
+            out.extend(ExistingVersion(int(r[0]), r[1], r[2], r[3], int(r[4])) for r in self._x(
+                f"SELECT vid, id, vkey, sha, producer FROM versions WHERE id IN ({_marks(len(part))})", part
+            ).fetchall())
+        return out
+
+    def owners(self, ids: Sequence[str]) -> dict[str, int | None]:
+        """Return {id: owner org or None} for the object ids that are stored."""
+        out: dict[str, int | None] = {}
+        for part in _chunks(sorted(set(ids))):
+            for oid, owner in self._x(
+                f"SELECT id, owner_org FROM objects WHERE id IN ({_marks(len(part))})", part
+            ).fetchall():
+                out[oid] = owner
+        return out
+
+    def marking_levels(self, ids: Sequence[str]) -> dict[str, int]:
+        """Return {marking id: level} for the marking definitions the hub holds."""
+        out: dict[str, int] = {}
+        for part in _chunks(sorted(set(ids))):
+            for mid, level in self._x(
+                f"SELECT marking_id, level FROM marking_levels WHERE marking_id IN ({_marks(len(part))})", part
+            ).fetchall():
+                out[mid] = int(level)
+        return out
+
+    def member_identities(self, identity_ids: Sequence[str]) -> dict[str, int]:
+        """Return {identity id: org id} for identities that belong to members."""
+        out: dict[str, int] = {}
+        for part in _chunks(sorted(set(identity_ids))):
+            for ident, org in self._x(
+                f"SELECT identity_id, org_id FROM orgs WHERE identity_id IN ({_marks(len(part))})", part
+            ).fetchall():
+                out[ident] = int(org)
+        return out
+
+    def _added(self, now: str) -> str:
+        if self._last_added is None:
+            row = self._x("SELECT added FROM shares ORDER BY sid DESC LIMIT 1").fetchone()
+            self._last_added = row[0] if row else None
+        self._last_added = next_added(now, self._last_added)
+        return self._last_added
+
+    def insert_versions(self, rows: Sequence[VersionRow], added: str) -> list[int]:
+        """Insert new versions and return their version ids, in order."""
+        if not rows:
+            return []
+        if self._next_vid is None:
+            self._next_vid = int(self._x("SELECT COALESCE(MAX(vid), 0) FROM versions").fetchone()[0]) + 1
+        first = self._next_vid
+        vids = list(range(first, first + len(rows)))
+        self._next_vid = first + len(rows)
+        self._many(
+            "INSERT INTO versions (vid, id, type, vkey, modified, created, producer, created_by_ref, relayed,"
+            " tlp, revoked, sha, doc, added) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(vid, r.id, r.type, r.vkey, r.modified, r.created, r.producer, r.created_by_ref, int(r.relayed),
+              r.tlp, int(r.revoked), r.sha, r.doc, added) for vid, r in zip(vids, rows, strict=True)],
+        )
+        return vids
+
+    def set_owners(self, owners: Sequence[tuple[str, int | None]]) -> None:
+        """Record the owner of object ids seen for the first time."""
+        if owners:
+            self._many("INSERT INTO objects (id, owner_org) VALUES (?, ?) ON CONFLICT DO NOTHING", owners)
+
+    def insert_shares(self, shares: Sequence[tuple[int, int, int]], now: str) -> list[bool]:
+        """Insert (vid, cid, org) shares, each with a strictly increasing added time; True if new."""
+        if not shares:
+            return []
+        present: set[tuple[int, int]] = set()
+        vids = sorted({s[0] for s in shares})
+        for part in _chunks(vids):
+            for vid, cid in self._x(
+                f"SELECT vid, cid FROM shares WHERE vid IN ({_marks(len(part))})", part
+            ).fetchall():
+                present.add((int(vid), int(cid)))
+        if self._next_sid is None:
+            self._next_sid = int(self._x("SELECT COALESCE(MAX(sid), 0) FROM shares").fetchone()[0]) + 1
+        rows: list[tuple[int, int, int, int, str]] = []
+        fresh: list[bool] = []
+        for vid, cid, org in shares:
+            if (vid, cid) in present:
+                fresh.append(False)
+                continue
+            present.add((vid, cid))
+            rows.append((self._next_sid, vid, cid, org, self._added(now)))
+            self._next_sid += 1
+            fresh.append(True)
+        self._many("INSERT INTO shares (sid, vid, cid, org_id, added) VALUES (?,?,?,?,?)", rows)
+        return fresh
+
+    def record_markings(self, levels: Sequence[tuple[str, int]]) -> list[int]:
+        """Store marking-definition levels; return vids whose unresolved markings became resolved."""
+        if not levels:
+            return []
+        self._many(
+            "INSERT INTO marking_levels (marking_id, level) VALUES (?, ?) ON CONFLICT DO NOTHING", levels
+        )
+        ids = [m for m, _ in levels]
+        touched: set[int] = set()
+        for part in _chunks(ids):
+            marks = _marks(len(part))
+            touched.update(int(r[0]) for r in self._x(
+                f"SELECT vid FROM unresolved WHERE marking_id IN ({marks})", part).fetchall())
+            self._x(f"DELETE FROM unresolved WHERE marking_id IN ({marks})", part)
+        if not touched:
+            return []
+        still: set[int] = set()
+        for part in _chunks(sorted(touched)):
+            still.update(int(r[0]) for r in self._x(
+                f"SELECT vid FROM unresolved WHERE vid IN ({_marks(len(part))})", part).fetchall())
+        return sorted(touched - still)
+
+    def add_unresolved(self, pairs: Sequence[tuple[int, str]]) -> None:
+        """Remember (vid, marking id) references that could not be resolved."""
+        if pairs:
+            self._many("INSERT INTO unresolved (vid, marking_id) VALUES (?, ?) ON CONFLICT DO NOTHING", pairs)
+
+    def version_docs(self, vids: Sequence[int]) -> dict[int, str]:
+        """Return the stored JSON of versions."""
+        out: dict[int, str] = {}
+        for part in _chunks(list(vids)):
+            for vid, doc in self._x(
+                f"SELECT vid, doc FROM versions WHERE vid IN ({_marks(len(part))})", part).fetchall():
+                out[int(vid)] = doc
+        return out
+
+    def set_version_tlp(self, updates: Sequence[tuple[int, int | None]]) -> None:
+        """Update the explicit TLP level of versions."""
+        if updates:
+            self._many("UPDATE versions SET tlp = ? WHERE vid = ?", [(t, v) for v, t in updates])
+
+
+class SQLStore(ABC):
+    """The Store implementation over a DB-API connection; backends supply connections."""
+
+    dialect: str = ""
+
+    @abstractmethod
+    def _reading(self) -> AbstractContextManager[Conn]:
+        """Return a connection for reads (autocommit)."""
+
+    @abstractmethod
+    def _writing(self) -> AbstractContextManager[Conn]:
+        """Return a connection inside the one serialised write transaction."""
+
+    @abstractmethod
+    def sql(self, text: str) -> str:
+        """Return the statement in the backend's placeholder style."""
+
+    @abstractmethod
+    def executemany(self, conn: Conn, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for many rows."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    # schema
+    def _migrate(self) -> None:
+        with self._writing() as conn:
+            conn.execute(self.sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
+            row = conn.execute(self.sql("SELECT MAX(version) FROM schema_version")).fetchone()
+            current = int(row[0]) if row and row[0] is not None else 0
+            steps = MIGRATIONS[self.dialect]
+            for number, statements in enumerate(steps[current:], start=current + 1):
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute(self.sql("INSERT INTO schema_version (version) VALUES (?)"), (number,))
+
+    def schema_version(self) -> int:
+        """Return the schema version the database is at."""
+        return int(self._one("SELECT MAX(version) FROM schema_version")[0])
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._reading() as conn:
+            return conn.execute(self.sql(sql), params).fetchone()
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._reading() as conn:
+            return list(conn.execute(self.sql(sql), params).fetchall())
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with self._writing() as conn:
+            return int(conn.execute(self.sql(sql), params).rowcount)
+
+    # members and tokens
+    def add_org(self, name: str, country: str | None, identity_id: str, now: str) -> Org:
+        """Create a member organisation."""
+        with self._writing() as conn:
+            row = conn.execute(self.sql(
+                f"INSERT INTO orgs (name, country, identity_id, created) VALUES (?,?,?,?) RETURNING {_ORG}"),
+                (name, country, identity_id, now)).fetchone()
+        return _org(row)
+
+    def list_orgs(self) -> list[Org]:
+        """Return all member organisations by name."""
+        return [_org(r) for r in self._all(f"SELECT {_ORG} FROM orgs ORDER BY name")]
+
+    def org_by_name(self, name: str) -> Org | None:
+        """Return the member with this name."""
+        row = self._one(f"SELECT {_ORG} FROM orgs WHERE name = ?", (name,))
+        return _org(row) if row else None
+
+    def org_by_id(self, org_id: int) -> Org | None:
+        """Return the member with this id."""
+        row = self._one(f"SELECT {_ORG} FROM orgs WHERE org_id = ?", (org_id,))
+        return _org(row) if row else None
+
+    def add_token(self, token_id: str, org_id: int, role: Role, label: str | None, secret_hash: str,
+                  now: str) -> Token:
+        """Store a new token (its secret only as a hash)."""
+        self._exec("INSERT INTO tokens (token_id, org_id, role, label, secret_hash, created) VALUES (?,?,?,?,?,?)",
+                   (token_id, org_id, role.value, label, secret_hash, now))
+        return Token(token_id, org_id, role, label, now, None)
+
+    def list_tokens(self, org_id: int | None = None) -> list[Token]:
+        """Return tokens, all or one member's."""
+        if org_id is None:
+            return [_token(r) for r in self._all(f"SELECT {_TOKEN} FROM tokens ORDER BY created, token_id")]
+        return [_token(r) for r in self._all(
+            f"SELECT {_TOKEN} FROM tokens WHERE org_id = ? ORDER BY created, token_id", (org_id,))]
+
+    def revoke_token(self, token_id: str, now: str, org_id: int | None = None) -> bool:
+        """Revoke a token (optionally only if it belongs to org_id); True if it was active."""
+        if org_id is None:
+            return self._exec("UPDATE tokens SET revoked = ? WHERE token_id = ? AND revoked IS NULL",
+                              (now, token_id)) > 0
+        return self._exec("UPDATE tokens SET revoked = ? WHERE token_id = ? AND org_id = ? AND revoked IS NULL",
+                          (now, token_id, org_id)) > 0
+
+    def token_by_hash(self, secret_hash: str) -> tuple[Token, Org] | None:
+        """Return the active token with this secret hash and its member."""
+        row = self._one(
+            "SELECT t.token_id, t.org_id, t.role, t.label, t.created, t.revoked,"
+            " o.org_id, o.name, o.country, o.identity_id, o.created"
+            " FROM tokens t JOIN orgs o ON o.org_id = t.org_id WHERE t.secret_hash = ? AND t.revoked IS NULL",
+            (secret_hash,))
+        return (_token(row[:6]), _org(row[6:])) if row else None
+
+    # collections
+    def add_collection(self, uuid: str, kind: CollectionKind, name: str, title: str,
+                       description: str | None, owner_org: int | None, default_tlp: int,
+                       now: str) -> Collection:
+        """Create a collection."""
+        with self._writing() as conn:
+            row = conn.execute(self.sql(
+                "INSERT INTO collections (uuid, kind, name, title, description, owner_org, default_tlp, created)"
+                f" VALUES (?,?,?,?,?,?,?,?) RETURNING {_COLL}"),
+                (uuid, kind.value, name, title, description, owner_org, default_tlp, now)).fetchone()
+            coll = _coll(row)
+            if owner_org is not None:
+                conn.execute(self.sql("INSERT INTO members (cid, org_id) VALUES (?, ?)"), (coll.cid, owner_org))
+        return coll
+
+    def list_collections(self) -> list[Collection]:
+        """Return every live collection."""
+        return [_coll(r) for r in self._all(f"SELECT {_COLL} FROM collections WHERE deleted = 0 ORDER BY cid")]
+
+    def collection_by_name(self, name: str) -> Collection | None:
+        """Return the live collection with this name."""
+        row = self._one(f"SELECT {_COLL} FROM collections WHERE name = ? AND deleted = 0", (name,))
+        return _coll(row) if row else None
+
+    def collection_by_uuid(self, uuid: str) -> Collection | None:
+        """Return the live collection with this uuid."""
+        row = self._one(f"SELECT {_COLL} FROM collections WHERE uuid = ? AND deleted = 0", (uuid,))
+        return _coll(row) if row else None
+
+    def delete_collection(self, cid: int) -> None:
+        """Mark a collection deleted: its audience no longer exists."""
+        self._exec("UPDATE collections SET deleted = 1 WHERE cid = ?", (cid,))
+
+    def set_default_tlp(self, cid: int, level: int) -> None:
+        """Change the default marking of a collection."""
+        self._exec("UPDATE collections SET default_tlp = ? WHERE cid = ?", (level, cid))
+
+    def add_member(self, cid: int, org_id: int) -> bool:
+        """Add a member to a collection's audience; True if it was not one."""
+        return self._exec("INSERT INTO members (cid, org_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                          (cid, org_id)) > 0
+
+    def remove_member(self, cid: int, org_id: int) -> bool:
+        """Remove a member from a collection's audience; True if it was one."""
+        return self._exec("DELETE FROM members WHERE cid = ? AND org_id = ?", (cid, org_id)) > 0
+
+    def members_of(self, cid: int) -> list[int]:
+        """Return the org ids in a collection's explicit audience."""
+        return [int(r[0]) for r in self._all("SELECT org_id FROM members WHERE cid = ? ORDER BY org_id", (cid,))]
+
+    def is_member(self, cid: int, org_id: int) -> bool:
+        """Return True if the org belongs to the collection's audience."""
+        row = self._one(
+            "SELECT 1 FROM collections c WHERE c.cid = ? AND c.deleted = 0 AND (c.kind = 'community'"
+            " OR EXISTS (SELECT 1 FROM members m WHERE m.cid = c.cid AND m.org_id = ?))", (cid, org_id))
+        return row is not None
+
+    def readable_collections(self, org_id: int) -> list[Collection]:
+        """Return the live collections whose audience includes the org."""
+        return [_coll(r) for r in self._all(
+            f"SELECT {_COLL} FROM collections c WHERE c.deleted = 0 AND (c.kind = 'community'"
+            " OR EXISTS (SELECT 1 FROM members m WHERE m.cid = c.cid AND m.org_id = ?)) ORDER BY c.cid",
+            (org_id,))]
+
+    # objects
+    def write(self) -> AbstractContextManager[WriteTxn]:
+        """Open the one write transaction (serialised across threads and processes)."""
+        return _TxnContext(self)
+
+    def _where(self, q: ObjectQuery) -> tuple[str, str, list[Any]]:
+        """Return (FROM clause, WHERE clause, params) for a query, policy included."""
+        params: list[Any] = []
+        if q.collection is not None:
+            source = "versions v JOIN shares sc ON sc.vid = v.vid AND sc.cid = ?"
+            params.append(q.collection)
+            seq, added = "sc.sid", "sc.added"
+        else:
+            source = "versions v"
+            seq, added = "v.vid", "v.added"
+        conds = [visible_clause("v")]
+        params.extend(visible_params(q.reader))
+        if q.after_seq:
+            conds.append(f"{seq} > ?")
+            params.append(q.after_seq)
+        if q.ids:
+            conds.append(f"v.id IN ({_marks(len(q.ids))})")
+            params.extend(q.ids)
+        if q.types:
+            conds.append(f"v.type IN ({_marks(len(q.types))})")
+            params.extend(q.types)
+        if q.producer is not None:
+            conds.append("v.producer = ?")
+            params.append(q.producer)
+        if q.modified_from is not None:
+            conds.append("v.vkey >= ?")
+            params.append(q.modified_from)
+        if q.modified_to is not None:
+            conds.append("v.vkey <= ?")
+            params.append(q.modified_to)
+        if q.added_after is not None:
+            conds.append(f"{added} > ?")
+            params.append(q.added_after)
+        if q.version_keys:
+            conds.append(f"v.vkey IN ({_marks(len(q.version_keys))})")
+            params.extend(q.version_keys)
+        elif q.versions != "all":
+            op = ">" if q.versions == "last" else "<"
+            scope = ""
+            if q.collection is not None:
+                scope = " JOIN shares sc2 ON sc2.vid = v2.vid AND sc2.cid = ?"
+                params.append(q.collection)
+            conds.append(f"NOT EXISTS (SELECT 1 FROM versions v2{scope} WHERE v2.id = v.id AND v2.vkey {op} v.vkey"
+                         f" AND {visible_clause('v2')})")
+            params.extend(visible_params(q.reader))
+        return source, " AND ".join(conds), params
+
+    def query(self, q: ObjectQuery) -> Page:
+        """Return one page of the object versions the reader may read."""
+        source, where, params = self._where(q)
+        seq, added = ("sc.sid", "sc.added") if q.collection is not None else ("v.vid", "v.added")
+        rows = self._all(
+            f"SELECT {seq}, v.id, v.type, v.vkey, v.modified, {added}, v.doc FROM {source} WHERE {where}"
+            f" ORDER BY {seq} LIMIT ?", [*params, q.limit + 1])
+        more = len(rows) > q.limit
+        return Page([StoredObject(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows[:q.limit]], more)
+
+    def count(self, q: ObjectQuery) -> int:
+        """Return how many object versions the query matches for its reader."""
+        source, where, params = self._where(q)
+        return int(self._one(f"SELECT COUNT(*) FROM {source} WHERE {where}", params)[0])
+
+    def iter_all(self, q: ObjectQuery, batch: int = 5000) -> Iterator[StoredObject]:
+        """Yield every matching version, page by page."""
+        q.limit = batch
+        while True:
+            page = self.query(q)
+            yield from page.items
+            if not page.more:
+                return
+            q.after_seq = page.next_seq
+
+
+class _TxnContext:
+    """Context manager that opens the backend's write connection and hands out a WriteTxn."""
+
+    def __init__(self, store: SQLStore) -> None:
+        self.store = store
+        self._cm: AbstractContextManager[Conn] | None = None
+
+    def __enter__(self) -> WriteTxn:
+        self._cm = self.store._writing()
+        conn = self._cm.__enter__()
+        return SQLWriteTxn(self.store, conn)
+
+    def __exit__(self, *exc: Any) -> None:
+        assert self._cm is not None
+        self._cm.__exit__(*exc)

@@ -1,0 +1,106 @@
+"""SQLite backend: WAL, synchronous=FULL, one serialised writer, one reader connection per thread."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pacte.errors import IntegrityError, StorageError
+from pacte.store.sqlbase import Conn, SQLStore
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")  # a COMMIT that returned survives kill -9 and power loss
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    return conn
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise IntegrityError(f"database constraint violated: {exc}") from exc
+    except sqlite3.Error as exc:
+        raise StorageError(f"database error: {exc}") from exc
+
+
+class SQLiteStore(SQLStore):
+    """Store on an embedded SQLite file."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        with _translated():
+            self._writer = _connect(self.path)
+        self._depth = 0
+        self._migrate()
+
+    def sql(self, text: str) -> str:
+        """Return the statement unchanged: SQLite uses ``?`` placeholders."""
+        return text
+
+    def executemany(self, conn: Conn, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for many rows."""
+        if rows:
+            conn.executemany(sql, rows)  # type: ignore[attr-defined]
+
+    @contextmanager
+    def _reading(self) -> Iterator[Conn]:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            with _translated():
+                conn = _connect(self.path)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        with _translated():
+            yield conn
+
+    @contextmanager
+    def _writing(self) -> Iterator[Conn]:
+        with self._lock:
+            if self._depth:  # nested use inside an open transaction
+                self._depth += 1
+                try:
+                    with _translated():
+                        yield self._writer
+                finally:
+                    self._depth -= 1
+                return
+            self._depth = 1
+            try:
+                with _translated():
+                    self._writer.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield self._writer
+                    except BaseException:
+                        self._writer.execute("ROLLBACK")
+                        raise
+                    self._writer.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def close(self) -> None:
+        """Release connections."""
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._writer.close()
