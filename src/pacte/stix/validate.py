@@ -111,6 +111,12 @@ def depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
+def is_stix_id(value: str, expected_type: str | None = None) -> bool:
+    """Return True if the value is a STIX identifier (of the expected type, if given)."""
+    m = _ID.match(value)
+    return m is not None and (expected_type is None or m.group(1) == expected_type)
+
+
 def _check_ref(obj_id: str, field: str, value: Any) -> None:
     if not isinstance(value, str) or _ID.match(value) is None:
         raise _fail(obj_id, field, "must be a STIX identifier of the form type--uuid")

@@ -1,0 +1,21 @@
+"""The application factory: one ASGI app serving the native API (and TAXII, when mounted)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from pacte import __version__
+from pacte.api import errors
+from pacte.api.routes import router
+from pacte.hub import Hub
+
+
+def create_app(hub: Hub) -> FastAPI:
+    """Return the ASGI application serving this hub."""
+    app = FastAPI(title="Pacte", version=__version__,
+                  description="Threat-intelligence sharing hub: native JSON API. TAXII 2.1 is served at /taxii2/.",
+                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None)
+    app.state.hub = hub
+    errors.install(app)
+    app.include_router(router)
+    return app
