@@ -1,0 +1,1 @@
+"""The ``pacte`` command line: the hub operator's tool."""
