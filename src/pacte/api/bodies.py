@@ -52,12 +52,6 @@ def objects_of(doc: Any, max_depth: int, *, envelope: bool = False) -> list[Any]
     objects = doc.get("objects", [])
     if not isinstance(objects, list):
         raise InvalidSTIX(f"the {kind}'s objects must be a list", [Detail(reason="must be a list", field="objects")])
-    for i, obj in enumerate(objects):
-        if isinstance(obj, dict | list) and depth_exceeds(obj, max_depth):
-            oid = obj.get("id") if isinstance(obj, dict) else None
-            raise TooDeep(f"JSON nests deeper than {max_depth} levels", [Detail(
-                reason=f"nests deeper than {max_depth} levels", field=f"objects[{i}]",
-                object_id=oid if isinstance(oid, str) else None)])
     for key, value in doc.items():
         if key != "objects" and isinstance(value, dict | list) and depth_exceeds(value, max_depth):
             raise TooDeep(f"JSON nests deeper than {max_depth} levels", [Detail(

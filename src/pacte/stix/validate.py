@@ -64,7 +64,29 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "autonomous-system": ("number",),
 }
 
-_GOOD_KEYS: set[str] = set()
+_PLAIN, _TIMESTAMP, _REF, _REFS, _NESTED = 0, 1, 2, 3, 4
+_KEY_KIND: dict[str, int] = dict.fromkeys(
+    ("type", "id", "spec_version", "name", "description", "revoked", "confidence", "lang", "pattern",
+     "pattern_type", "relationship_type", "is_family", "identity_class", "definition_type"), _PLAIN)
+
+
+def _classify(obj_id: str, key: str) -> int:
+    """Return how a property is checked, remembering the answer for later objects."""
+    if _PROP.match(key) is None:
+        raise _fail(obj_id, key, "property names are 1-250 lowercase letters, digits or underscores")
+    if key in TIMESTAMP_PROPS:
+        kind = _TIMESTAMP
+    elif key.startswith("x_"):
+        kind = _NESTED
+    elif key.endswith("_ref"):
+        kind = _REF
+    elif key.endswith("_refs"):
+        kind = _REFS
+    else:
+        kind = _NESTED
+    if len(_KEY_KIND) < 4096:
+        _KEY_KIND[key] = kind
+    return kind
 
 # Nesting allowed inside one object; a bundle adds two levels above it.
 DEFAULT_MAX_DEPTH = 32
@@ -142,9 +164,6 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         spec = "2.1"
     if spec != "2.1":
         raise _fail(obj_id, "spec_version", "must be \"2.1\"" if spec is not None else "required, must be \"2.1\"")
-    for prop in TIMESTAMP_PROPS:
-        if prop in obj and timestamps.normalize(obj[prop]) is None:
-            raise _fail(obj_id, prop, "must be an RFC 3339 UTC timestamp such as 2024-01-31T12:00:00.000Z")
     created = obj.get("created")
     modified = obj.get("modified")
     version_key = ""
@@ -165,20 +184,25 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
     if otype == "malware" and obj.get("is_family") is True and "name" not in obj:
         raise _fail(obj_id, "name", "required for a malware family")
     for key, value in obj.items():
-        if key not in _GOOD_KEYS:
-            if _PROP.match(key) is None:
-                raise _fail(obj_id, key, "property names are 1-250 lowercase letters, digits or underscores")
-            if len(_GOOD_KEYS) < 4096:
-                _GOOD_KEYS.add(key)
-        if key.startswith("x_"):
+        kind = _KEY_KIND.get(key)
+        if kind is None:
+            kind = _classify(obj_id, key)
+        if kind == _PLAIN:
             continue
-        if key.endswith("_ref"):
-            _check_ref(obj_id, key, value)
-        elif key.endswith("_refs"):
-            if not isinstance(value, list):
+        if kind == _TIMESTAMP:
+            if timestamps.normalize(value) is None:
+                raise _fail(obj_id, key, "must be an RFC 3339 UTC timestamp such as 2024-01-31T12:00:00.000Z")
+        elif kind == _REF:
+            if type(value) is not str or _ID.match(value) is None:
+                raise _fail(obj_id, key, "must be a STIX identifier of the form type--uuid")
+        elif kind == _REFS:
+            if type(value) is not list:
                 raise _fail(obj_id, key, "must be a list of STIX identifiers")
             for i, ref in enumerate(value):
-                _check_ref(obj_id, f"{key}[{i}]", ref)
+                if type(ref) is not str or _ID.match(ref) is None:
+                    raise _fail(obj_id, f"{key}[{i}]", "must be a STIX identifier of the form type--uuid")
+        if (type(value) is dict or type(value) is list) and depth_exceeds(value, max_depth - 1):
+            raise _fail(obj_id, key, f"nests deeper than {max_depth} levels")
     created_by = obj.get("created_by_ref")
     if created_by is not None and not created_by.startswith("identity--"):
         raise _fail(obj_id, "created_by_ref", "must refer to an identity")
@@ -209,8 +233,6 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
     for i, ref in enumerate(markings):
         if not ref.startswith("marking-definition--"):
             raise _fail(obj_id, f"object_marking_refs[{i}]", "must refer to a marking-definition")
-    if depth_exceeds(obj, max_depth):
-        raise _fail(obj_id, "", f"nests deeper than {max_depth} levels")
     doc = orjson.dumps(obj)
     return Prepared(
         id=obj_id,

@@ -9,7 +9,6 @@ _COMMON_INDEXES = [
     "CREATE INDEX ix_versions_producer ON versions (producer, vid)",
     "CREATE INDEX ix_versions_vkey ON versions (vkey)",
     "CREATE INDEX ix_shares_cid ON shares (cid, sid)",
-    "CREATE INDEX ix_shares_vid ON shares (vid)",
     "CREATE INDEX ix_unresolved_marking ON unresolved (marking_id)",
 ]
 
