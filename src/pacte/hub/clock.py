@@ -75,4 +75,5 @@ MEMBER_NAMESPACE = uuid.UUID("6b1d9c1e-3f0a-5c55-9a3e-70616374652e")
 
 def member_identity_id(name: str) -> str:
     """Return the deterministic STIX identity id of a member with this name."""
-    return f"identity--{uuid.uuid5(MEMBER_NAMESPACE, name.casefold())}"
+    derived = uuid.uuid5(MEMBER_NAMESPACE, name.casefold())
+    return f"identity--{uuid.UUID(bytes=derived.bytes, version=4)}"
