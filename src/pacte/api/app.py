@@ -8,6 +8,7 @@ from pacte import __version__
 from pacte.api import errors
 from pacte.api.routes import router
 from pacte.hub import Hub
+from pacte.taxii import router as taxii_router
 
 
 def create_app(hub: Hub) -> FastAPI:
@@ -18,4 +19,5 @@ def create_app(hub: Hub) -> FastAPI:
     app.state.hub = hub
     errors.install(app)
     app.include_router(router)
+    app.include_router(taxii_router)
     return app

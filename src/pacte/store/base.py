@@ -283,3 +283,16 @@ class Store(Protocol):
     def iter_all(self, q: ObjectQuery, batch: int = 5000) -> Iterator[StoredObject]:
         """Yield every matching version, page by page."""
         ...
+
+    # TAXII 2.1 server (implemented in pacte.store.taxii_status)
+    def save_taxii_status(self, status_id: str, org_id: int, created: str, doc: str, purge_before: str) -> None:
+        """Store a status resource of ``org_id`` and purge those created before ``purge_before``."""
+        ...
+
+    def taxii_status(self, status_id: str, org_id: int) -> str | None:
+        """Return the JSON of a status resource if ``org_id`` posted it, else None."""
+        ...
+
+    def remove_shares(self, cid: int, org_id: int, obj_id: str, vkeys: Sequence[str]) -> int:
+        """Delete the shares ``org_id`` made of these versions of an object in a collection; return how many."""
+        ...

@@ -20,6 +20,7 @@ from pacte.store.base import (
     WriteTxn,
 )
 from pacte.store.schema import MIGRATIONS
+from pacte.store.taxii_status import TaxiiStatusSQL
 
 
 class Cursor(Protocol):
@@ -233,7 +234,7 @@ class SQLWriteTxn:
             self._many("UPDATE versions SET tlp = ? WHERE vid = ?", [(t, v) for v, t in updates])
 
 
-class SQLStore(ABC):
+class SQLStore(TaxiiStatusSQL, ABC):
     """The Store implementation over a DB-API connection; backends supply connections."""
 
     dialect: str = ""

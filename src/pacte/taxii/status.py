@@ -1,0 +1,60 @@
+"""TAXII status resources: built from the hub's per-object outcomes, stored, read by the poster only.
+
+POSTs are processed before the response is sent, so every status is ``complete`` with no
+pending objects. Statuses are kept :data:`~pacte.store.taxii_status.STATUS_RETENTION_DAYS`
+days (TAXII asks for at least 24 hours) and a status of another organisation is answered
+exactly like one that does not exist (404).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import orjson
+
+from pacte.errors import NotFound
+from pacte.hub import Hub
+from pacte.hub.sharing import Outcome, ShareReport
+from pacte.stix.timestamps import format_dt, format_key
+from pacte.store.base import Org
+from pacte.store.taxii_status import STATUS_RETENTION_DAYS
+
+
+def _entry(o: Outcome) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": o.id or "", "version": o.version or ""}
+    if not o.ok:
+        where = f"{o.field}: " if o.field else ""
+        entry["message"] = f"{where}{o.reason or 'refused'}"
+        if o.code:
+            entry["x_pacte_code"] = o.code
+    return entry
+
+
+def build_status(status_id: str, request_timestamp: str, report: ShareReport) -> dict[str, Any]:
+    """Return the status resource of a processed POST."""
+    successes = [_entry(o) for o in report.outcomes if o.ok]
+    failures = [_entry(o) for o in report.outcomes if not o.ok]
+    return {
+        "id": status_id, "status": "complete", "request_timestamp": request_timestamp,
+        "total_count": len(report.outcomes), "success_count": len(successes), "successes": successes,
+        "failure_count": len(failures), "failures": failures, "pending_count": 0, "pendings": [],
+    }
+
+
+def record_status(hub: Hub, org: Org, report: ShareReport) -> bytes:
+    """Build, store and return (as JSON) the status resource of a POST by ``org``."""
+    now = hub.clock.now()
+    status_id = str(hub.ids.uuid4())
+    doc = orjson.dumps(build_status(status_id, format_dt(now), report))
+    purge_before = format_key(now - timedelta(days=STATUS_RETENTION_DAYS))
+    hub.store.save_taxii_status(status_id, org.org_id, format_key(now), doc.decode(), purge_before)
+    return doc
+
+
+def load_status(hub: Hub, org: Org, status_id: str) -> bytes:
+    """Return the JSON of a status posted by ``org``; NotFound for any other."""
+    doc = hub.store.taxii_status(status_id, org.org_id)
+    if doc is None:
+        raise NotFound(f"no status {status_id!r}")
+    return doc.encode()
