@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["objects_of", "parse_json", "read_body"]
+
 import orjson
 from fastapi import Request
 
-from pacte.errors import Detail, InvalidJSON, InvalidSTIX, TooDeep, TooLarge
-from pacte.stix.validate import depth_exceeds, is_stix_id
+from pacte.errors import Detail, InvalidJSON, TooDeep, TooLarge
+from pacte.stix.bundle import objects_of
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -36,24 +38,3 @@ def parse_json(body: bytes) -> Any:
         if "recursion" in exc.msg:
             raise TooDeep("JSON nests too deeply to parse", [Detail(reason=exc.msg)]) from None
         raise InvalidJSON("malformed JSON", [Detail(reason=f"{exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
-
-
-def objects_of(doc: Any, max_depth: int, *, envelope: bool = False) -> list[Any]:
-    """Return the objects of a STIX bundle (or TAXII envelope); raise naming what is wrong."""
-    kind = "envelope" if envelope else "bundle"
-    if not isinstance(doc, dict):
-        raise InvalidSTIX(f"the body must be a STIX {kind} (a JSON object)", [Detail(reason="not a JSON object", field="")])
-    if not envelope:
-        if doc.get("type") != "bundle":
-            raise InvalidSTIX("the body is not a STIX bundle", [Detail(reason='must be "bundle"', field="type")])
-        bid = doc.get("id")
-        if not isinstance(bid, str) or not is_stix_id(bid, "bundle"):
-            raise InvalidSTIX("the bundle has no valid id", [Detail(reason="must be bundle--<uuid>", field="id")])
-    objects = doc.get("objects", [])
-    if not isinstance(objects, list):
-        raise InvalidSTIX(f"the {kind}'s objects must be a list", [Detail(reason="must be a list", field="objects")])
-    for key, value in doc.items():
-        if key != "objects" and isinstance(value, dict | list) and depth_exceeds(value, max_depth):
-            raise TooDeep(f"JSON nests deeper than {max_depth} levels", [Detail(
-                reason=f"nests deeper than {max_depth} levels", field=key)])
-    return objects

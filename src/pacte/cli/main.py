@@ -278,3 +278,7 @@ def main() -> None:
 
 def _print_json(data: object) -> None:
     sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,18 +2,49 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import click
 import orjson
 
-from pacte.api.bodies import objects_of
 from pacte.errors import Detail, InvalidJSON
 from pacte.hub import Hub
 from pacte.hub.members import require_org
+from pacte.hub.sharing import Checked, check_objects, share_checked
+from pacte.stix.bundle import objects_of
 from pacte.store.base import Org
+
+# Objects of the bundle being imported, inherited by forked validation workers (never pickled).
+_OBJECTS: Sequence[Any] = ()
+
+
+def _check_range(start: int, stop: int, max_depth: int) -> list[Checked]:
+    return check_objects(_OBJECTS[start:stop], max_depth, offset=0)
+
+
+def _checked_batches(objects: Sequence[Any], batch: int, max_depth: int) -> Iterator[list[Checked]]:
+    """Yield validated batches in order; validation runs in forked workers while the caller writes."""
+    global _OBJECTS
+    ranges = [(i, min(i + batch, len(objects))) for i in range(0, len(objects), batch)]
+    workers = min(2, os.cpu_count() or 1)
+    if len(ranges) < 3 or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for start, stop in ranges:
+            yield check_objects(objects[start:stop], max_depth)
+        return
+    _OBJECTS = objects
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_check_range, start, stop, max_depth) for start, stop in ranges]
+            for fut in futures:
+                yield fut.result()
+    finally:
+        _OBJECTS = ()
 
 
 def import_bundle(hub: Hub, file: Path, org_name: str, collection: str, batch: int,
@@ -21,6 +52,8 @@ def import_bundle(hub: Hub, file: Path, org_name: str, collection: str, batch: i
     """Share a bundle file's objects as a member, in batches; return (stored, refused)."""
     org = require_org(hub.store, org_name)
     coll = hub.collection_for(org, collection)
+    if not hub.can_write_as(org, coll):
+        hub.share_as(org, coll, [])  # raises the membership error
     try:
         doc = orjson.loads(file.read_bytes())
     except orjson.JSONDecodeError as exc:
@@ -28,13 +61,12 @@ def import_bundle(hub: Hub, file: Path, org_name: str, collection: str, batch: i
             reason=f"{exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
     objects = objects_of(doc, hub.settings.max_depth)
     del doc
-    ok = failed = 0
-    shown = 0
-    with click.progressbar(length=len(objects), label=f"importing {file.name}", file=None if progress else _Null(),
-                           show_pos=True) as bar:
-        for start in range(0, len(objects), batch):
-            chunk = objects[start:start + batch]
-            report = hub.share_as(org, coll, chunk)
+    ok = failed = shown = 0
+    with click.progressbar(length=len(objects), label=f"importing {file.name}", show_pos=True,
+                           hidden=not progress) as bar:
+        start = 0
+        for checked in _checked_batches(objects, batch, hub.settings.max_depth):
+            report = share_checked(hub.store, org, coll, checked, hub.now_key())
             ok += report.successes
             failed += report.failures
             for o in report.outcomes:
@@ -42,19 +74,9 @@ def import_bundle(hub: Hub, file: Path, org_name: str, collection: str, batch: i
                     shown += 1
                     where = f" field {o.field}" if o.field else ""
                     click.echo(f"refused object {o.id or f'#{start + o.index}'}{where}: {o.reason}", err=True)
-            bar.update(len(chunk))
+            start += len(checked)
+            bar.update(len(checked))
     return ok, failed
-
-
-class _Null:
-    """A sink for the progress bar when it is turned off."""
-
-    def write(self, _: str) -> int:
-        """Discard text."""
-        return 0
-
-    def flush(self) -> None:
-        """Do nothing."""
 
 
 def export_bundle(hub: Hub, org: Org, types: tuple[str, ...], all_versions: bool, out: BinaryIO) -> int:

@@ -72,6 +72,10 @@ class Hub:
         check_write(principal.role, self.store.is_member(coll.cid, principal.org.org_id), coll.name)
         return self.share_as(principal.org, coll, objects)
 
+    def can_write_as(self, org: Org, coll: Collection) -> bool:
+        """Return True if the member belongs to the collection's audience (operator paths)."""
+        return self.store.is_member(coll.cid, org.org_id)
+
     def share_as(self, org: Org, coll: Collection, objects: Sequence[Any]) -> ShareReport:
         """Share objects as a member (operator path: import and demo); membership is still required."""
         if not self.store.is_member(coll.cid, org.org_id):

@@ -10,7 +10,7 @@ import orjson
 
 from pacte.errors import Detail, PacteError, PolicyRefused
 from pacte.policy import check_share, explicit_level
-from pacte.stix.markings import TLP_BY_ID, marking_definition_level
+from pacte.stix.markings import TLP_BY_ID
 from pacte.stix.validate import SCO_TYPES, ObjectInvalid, Prepared, prepare
 from pacte.store.base import Collection, Org, Store, VersionRow, WriteTxn
 
@@ -62,20 +62,39 @@ def _success(index: int, p: Prepared) -> Outcome:
     return Outcome(index, p.id, p.modified or p.created, True)
 
 
+Checked = Prepared | Outcome  # a validated object, or the failure that refused it
+
+
+def check_objects(objects: Sequence[Any], max_depth: int, offset: int = 0) -> list[Checked]:
+    """Validate objects (no database needed, so it may run in worker processes)."""
+    out: list[Checked] = []
+    for i, obj in enumerate(objects, start=offset):
+        try:
+            out.append(prepare(obj, max_depth))
+        except ObjectInvalid as exc:
+            raw_id = obj.get("id") if isinstance(obj, dict) else None
+            out.append(_failure(i, None, exc.detail, "invalid_stix", raw_id if isinstance(raw_id, str) else None))
+    return out
+
+
 def share_objects(store: Store, org: Org, coll: Collection, objects: Sequence[Any], now: str,
                   max_depth: int) -> ShareReport:
     """Validate and store a batch shared by ``org`` into ``coll``; return per-object outcomes.
 
     Each object is all-or-nothing; the batch is one transaction, so a crash stores none of it.
     """
-    outcomes: list[Outcome | None] = [None] * len(objects)
+    return share_checked(store, org, coll, check_objects(objects, max_depth), now)
+
+
+def share_checked(store: Store, org: Org, coll: Collection, checked: Sequence[Checked], now: str) -> ShareReport:
+    """Store a batch already validated by :func:`check_objects`; return per-object outcomes."""
+    outcomes: list[Outcome | None] = [None] * len(checked)
     valid: list[tuple[int, Prepared]] = []
-    for i, obj in enumerate(objects):
-        try:
-            valid.append((i, prepare(obj, max_depth)))
-        except ObjectInvalid as exc:
-            raw_id = obj.get("id") if isinstance(obj, dict) else None
-            outcomes[i] = _failure(i, None, exc.detail, "invalid_stix", raw_id if isinstance(raw_id, str) else None)
+    for i, item in enumerate(checked):
+        if isinstance(item, Prepared):
+            valid.append((i, item))
+        else:
+            outcomes[i] = Outcome(i, item.id, item.version, False, item.reason, item.field, item.code)
     with store.write() as tx:
         _decide_and_store(tx, org, coll, valid, outcomes, now)
     return ShareReport([o for o in outcomes if o is not None])
@@ -94,7 +113,7 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
         if ev.producer == org.org_id:
             own_keys[(ev.id, ev.vkey)] = ev.sha
     owners = tx.owners(ids)
-    batch_levels = {p.id: marking_definition_level(p.obj) for _, p in valid if p.type == "marking-definition"}
+    batch_levels = {p.id: p.marking_level for _, p in valid if p.marking_level is not None}
     refs = {m for _, p in valid for m in p.markings if m not in TLP_BY_ID and m not in batch_levels}
     held = {**tx.marking_levels(sorted(refs)), **batch_levels}
 

@@ -17,6 +17,7 @@ import orjson
 
 from pacte.errors import Detail
 from pacte.stix import timestamps
+from pacte.stix.markings import marking_definition_level
 
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
 _ID = re.compile(r"^([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -107,7 +108,7 @@ class Prepared:
     revoked: bool
     doc: bytes  # compact JSON of the object
     sha: str
-    obj: dict[str, Any]
+    marking_level: int | None  # for marking definitions: the TLP level they declare
 
 
 class ObjectInvalid(Exception):
@@ -246,5 +247,5 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         revoked=revoked,
         doc=doc,
         sha=hashlib.blake2b(doc, digest_size=16).hexdigest(),
-        obj=obj,
+        marking_level=marking_definition_level(obj) if otype == "marking-definition" else None,
     )

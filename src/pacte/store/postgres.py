@@ -55,9 +55,11 @@ class PostgresStore(SQLStore):
 
     def __init__(self, url: str, max_connections: int = 10) -> None:
         conninfo, self.schema = split_schema(url)
-        kwargs: dict[str, Any] = {"autocommit": True}
+        # JIT compilation costs hundreds of ms on the short, selective queries the hub runs.
+        options = "-c jit=off"
         if self.schema:
-            kwargs["options"] = f"-c search_path={self.schema}"
+            options += f" -c search_path={self.schema}"
+        kwargs: dict[str, Any] = {"autocommit": True, "options": options}
         with _translated():
             if self.schema:
                 with psycopg.connect(conninfo, autocommit=True) as conn:
