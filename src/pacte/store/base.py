@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from pacte.policy import CollectionKind, Role
+from pacte.store.events import Delivery, EventQuery, EventRow, Webhook
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,4 +296,82 @@ class Store(Protocol):
 
     def remove_shares(self, cid: int, org_id: int, obj_id: str, vkeys: Sequence[str]) -> int:
         """Delete the shares ``org_id`` made of these versions of an object in a collection; return how many."""
+        ...
+
+    # event log and webhooks (implemented in pacte.store.events)
+    def add_event_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (from any thread) after each commit that may have appended events."""
+        ...
+
+    def remove_event_listener(self, callback: Callable[[], None]) -> None:
+        """Stop calling a callback registered with add_event_listener."""
+        ...
+
+    def event_channel(self) -> str | None:
+        """Return the PostgreSQL NOTIFY channel of this store's event log (None on SQLite)."""
+        ...
+
+    def event_head(self) -> int:
+        """Return the id of the last committed event (0 when the log is empty)."""
+        ...
+
+    def event_horizon(self) -> int:
+        """Return the highest event id pruned by retention: resuming before it is impossible."""
+        ...
+
+    def auth_changed_after(self, eid: int) -> bool:
+        """Return True if an event that may narrow what members read committed after ``eid``."""
+        ...
+
+    def active_tokens(self, token_ids: Sequence[str]) -> set[str]:
+        """Return which of these tokens are still active (not revoked)."""
+        ...
+
+    def stream_events(self, q: EventQuery) -> list[EventRow]:
+        """Return, in order, the events in (after, upto] that the reader may receive, filters applied."""
+        ...
+
+    def prune_events(self, before: str) -> int:
+        """Delete the events logged before ``before`` (a store time key); return the new horizon."""
+        ...
+
+    def add_webhook(self, uuid: str, org_id: int, token_id: str, url: str, secret: str, filters: str,
+                    now: str) -> Webhook:
+        """Register a webhook that starts after the current head of the log."""
+        ...
+
+    def webhooks(self, org_id: int | None = None) -> list[Webhook]:
+        """Return the live webhooks, all or one member's."""
+        ...
+
+    def webhook(self, wid: int) -> Webhook | None:
+        """Return a live webhook by its number."""
+        ...
+
+    def webhook_by_uuid(self, uuid: str, org_id: int) -> Webhook | None:
+        """Return a live webhook of this member by its id."""
+        ...
+
+    def delete_webhook(self, wid: int) -> None:
+        """Stop and forget a webhook (its delivery log stays)."""
+        ...
+
+    def disable_webhook(self, wid: int, reason: str) -> None:
+        """Stop delivering to a webhook, saying why."""
+        ...
+
+    def lease_webhook(self, wid: int, owner: str, now_ms: int, until_ms: int) -> bool:
+        """Take or renew the right to deliver a webhook (one server process at a time)."""
+        ...
+
+    def advance_webhook(self, wid: int, eid: int, owner: str) -> bool:
+        """Record that a webhook is done with events up to ``eid``; False if the lease was lost."""
+        ...
+
+    def log_delivery(self, wid: int, d: Delivery) -> None:
+        """Append one delivery attempt to a webhook's log."""
+        ...
+
+    def deliveries(self, wid: int, limit: int = 100) -> list[Delivery]:
+        """Return a webhook's latest delivery attempts, newest first."""
         ...

@@ -19,6 +19,16 @@ from pacte.store.base import (
     VersionRow,
     WriteTxn,
 )
+from pacte.store.events import (
+    COLLECTION_DELETED,
+    DEFAULT_TLP_CHANGED,
+    MARKING_CHANGED,
+    MEMBER_ADDED,
+    MEMBER_REMOVED,
+    OBJECT,
+    TOKEN_REVOKED,
+    EventLogSQL,
+)
 from pacte.store.schema import MIGRATIONS
 from pacte.store.taxii_status import TaxiiStatusSQL
 
@@ -190,6 +200,7 @@ class SQLWriteTxn:
             self._next_sid += 1
             fresh.append(True)
         self._many("INSERT INTO shares (sid, vid, cid, org_id, added) VALUES (?,?,?,?,?)", rows)
+        self.store._event_append(self.conn, [(OBJECT, r[1], r[2], r[3], None) for r in rows])
         return fresh
 
     def record_markings(self, levels: Sequence[tuple[str, int]]) -> list[int]:
@@ -232,9 +243,10 @@ class SQLWriteTxn:
         """Update the explicit TLP level of versions."""
         if updates:
             self._many("UPDATE versions SET tlp = ? WHERE vid = ?", [(t, v) for v, t in updates])
+            self.store._event_append(self.conn, [(MARKING_CHANGED, v, None, None, None) for v, _ in updates])
 
 
-class SQLStore(TaxiiStatusSQL, ABC):
+class SQLStore(TaxiiStatusSQL, EventLogSQL, ABC):
     """The Store implementation over a DB-API connection; backends supply connections."""
 
     dialect: str = ""
@@ -327,10 +339,10 @@ class SQLStore(TaxiiStatusSQL, ABC):
     def revoke_token(self, token_id: str, now: str, org_id: int | None = None) -> bool:
         """Revoke a token (optionally only if it belongs to org_id); True if it was active."""
         if org_id is None:
-            return self._exec("UPDATE tokens SET revoked = ? WHERE token_id = ? AND revoked IS NULL",
-                              (now, token_id)) > 0
-        return self._exec("UPDATE tokens SET revoked = ? WHERE token_id = ? AND org_id = ? AND revoked IS NULL",
-                          (now, token_id, org_id)) > 0
+            return self._exec_logged("UPDATE tokens SET revoked = ? WHERE token_id = ? AND revoked IS NULL",
+                                     (now, token_id), (TOKEN_REVOKED, None, None, None, token_id)) > 0
+        return self._exec_logged("UPDATE tokens SET revoked = ? WHERE token_id = ? AND org_id = ? AND revoked IS NULL",
+                                 (now, token_id, org_id), (TOKEN_REVOKED, None, None, org_id, token_id)) > 0
 
     def token_by_hash(self, secret_hash: str) -> tuple[Token, Org] | None:
         """Return the active token with this secret hash and its member."""
@@ -372,20 +384,23 @@ class SQLStore(TaxiiStatusSQL, ABC):
 
     def delete_collection(self, cid: int) -> None:
         """Mark a collection deleted: its audience no longer exists."""
-        self._exec("UPDATE collections SET deleted = 1 WHERE cid = ?", (cid,))
+        self._exec_logged("UPDATE collections SET deleted = 1 WHERE cid = ?", (cid,),
+                          (COLLECTION_DELETED, None, cid, None, None))
 
     def set_default_tlp(self, cid: int, level: int) -> None:
         """Change the default marking of a collection."""
-        self._exec("UPDATE collections SET default_tlp = ? WHERE cid = ?", (level, cid))
+        self._exec_logged("UPDATE collections SET default_tlp = ? WHERE cid = ?", (level, cid),
+                          (DEFAULT_TLP_CHANGED, None, cid, None, None))
 
     def add_member(self, cid: int, org_id: int) -> bool:
         """Add a member to a collection's audience; True if it was not one."""
-        return self._exec("INSERT INTO members (cid, org_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                          (cid, org_id)) > 0
+        return self._exec_logged("INSERT INTO members (cid, org_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                                 (cid, org_id), (MEMBER_ADDED, None, cid, org_id, None)) > 0
 
     def remove_member(self, cid: int, org_id: int) -> bool:
         """Remove a member from a collection's audience; True if it was one."""
-        return self._exec("DELETE FROM members WHERE cid = ? AND org_id = ?", (cid, org_id)) > 0
+        return self._exec_logged("DELETE FROM members WHERE cid = ? AND org_id = ?", (cid, org_id),
+                                 (MEMBER_REMOVED, None, cid, org_id, None)) > 0
 
     def members_of(self, cid: int) -> list[int]:
         """Return the org ids in a collection's explicit audience."""
@@ -498,3 +513,5 @@ class _TxnContext:
     def __exit__(self, *exc: Any) -> None:
         assert self._cm is not None
         self._cm.__exit__(*exc)
+        if exc[0] is None:
+            self.store._events_committed()
