@@ -1,0 +1,112 @@
+"""The store, on every backend: schema, members, versions kept, shares stored once, errors translated."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import orjson
+import pytest
+
+from pacte.errors import IntegrityError
+from pacte.hub import Hub
+from pacte.hub import members as m
+from pacte.hub.auth import hash_secret
+from pacte.policy import Role
+from pacte.store.base import ObjectQuery, Store
+from pacte.store.sqlbase import next_added
+
+MALWARE: dict[str, Any] = {
+    "type": "malware", "spec_version": "2.1", "id": "malware--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
+    "created": "2024-03-01T10:00:00.000Z", "modified": "2024-03-01T10:00:00.000Z", "name": "Ursnif",
+    "is_family": True, "x_extra": {"nested": [1, 2, {"k": "é"}]},
+}
+
+
+def test_schema_created_on_first_use(store: Store) -> None:
+    assert store.schema_version() >= 1
+
+
+def test_org_token_roundtrip_hash_only(hub: Hub) -> None:
+    org = m.add_org(hub.store, hub.ids, hub.clock, "CERT-X", "fr")
+    assert org.country == "FR"
+    _, secret = m.new_token(hub.store, hub.ids, hub.clock, org, Role.ANALYST, "ci")
+    assert hub.authenticate(secret).org.name == "CERT-X"
+    # the store is keyed by the hash: the secret itself finds nothing
+    assert hub.store.token_by_hash(hash_secret(secret)) is not None
+    assert hub.store.token_by_hash(secret) is None
+
+
+def test_duplicate_org_name_is_a_conflict_and_store_translates_errors(hub: Hub) -> None:
+    org = m.add_org(hub.store, hub.ids, hub.clock, "Dup", None)
+    with pytest.raises(IntegrityError):
+        hub.store.add_org("Dup", None, "identity--00000000-0000-4000-8000-000000000099", "2024-01-01T00:00:00Z")
+    assert hub.store.org_by_id(org.org_id) == org
+
+
+def test_every_version_kept_and_json_unchanged(hub: Hub) -> None:
+    org = m.add_org(hub.store, hub.ids, hub.clock, "Producer", None)
+    v1 = copy.deepcopy(MALWARE)
+    v2 = {**copy.deepcopy(MALWARE), "modified": "2024-04-01T10:00:00.5Z", "description": "second"}
+    assert hub.share_as(org, hub.community, [v2, v1]).successes == 2
+    versions = hub.get_object(org, MALWARE["id"], "all")
+    assert [orjson.loads(v.doc) for v in sorted(versions, key=lambda v: v.vkey)] == [v1, v2]
+    assert orjson.loads(hub.get_object(org, MALWARE["id"], "last")[0].doc) == v2
+    assert orjson.loads(hub.get_object(org, MALWARE["id"], "first")[0].doc) == v1
+
+
+def test_same_version_shared_twice_is_stored_once(hub: Hub) -> None:
+    a = m.add_org(hub.store, hub.ids, hub.clock, "A", None)
+    b = m.add_org(hub.store, hub.ids, hub.clock, "B", None)
+    c = m.add_org(hub.store, hub.ids, hub.clock, "C", None)
+    g1 = m.add_group(hub.store, hub.ids, hub.clock, "AB", [a, b])
+    g2 = m.add_group(hub.store, hub.ids, hub.clock, "AC", [a, c])
+    assert hub.share_as(a, g1, [copy.deepcopy(MALWARE)]).successes == 1
+    assert hub.share_as(a, g2, [copy.deepcopy(MALWARE)]).successes == 1
+    assert hub.share_as(a, g2, [copy.deepcopy(MALWARE)]).successes == 1  # exact duplicate: not an error
+    total = hub.store.count(ObjectQuery(reader=a.org_id, ids=[MALWARE["id"]], versions="all"))
+    assert total == 1
+    for reader in (a, b, c):
+        assert len(hub.get_object(reader, MALWARE["id"])) == 1
+
+
+def test_pagination_cursor_and_more(hub: Hub) -> None:
+    org = m.add_org(hub.store, hub.ids, hub.clock, "Pager", None)
+    objs = [{**copy.deepcopy(MALWARE), "id": f"malware--0c7b5b88-8ff7-4a4d-aa9d-{i:012d}", "name": f"m{i}"}
+            for i in range(25)]
+    assert hub.share_as(org, hub.community, objs).successes == 25
+    q = ObjectQuery(reader=org.org_id, types=["malware"], limit=10)
+    seen: list[str] = []
+    pages = 0
+    while True:
+        page = hub.store.query(q)
+        pages += 1
+        seen += [i.id for i in page.items]
+        if not page.more:
+            break
+        q.after_seq = page.next_seq
+    assert pages == 3
+    assert seen == [o["id"] for o in objs]
+    assert hub.store.count(ObjectQuery(reader=org.org_id, types=["malware"])) == 25
+
+
+def test_added_times_strictly_increase() -> None:
+    assert next_added("2024-01-01T00:00:00.000000000Z", None) == "2024-01-01T00:00:00.000000000Z"
+    assert next_added("2024-01-01T00:00:00.000000000Z", "2024-01-01T00:00:00.000000000Z") == \
+        "2024-01-01T00:00:00.000000001Z"
+    assert next_added("2023-01-01T00:00:00.000000000Z", "2024-01-01T00:00:00.000000005Z") == \
+        "2024-01-01T00:00:00.000000006Z"
+
+
+def test_marking_definition_posted_later_resolves_unknown(hub: Hub) -> None:
+    a = m.add_org(hub.store, hub.ids, hub.clock, "Marker", None)
+    b = m.add_org(hub.store, hub.ids, hub.clock, "Other", None)
+    statement = {"type": "marking-definition", "spec_version": "2.1",
+                 "id": "marking-definition--3a8f3c8e-1b5e-4f6c-9d3e-2a1b0c9d8e7f", "created": "2024-01-01T00:00:00Z",
+                 "definition_type": "statement", "definition": {"statement": "Copyright Example"}}
+    obj = {**copy.deepcopy(MALWARE), "object_marking_refs": [statement["id"]]}
+    assert hub.share_as(a, hub.community, [obj]).successes == 1
+    assert hub.store.count(ObjectQuery(reader=b.org_id, ids=[obj["id"]])) == 0  # unknown marking: producer only
+    assert hub.store.count(ObjectQuery(reader=a.org_id, ids=[obj["id"]])) == 1
+    assert hub.share_as(a, hub.community, [statement]).successes == 1
+    assert hub.store.count(ObjectQuery(reader=b.org_id, ids=[obj["id"]])) == 1  # now resolved, not TLP
