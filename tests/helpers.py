@@ -1,0 +1,120 @@
+"""Builders shared by the policy, API and hub tests: STIX objects, TLP ids, members with tokens.
+
+The TLP marking-definition ids below are written out from the OASIS publications (TLP 2.0:
+cti-stix-common-objects extension-definition-specifications/tlp-2.0; TLP 1.0: STIX 2.1
+section 7.2.1.4), independently of ``pacte.stix.markings``, so that a wrong id in the
+implementation cannot also be wrong in the tests.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pacte.hub import Hub
+from pacte.hub import members as m
+from pacte.policy import Role
+from pacte.store.base import Collection, Org
+
+# TLP 2.0 (OASIS) by level name.
+TLP2 = {
+    "clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    "amber": "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+    "amber+strict": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+    "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+}
+# TLP 1.0 (STIX 2.1 predefined) by level name; WHITE is CLEAR's 1.0 name, there is no AMBER+STRICT.
+TLP1 = {
+    "white": "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+    "green": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+    "amber": "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+    "red": "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
+}
+
+MITRE_IDENTITY = "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5"  # not a member: relayed objects
+STIX_NS = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
+
+
+def sid(kind: str, name: str) -> str:
+    """Return a deterministic STIX id of a type for a test name."""
+    return f"{kind}--{uuid.uuid5(STIX_NS, name)}"
+
+
+def ts(n: int) -> str:
+    """Return a STIX timestamp ``n`` seconds after 2025-01-01T00:00:00Z, millisecond precision."""
+    day, rest = divmod(n, 86400)
+    hour, rest = divmod(rest, 3600)
+    minute, second = divmod(rest, 60)
+    return f"2025-{1 + day // 28:02d}-{1 + day % 28:02d}T{hour:02d}:{minute:02d}:{second:02d}.000Z"
+
+
+def sdo(kind: str, name: str, version: int = 0, *, markings: list[str] | None = None,
+        created_by: str | None = None, **extra: Any) -> dict[str, Any]:
+    """Return a valid STIX 2.1 SDO (attack-pattern, threat-actor, malware, indicator, report...)."""
+    obj: dict[str, Any] = {"type": kind, "spec_version": "2.1", "id": sid(kind, name), "created": ts(0),
+                           "modified": ts(version), "name": f"{name} v{version}"}
+    if kind == "malware":
+        obj["is_family"] = False
+    if kind == "indicator":
+        obj.update(pattern="[ipv4-addr:value = '198.51.100.7']", pattern_type="stix", valid_from=ts(0))
+    if kind == "report":
+        obj.update(published=ts(0), object_refs=[])
+    if markings:
+        obj["object_marking_refs"] = list(markings)
+    if created_by is not None:
+        obj["created_by_ref"] = created_by
+    obj.update(extra)
+    return obj
+
+
+def statement_marking(name: str, created_by: str | None = None) -> dict[str, Any]:
+    """Return a non-TLP statement marking definition (like ATT&CK's copyright marking)."""
+    obj: dict[str, Any] = {"type": "marking-definition", "spec_version": "2.1", "id": sid("marking-definition", name),
+                           "created": ts(0), "name": name, "definition_type": "statement",
+                           "definition": {"statement": f"Copyright {name}"}}
+    if created_by is not None:
+        obj["created_by_ref"] = created_by
+    return obj
+
+
+def bundle(*objects: dict[str, Any], name: str = "b") -> dict[str, Any]:
+    """Return a STIX bundle of these objects."""
+    return {"type": "bundle", "id": sid("bundle", name + str(len(objects))), "objects": list(objects)}
+
+
+@dataclass
+class Member:
+    """A member organisation with one token per role."""
+
+    org: Org
+    secrets: dict[Role, str]
+    token_ids: dict[Role, str]
+
+    @property
+    def name(self) -> str:
+        """Return the organisation's name."""
+        return self.org.name
+
+    def auth(self, role: Role = Role.ANALYST) -> dict[str, str]:
+        """Return the Authorization header of the member's token of this role."""
+        return {"Authorization": f"Bearer {self.secrets[role]}"}
+
+    def private(self, hub: Hub) -> Collection:
+        """Return the member's private collection."""
+        coll = hub.store.collection_by_name(f"private:{self.org.name}")
+        assert coll is not None
+        return coll
+
+
+def add_member(hub: Hub, name: str, country: str | None = None) -> Member:
+    """Create a member organisation with a reader, an analyst and an admin token."""
+    org = m.add_org(hub.store, hub.ids, hub.clock, name, country)
+    secrets: dict[Role, str] = {}
+    token_ids: dict[Role, str] = {}
+    for role in Role:
+        token, secret = m.new_token(hub.store, hub.ids, hub.clock, org, role, f"{role.value} token")
+        secrets[role] = secret
+        token_ids[role] = token.token_id
+    return Member(org, secrets, token_ids)
