@@ -123,9 +123,10 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
     reuse: list[tuple[int, int]] = []  # (position in batch, existing vid)
     new_owners: dict[str, int | None] = {}
     seen: dict[tuple[str, str, str], int] = {}
+    levels: dict[tuple[str, ...], tuple[int | None, list[str]]] = {}  # per marking set, for this batch
     for i, p in valid:
         try:
-            level, unresolved = _check(p, org, coll, idents, owners, own_keys, held)
+            level, unresolved = _check(p, org, coll, idents, owners, own_keys, held, levels)
         except PacteError as exc:
             detail = exc.details[0] if exc.details else Detail(reason=exc.message, object_id=p.id)
             outcomes[i] = _failure(i, p, detail, exc.code)
@@ -156,14 +157,13 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
     share_vids = list(vids)
     share_vids.extend(vid if vid >= 0 else vids[-1 - vid] for _, vid in reuse)
     tx.insert_shares([(vid, coll.cid, org.org_id) for vid in share_vids], now)
-    newly_known = [(m, lvl) for m, lvl in batch_levels.items()
-                   if any(p.id == m and outcomes[i] is not None and outcomes[i].ok  # type: ignore[union-attr]
-                          for i, p in valid)]
-    _resolve_markings(tx, newly_known)
+    stored_ids = {p.id for i, p in valid if (o := outcomes[i]) is not None and o.ok}
+    _resolve_markings(tx, [(m, lvl) for m, lvl in batch_levels.items() if m in stored_ids])
 
 
 def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int], owners: dict[str, int | None],
-           own_keys: dict[tuple[str, str], str], held: dict[str, int]) -> tuple[int | None, list[str]]:
+           own_keys: dict[tuple[str, str], str], held: dict[str, int],
+           levels: dict[tuple[str, ...], tuple[int | None, list[str]]]) -> tuple[int | None, list[str]]:
     """Apply provenance, versioning and marking rules to one object; raise on refusal."""
     if p.created_by_ref is not None:
         creator = idents.get(p.created_by_ref)
@@ -184,7 +184,10 @@ def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int], owne
         raise PolicyRefused("conflicting version", [Detail(
             reason="your organisation already shared different content with this id and modified;"
                    " a new version needs a later modified", field="modified", object_id=p.id)])
-    level, unresolved = explicit_level(p.markings, held)
+    cached = levels.get(p.markings)
+    if cached is None:
+        cached = levels[p.markings] = explicit_level(p.markings, held)
+    level, unresolved = cached
     check_share(coll.kind, level, p.id)
     return level, unresolved
 
