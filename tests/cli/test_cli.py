@@ -106,6 +106,11 @@ def test_import_and_export_respect_the_policy(run, tmp_path: Path) -> None:  # t
         _, out, _ = run("export", "--as-org", reader, "--type", "indicator")
         ids = [o["id"] for o in json.loads(out)["objects"]]
         assert (red["objects"][0]["id"] in ids) is expected, reader
+    run("group", "delete", "AB")  # the audience no longer exists: producer-only (fail closed)
+    for reader, expected in (("A", True), ("B", False), ("C", False)):
+        _, out, _ = run("export", "--as-org", reader, "--type", "indicator")
+        ids = [o["id"] for o in json.loads(out)["objects"]]
+        assert (red["objects"][0]["id"] in ids) is expected, reader
 
 
 @pytest.mark.skipif(not (SHARED / "stix21-examples" / "apt1.json").exists(), reason="shared data absent")

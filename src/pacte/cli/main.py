@@ -172,6 +172,18 @@ def group_list(db: str | None) -> None:
             click.echo(f"{coll.name}\t{coll.uuid}\t{', '.join(cast(list[str], view['members']))}")
 
 
+@group.command("delete")
+@db_option
+@click.argument("name")
+@clear_errors
+def group_delete(db: str | None, name: str) -> None:
+    """Delete a sharing group: what was shared only there becomes readable by its producer only."""
+    hub = hub_from(db)
+    coll = members.require_group(hub.store, name)
+    hub.store.delete_collection(coll.cid)
+    click.echo(f"deleted group {coll.name}")
+
+
 @group.group("member")
 def group_member() -> None:
     """Add or remove members of a sharing group."""
