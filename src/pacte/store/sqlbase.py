@@ -163,9 +163,10 @@ class SQLWriteTxn:
         first = self._next_vid
         vids = list(range(first, first + len(rows)))
         self._next_vid = first + len(rows)
-        self._many(
-            "INSERT INTO versions (vid, id, type, vkey, modified, created, producer, created_by_ref, relayed,"
-            " tlp, revoked, sha, doc, added) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        self.store.bulk_insert(
+            self.conn, "versions",
+            ("vid", "id", "type", "vkey", "modified", "created", "producer", "created_by_ref", "relayed",
+             "tlp", "revoked", "sha", "doc", "added"),
             [(vid, r.id, r.type, r.vkey, r.modified, r.created, r.producer, r.created_by_ref, int(r.relayed),
               r.tlp, int(r.revoked), r.sha, r.doc, added) for vid, r in zip(vids, rows, strict=True)],
         )
@@ -199,7 +200,7 @@ class SQLWriteTxn:
             rows.append((self._next_sid, vid, cid, org, self._added(now)))
             self._next_sid += 1
             fresh.append(True)
-        self._many("INSERT INTO shares (sid, vid, cid, org_id, added) VALUES (?,?,?,?,?)", rows)
+        self.store.bulk_insert(self.conn, "shares", ("sid", "vid", "cid", "org_id", "added"), rows)
         self.store._event_append(self.conn, [(OBJECT, r[1], r[2], r[3], None) for r in rows])
         return fresh
 
@@ -270,6 +271,11 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+    def bulk_insert(self, conn: Conn, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert many new rows into a table (backends may use a faster bulk path)."""
+        marks = ",".join("?" * len(columns))
+        self.executemany(conn, self.sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"), rows)
 
     # schema
     def _migrate(self) -> None:
