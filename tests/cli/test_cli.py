@@ -136,3 +136,14 @@ def test_demo_twice(tmp_path: Path) -> None:
         tokens = [line.split()[-1] for line in result.stdout.splitlines() if "pacte_" in line]
         assert len(tokens) >= 5
         assert "http://127.0.0.1:8470/" in result.stdout
+
+
+def test_collection_default_tlp(run) -> None:  # type: ignore[no-untyped-def]
+    run("org", "add", "A")
+    _, out, _ = run("collection", "list")
+    assert "community\tcommunity\tTLP:GREEN" in out
+    run("collection", "default-tlp", "community", "clear")
+    _, out, _ = run("collection", "list")
+    assert "community\tcommunity\tTLP:CLEAR" in out
+    code, _, err = run("collection", "default-tlp", "community", "red", ok=False)
+    assert code == 1 and "cannot default to TLP:RED" in err

@@ -172,6 +172,44 @@ def group_list(db: str | None) -> None:
             click.echo(f"{coll.name}\t{coll.uuid}\t{', '.join(cast(list[str], view['members']))}")
 
 
+@cli.group()
+def collection() -> None:
+    """Inspect collections and set their default marking."""
+
+
+@collection.command("list")
+@db_option
+@clear_errors
+def collection_list(db: str | None) -> None:
+    """List live collections with their kind and default TLP."""
+    from pacte.stix.markings import Tlp
+
+    hub = hub_from(db)
+    for coll in hub.store.list_collections():
+        click.echo(f"{coll.name}\t{coll.kind.value}\t{Tlp(coll.default_tlp).label}\t{coll.uuid}")
+
+
+@collection.command("default-tlp")
+@db_option
+@click.argument("name")
+@click.argument("level", type=click.Choice(["clear", "green", "amber", "amber+strict", "red"], case_sensitive=False))
+@clear_errors
+def collection_default_tlp(db: str | None, name: str, level: str) -> None:
+    """Set the marking that unmarked objects shared into a collection take (applies at once)."""
+    from pacte.errors import NotFound
+    from pacte.policy import check_default_tlp
+    from pacte.stix.markings import Tlp
+
+    hub = hub_from(db)
+    coll = hub.store.collection_by_name(name) or hub.store.collection_by_uuid(name)
+    if coll is None:
+        raise NotFound(f"no collection {name!r}")
+    tlp = Tlp.parse(level)
+    check_default_tlp(coll.kind, tlp)
+    hub.store.set_default_tlp(coll.cid, int(tlp))
+    click.echo(f"{coll.name}: unmarked objects are now {tlp.label}")
+
+
 @group.command("delete")
 @db_option
 @click.argument("name")

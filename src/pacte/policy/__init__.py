@@ -94,6 +94,13 @@ def check_share(kind: CollectionKind, level: int | None, obj_id: str) -> None:
         )
 
 
+def check_default_tlp(kind: CollectionKind, level: Tlp) -> None:
+    """Raise PolicyRefused if a collection of this kind may not default to this level."""
+    if level > MAX_TLP[kind]:
+        raise PolicyRefused(f"a {kind.value} collection cannot default to {level.label}", [Detail(
+            reason=f"at most {MAX_TLP[kind].label} in a {kind.value} collection", field="default_tlp")])
+
+
 def check_write(role: Role, is_member: bool, collection_name: str) -> None:
     """Raise Forbidden unless a token of this role, of a member of the collection, may write."""
     if not role.may_write:
