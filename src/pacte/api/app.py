@@ -8,6 +8,7 @@ from pacte import __version__
 from pacte.api import errors
 from pacte.api.routes import router
 from pacte.hub import Hub
+from pacte.stream.routes import router as stream_router
 from pacte.taxii import router as taxii_router
 
 
@@ -20,4 +21,5 @@ def create_app(hub: Hub) -> FastAPI:
     errors.install(app)
     app.include_router(router)
     app.include_router(taxii_router)
+    app.include_router(stream_router)
     return app

@@ -107,6 +107,8 @@ class Delivery:
     ms: int
 
 
+# The last event id ever assigned: pruning may empty the table, never rewind the sequence.
+_HEAD = "SELECT COALESCE((SELECT MAX(eid) FROM events), (SELECT MAX(pruned_upto) FROM event_horizon), 0)"
 _WEBHOOK = "wid, uuid, org_id, token_id, url, secret, filters, cursor, created, disabled"
 _AUDIENCE = ("(e.org_id = ? OR (c.deleted = 0 AND (c.kind = 'community'"
              " OR EXISTS (SELECT 1 FROM members m WHERE m.cid = c.cid AND m.org_id = ?))))")
@@ -184,7 +186,7 @@ class EventLogSQL:
         """Append events in the open write transaction; eids follow commit order."""
         if not specs:
             return
-        first = int(conn.execute(self.sql("SELECT COALESCE(MAX(eid), 0) FROM events")).fetchone()[0]) + 1
+        first = int(conn.execute(self.sql(_HEAD)).fetchone()[0]) + 1
         now = event_time()
         self.executemany(conn, self.sql(
             "INSERT INTO events (eid, kind, vid, cid, org_id, token_id, time) VALUES (?,?,?,?,?,?,?)"),
@@ -232,7 +234,7 @@ class EventLogSQL:
     # reading the log
     def event_head(self) -> int:
         """Return the id of the last committed event (0 when the log is empty)."""
-        return int(self._one("SELECT COALESCE(MAX(eid), 0) FROM events")[0])
+        return int(self._one(_HEAD)[0])
 
     def event_horizon(self) -> int:
         """Return the highest event id pruned by retention: resuming before it is impossible."""
@@ -319,7 +321,7 @@ class EventLogSQL:
                     now: str) -> Webhook:
         """Register a webhook that starts after the current head of the log."""
         with self._writing() as conn:
-            head = int(conn.execute(self.sql("SELECT COALESCE(MAX(eid), 0) FROM events")).fetchone()[0])
+            head = int(conn.execute(self.sql(_HEAD)).fetchone()[0])
             row = conn.execute(self.sql(
                 "INSERT INTO webhooks (uuid, org_id, token_id, url, secret, filters, cursor, created)"
                 f" VALUES (?,?,?,?,?,?,?,?) RETURNING {_WEBHOOK}"),

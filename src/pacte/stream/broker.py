@@ -1,0 +1,249 @@
+"""The broker of one server process: pages the event log for every open stream.
+
+One dispatcher task runs *rounds*. A round reads the head of the log, then, for each group of
+subscriptions with the same reader, filters and position, one policy-filtered page of the log
+(``Store.stream_events``: ``visible_clause`` is in its SQL, evaluated now). Before anything is
+handed to a connection, the round checks that no narrowing change (revoked token, membership,
+marking, deleted collection) committed after the head it read — if one did, it reads again —
+and re-authenticates every subscribed token; a revoked token's streams get an error event and
+are closed, with whatever was queued for them discarded.
+
+Rounds are triggered by a commit in this process (store listener), by PostgreSQL NOTIFY
+(other processes), or by a short poll (fallback, and SQLite written by another process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pacte.hub import Hub
+from pacte.stix.timestamps import format_key
+from pacte.store.base import Store
+from pacte.stream.encode import readable_references, sse_error, sse_event
+from pacte.stream.filters import Filters
+from pacte.stream.settings import StreamSettings
+
+log = logging.getLogger("pacte.stream")
+
+GroupKey = tuple[int, Filters, int]  # reader org, filters, cursor
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One open stream: who reads, with which filters, and how far the log was scanned for it."""
+
+    org_id: int
+    token_id: str
+    filters: Filters
+    cursor: int
+    queue: asyncio.Queue[tuple[bytes, int] | None]
+    idle_cursor: int = 0  # scanned position with nothing pending, for heartbeat ids
+    closed: bool = False
+    delivered: int = 0
+
+    def close(self, final: bytes = b"") -> None:
+        """End the stream: drop what is queued (never sent after a close), then the final message."""
+        if self.closed:
+            return
+        self.closed = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        if final:
+            self.queue.put_nowait((final, -1))
+        self.queue.put_nowait(None)
+
+
+@dataclass
+class _Page:
+    chunk: bytes
+    cursor: int
+    count: int
+
+
+@dataclass
+class _Round:
+    head: int
+    pages: dict[GroupKey, _Page | None] = field(default_factory=dict)  # None: older than retention
+    active: set[str] = field(default_factory=set)
+
+
+class Broker:
+    """Delivers the event log to this process's subscribers; see the module docstring."""
+
+    def __init__(self, hub: Hub, settings: StreamSettings) -> None:
+        self.hub = hub
+        self.store: Store = hub.store
+        self.settings = settings
+        self.subs: set[Subscription] = set()
+        self.head = 0
+        self._wake = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pacte-stream")
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.rounds = 0
+
+    # lifecycle
+    async def start(self) -> None:
+        """Start the dispatcher, the pruner and (PostgreSQL) the NOTIFY listener."""
+        self._loop = asyncio.get_running_loop()
+        self.head = await self.db(self.store.event_head)
+        self.store.add_event_listener(self._signal)
+        self._tasks.append(asyncio.create_task(self._dispatch(), name="pacte-stream-dispatch"))
+        self._tasks.append(asyncio.create_task(self._prune(), name="pacte-stream-prune"))
+        channel = self.store.event_channel()
+        if channel is not None:
+            from pacte.stream.pgwake import listen
+
+            self._tasks.append(asyncio.create_task(listen(self.store, channel, self.wake), name="pacte-stream-listen"))
+
+    async def stop(self) -> None:
+        """Close every stream and stop the tasks."""
+        self.store.remove_event_listener(self._signal)
+        for sub in list(self.subs):
+            sub.close(sse_error("shutting_down", "the server is shutting down; reconnect with Last-Event-ID"))
+        self.subs.clear()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def db(self, func: Any, *args: Any) -> Any:
+        """Run a blocking store call on the broker's threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
+
+    def _signal(self) -> None:
+        """Store listener: called from the committing thread."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._wake.set)
+
+    def wake(self) -> None:
+        """Ask for a round soon (from the event loop)."""
+        self._wake.set()
+
+    async def changed(self, timeout: float) -> None:
+        """Wait until a round sees a new head of the log, or ``timeout`` seconds."""
+        event = self._changed
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+
+    # subscriptions
+    def subscribe(self, org_id: int, token_id: str, filters: Filters, cursor: int) -> Subscription:
+        """Register a stream that starts after event ``cursor``."""
+        sub = Subscription(org_id, token_id, filters, cursor, asyncio.Queue(self.settings.queue_chunks),
+                           idle_cursor=cursor)
+        self.subs.add(sub)
+        self._wake.set()
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Forget a stream (its connection ended)."""
+        self.subs.discard(sub)
+        sub.closed = True
+
+    # rounds
+    async def _dispatch(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
+            self._wake.clear()
+            try:
+                more = await self.round()
+            except Exception:  # keep serving: a failed round is retried on the next wake-up
+                log.exception("stream round failed")
+                await asyncio.sleep(self.settings.poll_seconds)
+                continue
+            if more:
+                self._wake.set()
+
+    async def round(self) -> bool:
+        """Run one round; return True if some group has more to read at once."""
+        groups: dict[GroupKey, list[Subscription]] = defaultdict(list)
+        for sub in self.subs:
+            if not sub.closed:
+                groups[(sub.org_id, sub.filters, sub.cursor)].append(sub)
+        tokens = sorted({s.token_id for subs in groups.values() for s in subs})
+        result: _Round = await self.db(self._read, list(groups), tokens, self.head)
+        self.rounds += 1
+        if result.head != self.head:
+            self.head = result.head
+            event, self._changed = self._changed, asyncio.Event()
+            event.set()
+        more = False
+        for key, subs in groups.items():
+            if key not in result.pages:
+                continue
+            page = result.pages[key]
+            for sub in subs:
+                if sub.closed:
+                    continue
+                if sub.token_id not in result.active:
+                    sub.close(sse_error("unauthenticated", "the token was revoked"))
+                elif page is None:
+                    sub.close(sse_error("resync_required", f"events after {sub.cursor} were pruned by retention;"
+                                        " re-synchronise through the objects API, then stream without Last-Event-ID"))
+                else:
+                    self._push(sub, page)
+            if page is not None and page.count >= self.settings.batch:
+                more = True
+        return more
+
+    def _push(self, sub: Subscription, page: _Page) -> None:
+        if page.chunk:
+            try:
+                sub.queue.put_nowait((page.chunk, page.cursor))
+                sub.delivered += page.count
+            except asyncio.QueueFull:
+                sub.close(sse_error("too_slow", "the client reads too slowly; reconnect with Last-Event-ID"))
+                return
+        elif sub.queue.empty():
+            sub.idle_cursor = page.cursor
+        sub.cursor = page.cursor
+
+    def _read(self, keys: Sequence[GroupKey], tokens: Sequence[str], known_head: int) -> _Round:
+        """Read one round (on a broker thread): pages per group, then the re-checks."""
+        store = self.store
+        while True:
+            head = store.event_head()
+            behind = [k for k in keys if k[2] < head]
+            if not behind:
+                return _Round(head)  # nothing new: no delivery, hence nothing to re-check
+            horizon = store.event_horizon()
+            out = _Round(head)
+            for key in behind:
+                reader, filters, cursor = key
+                if cursor < horizon:
+                    out.pages[key] = None
+                    continue
+                rows = store.stream_events(filters.query(reader, cursor, head, self.settings.batch))
+                refs = readable_references(store, reader, rows) if filters.refs and rows else None
+                end = rows[-1].eid if len(rows) >= self.settings.batch else head
+                out.pages[key] = _Page(b"".join(sse_event(r, refs) for r in rows), end, len(rows))
+            if store.auth_changed_after(head):
+                continue  # a narrowing change committed while reading: read again under it
+            out.active = store.active_tokens(tokens)
+            return out
+
+    async def _prune(self) -> None:
+        retention = self.settings.retention_seconds
+        while True:
+            if retention > 0:
+                cutoff = format_key(datetime.now(UTC) - timedelta(seconds=retention))
+                try:
+                    await self.db(self.store.prune_events, cutoff)
+                except Exception:
+                    log.exception("pruning the event log failed")
+            await asyncio.sleep(self.settings.prune_every_seconds)

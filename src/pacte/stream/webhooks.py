@@ -1,0 +1,230 @@
+"""Webhooks: signed, retried, logged deliveries of the event log to a member's URL.
+
+Each webhook has its own asyncio task and its own HTTP client with timeouts, so a slow or dead
+receiver only delays itself. Events are posted one by one, in log order, from a durable cursor;
+a failed delivery is retried with exponential backoff (the same delivery id each time), and
+before every attempt the event is read again through the policy-filtered log query and the
+registering token is re-checked, so a change of authorisation bites at the next attempt.
+Redirects are never followed (a 3xx is a failed attempt). With several server processes a
+lease in the ``webhooks`` row lets exactly one of them deliver a given webhook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import logging
+import socket
+import time
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from pacte import __version__
+from pacte.errors import Detail, InvalidInput
+from pacte.stix.timestamps import format_dt
+from pacte.store.events import Delivery, EventRow, Webhook
+from pacte.stream.broker import Broker
+from pacte.stream.encode import event_json, readable_references
+from pacte.stream.filters import Filters
+
+log = logging.getLogger("pacte.webhooks")
+
+_DELIVERY_NS = uuid.UUID("0b6f2d47-5c3e-4f0e-9a55-70616374655f")
+SIGNATURE_HEADER = "X-Pacte-Signature"
+TIMESTAMP_HEADER = "X-Pacte-Timestamp"
+DELIVERY_HEADER = "X-Pacte-Delivery"
+EVENT_HEADER = "X-Pacte-Event"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """Return the signature header value: HMAC-SHA256 of ``<timestamp>.<body>`` with the webhook secret."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str, tolerance: float = 300.0) -> bool:
+    """Return True if a received delivery is authentic and recent (what a receiver should run)."""
+    try:
+        fresh = abs(time.time() - int(timestamp)) <= tolerance
+    except ValueError:
+        return False
+    return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def delivery_id(webhook_uuid: str, eid: int) -> str:
+    """Return the delivery id of an event to a webhook (the same on every retry)."""
+    return str(uuid.uuid5(_DELIVERY_NS, f"{webhook_uuid}:{eid}"))
+
+
+def check_url(url: str, allow_private: bool) -> None:
+    """Raise InvalidInput unless the URL is http(s) to a public address (or private ones are allowed)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("invalid webhook URL", [Detail(reason="an absolute http:// or https:// URL", field="url")])
+    if parts.username or parts.password:
+        raise InvalidInput("invalid webhook URL", [Detail(reason="credentials in the URL are not allowed", field="url")])
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except OSError:
+        raise InvalidInput("webhook host does not resolve", [Detail(reason=parts.hostname, field="url")]) from None
+    for info in infos:
+        addr = ipaddress.ip_address(info[4][0])
+        if not addr.is_global:
+            raise InvalidInput("webhook URL points to a private address", [Detail(
+                reason=f"{addr} is not a public address", field="url")])
+
+
+class WebhookManager:
+    """Runs one delivery task per live webhook of the hub."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.store = broker.store
+        self.settings = broker.settings
+        self.owner = uuid.uuid4().hex  # this process, for leases
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self._reload: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start delivering every live webhook, and pick up new ones periodically."""
+        await self.reload()
+        self._reload = asyncio.create_task(self._reload_forever(), name="pacte-webhooks-reload")
+
+    async def stop(self) -> None:
+        """Stop every delivery task."""
+        tasks = [*self.tasks.values(), *([self._reload] if self._reload else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.tasks.clear()
+
+    async def reload(self) -> None:
+        """Start tasks for webhooks not yet served by this process."""
+        for wh in await self.broker.db(self.store.webhooks):
+            self.ensure(wh.wid)
+
+    def ensure(self, wid: int) -> None:
+        """Make sure a delivery task runs for this webhook."""
+        task = self.tasks.get(wid)
+        if task is None or task.done():
+            self.tasks[wid] = asyncio.create_task(self._run(wid), name=f"pacte-webhook-{wid}")
+
+    async def _reload_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.webhook_reload_seconds)
+            with contextlib.suppress(Exception):
+                await self.reload()
+
+    async def _run(self, wid: int) -> None:
+        s = self.settings
+        timeout = httpx.Timeout(s.webhook_timeout_seconds, connect=min(5.0, s.webhook_timeout_seconds))
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False,
+                                     headers={"User-Agent": f"Pacte-Webhook/{__version__}"}) as client:
+            while True:
+                try:
+                    if not await self._step(client, wid):
+                        return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("webhook %s: delivery step failed", wid)
+                    await asyncio.sleep(s.poll_seconds)
+
+    async def _lease(self, wid: int) -> bool:
+        now = int(time.time() * 1000)
+        return bool(await self.broker.db(self.store.lease_webhook, wid, self.owner, now,
+                                         now + int(self.settings.webhook_lease_seconds * 1000)))
+
+    async def _next(self, wh: Webhook, after: int, upto: int) -> tuple[EventRow | None, bytes] | None:
+        """Return the next deliverable event in (after, upto] and its body; None if the token was revoked."""
+        if wh.token_id not in await self.broker.db(self.store.active_tokens, [wh.token_id]):
+            await self.broker.db(self.store.disable_webhook, wh.wid, "the registering token was revoked")
+            return None
+        filters = Filters.from_json(orjson.loads(wh.filters))
+        rows: list[EventRow] = await self.broker.db(self.store.stream_events,
+                                                    filters.query(wh.org_id, after, upto, 1))
+        if not rows:
+            return None, b""
+        refs = await self.broker.db(readable_references, self.store, wh.org_id, rows) if filters.refs else None
+        return rows[0], event_json(rows[0], refs)
+
+    async def _step(self, client: httpx.AsyncClient, wid: int) -> bool:
+        """Deliver the next event (with its retries); return False when the webhook is gone."""
+        wh: Webhook | None = await self.broker.db(self.store.webhook, wid)
+        if wh is None or wh.disabled:
+            return False
+        if not await self._lease(wid):
+            await asyncio.sleep(self.settings.webhook_lease_seconds / 3)
+            return True
+        head: int = await self.broker.db(self.store.event_head)
+        found = await self._next(wh, wh.cursor, head)
+        if found is None:
+            return False
+        row, body = found
+        if row is None:
+            if head > wh.cursor:
+                await self.broker.db(self.store.advance_webhook, wid, head, self.owner)
+            await self.broker.changed(self.settings.poll_seconds * 4)
+            return True
+        await self._deliver(client, wh, row, body)
+        return True
+
+    async def _deliver(self, client: httpx.AsyncClient, wh: Webhook, row: EventRow, body: bytes) -> None:
+        s = self.settings
+        did = delivery_id(wh.uuid, row.eid)
+        attempt = 0
+        while True:
+            attempt += 1
+            status, error, ms = await self._post(client, wh, row.eid, did, body)
+            ok = status is not None and 200 <= status < 300
+            last = ok or attempt >= s.webhook_max_attempts
+            outcome = "delivered" if ok else ("failed" if last else "retrying")
+            await self.broker.db(self.store.log_delivery, wh.wid, Delivery(
+                did, row.eid, attempt, format_dt(_now()), outcome, status, error, ms))
+            if last:
+                break
+            await asyncio.sleep(min(s.webhook_backoff_seconds * 2 ** (attempt - 1), s.webhook_backoff_max_seconds))
+            if not await self._lease(wh.wid):
+                return  # another process took over; it resumes from the durable cursor
+            # authorisation may have changed during the backoff: read the event again
+            found = await self._next(wh, row.eid - 1, row.eid)
+            if found is None:
+                return
+            again, body = found
+            if again is None:
+                await self.broker.db(self.store.log_delivery, wh.wid, Delivery(
+                    did, row.eid, attempt, format_dt(_now()), "withdrawn", None,
+                    "no longer deliverable under the sharing policy", 0))
+                break
+        await self.broker.db(self.store.advance_webhook, wh.wid, row.eid, self.owner)
+
+    async def _post(self, client: httpx.AsyncClient, wh: Webhook, eid: int, did: str,
+                    body: bytes) -> tuple[int | None, str | None, int]:
+        ts = str(int(time.time()))
+        headers = {"Content-Type": "application/json", DELIVERY_HEADER: did, EVENT_HEADER: str(eid),
+                   TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(wh.secret, ts, body)}
+        start = time.monotonic()
+        try:
+            async with client.stream("POST", wh.url, content=body, headers=headers) as resp:
+                status = resp.status_code  # the body is never read: a receiver cannot make us buffer
+            error = f"redirect to {resp.headers.get('location', '?')} not followed" if 300 <= status < 400 else None
+            if status >= 400:
+                error = f"HTTP {status}"
+            return status, error, int((time.monotonic() - start) * 1000)
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: {exc}"[:300], int((time.monotonic() - start) * 1000)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

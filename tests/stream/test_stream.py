@@ -1,0 +1,239 @@
+"""The live stream over real sockets: policy (with dependencies), filters, resume, revocation."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from helpers import TLP2, sdo
+from pacte.stix.markings import Tlp
+from pacte.stix.timestamps import format_key
+from pacte.store.base import Collection
+
+from .conftest import World
+from .live import Collector
+
+
+def _share(w: World, org: str, coll: Collection, *objs: dict[str, Any]) -> None:
+    report = w.hub.share_as(w.orgs[org], coll, list(objs))
+    assert report.failures == 0, [o.reason for o in report.outcomes if not o.ok]
+
+
+def _sentinel(w: World, name: str) -> str:
+    """Share a GREEN indicator into community and return its id: every stream sees it after earlier events."""
+    obj = sdo("indicator", name, markings=[TLP2["green"]])
+    _share(w, "alpha", w.hub.community, obj)
+    return str(obj["id"])
+
+
+def _stream(w: World, token: str, **params: Any) -> Collector:
+    return Collector(w.url, w.tokens[token], params=params).start()
+
+
+def test_object_reaches_entitled_members_only(world: World) -> None:
+    w = world
+    assert w.group is not None
+    beta, gamma = _stream(w, "beta"), _stream(w, "gamma")
+    red = sdo("malware", "red-one", markings=[TLP2["red"]])
+    _share(w, "alpha", w.group, red)
+    end = _sentinel(w, "end-1")
+    assert beta.wait_id(end) and gamma.wait_id(end)
+    assert red["id"] not in beta.ids()
+    assert gamma.ids() == [red["id"], end]
+    event = gamma.events[0]
+    assert event.data["collection"]["name"] == "g1" and event.data["tlp"] == "TLP:RED"
+    assert event.data["producer"] == "Alpha"
+
+
+def test_dependencies_never_leak(world: World) -> None:
+    w = world
+    assert w.group is not None
+    red = sdo("malware", "secret-malware", markings=[TLP2["red"]])
+    green = sdo("indicator", "public-ind", markings=[TLP2["green"]])
+    _share(w, "alpha", w.group, red)
+    _share(w, "alpha", w.hub.community, green)
+    rel = sdo("relationship", "rel", markings=[TLP2["green"]], relationship_type="indicates",
+              source_ref=green["id"], target_ref=red["id"])
+    rel.pop("name")
+    beta, gamma = _stream(w, "beta", refs="true"), _stream(w, "gamma", refs="true")
+    _share(w, "alpha", w.hub.community, rel)
+    assert beta.wait_id(rel["id"]) and gamma.wait_id(rel["id"])
+    beta_refs = [r["id"] for r in beta.events[-1].data["references"]]
+    gamma_refs = sorted(r["id"] for r in gamma.events[-1].data["references"])
+    assert beta_refs == [green["id"]]  # the RED target is not Beta's to read: never sent, not even as a dependency
+    assert gamma_refs == sorted([green["id"], red["id"]])
+    assert all("secret-malware" not in str(e.data) for e in beta.events)  # its id is in the relationship, no more
+
+
+def test_filters(world: World) -> None:
+    w = world
+    assert w.group is not None
+    by_type = _stream(w, "gamma", type="malware")
+    by_coll = _stream(w, "gamma", collection="g1")
+    by_tlp = _stream(w, "gamma", tlp="clear")
+    by_label = _stream(w, "gamma", label="phishing")
+    by_producer = _stream(w, "gamma", producer="Beta")
+    objs = [sdo("malware", "m1", markings=[TLP2["green"]]),
+            sdo("indicator", "i1", markings=[TLP2["clear"]], labels=["phishing"]),
+            sdo("attack-pattern", "a1")]
+    _share(w, "alpha", w.hub.community, *objs)
+    in_group = sdo("indicator", "g-ind", labels=["other"])
+    _share(w, "alpha", w.group, in_group)
+    from_beta = sdo("malware", "beta-m", markings=[TLP2["clear"]], labels=["phishing"])
+    _share(w, "beta", w.hub.community, from_beta)
+    head = w.hub.store.event_head()
+    for c in (by_type, by_coll, by_tlp, by_label, by_producer):
+        assert c.wait_for(lambda c: (c.last_id or 0) >= head, 5)  # events or heartbeats carry the position
+    assert by_type.ids() == [objs[0]["id"], from_beta["id"]]
+    assert by_coll.ids() == [in_group["id"]]
+    assert by_tlp.ids() == [objs[1]["id"], from_beta["id"]]
+    assert by_label.ids() == [objs[1]["id"], from_beta["id"]]
+    assert by_producer.ids() == [from_beta["id"]]
+
+
+def test_unknown_collection_filter_is_not_found(world: World) -> None:
+    w = world
+    private = w.hub.store.collection_by_name("private:Alpha")
+    assert private is not None
+    resp = httpx.get(w.url + "/api/v1/stream", params={"collection": private.uuid},
+                     headers={"Authorization": f"Bearer {w.tokens['beta']}"})
+    assert resp.status_code == 404
+
+
+def test_resume_under_random_disconnects(world: World) -> None:
+    w = world
+    assert w.group is not None
+    rng = random.Random(4)
+    expected: list[str] = []
+    start = w.hub.store.event_head()
+    done = threading.Event()
+
+    def publish() -> None:
+        for batch in range(40):
+            objs = [sdo("indicator", f"r-{batch}-{i}", markings=[TLP2["green"]]) for i in range(5)]
+            _share(w, "alpha", w.hub.community, *objs)
+            expected.extend(o["id"] for o in objs)
+            _share(w, "alpha", w.group, sdo("malware", f"hidden-{batch}"))  # never Beta's
+            time.sleep(rng.uniform(0, 0.01))
+        done.set()
+
+    threading.Thread(target=publish, daemon=True).start()
+    received: list[str] = []
+    last: int | None = start
+    reconnects = 0
+    while not (done.is_set() and len(received) >= len(expected)):
+        c = Collector(w.url, w.tokens["beta"], last_id=last)
+        c.start()
+        want = len(c.ids()) + rng.randint(1, 25)
+        c.wait_for(lambda c, want=want: len(c.ids()) >= want or (done.is_set() and len(received) + len(c.ids())
+                                                                 >= len(expected)), 2)
+        c.stop()
+        c.ended.wait(5)
+        received.extend(c.ids())
+        last = c.last_id
+        reconnects += 1
+        assert reconnects < 500
+    assert reconnects > 5
+    assert received == expected  # every event, once, in order
+
+
+def test_revocation_bites_on_open_streams(world: World) -> None:
+    w = world
+    c = _stream(w, "beta")
+    stop = threading.Event()
+
+    def publish() -> None:
+        n = 0
+        while not stop.is_set():
+            _share(w, "alpha", w.hub.community, sdo("indicator", f"rv-{n}", markings=[TLP2["green"]]))
+            n += 1
+            time.sleep(0.002)
+
+    threading.Thread(target=publish, daemon=True).start()
+    assert c.wait_for(lambda c: len(c.ids()) >= 5)
+    resp = httpx.delete(f"{w.url}/api/v1/tokens/{w.token_ids['beta']}",
+                        headers={"Authorization": f"Bearer {w.tokens['beta-admin']}"})
+    assert resp.status_code == 200
+    assert c.ended.wait(3), "the stream of a revoked token must close at once"
+    stop.set()
+    revoked_at = w.hub.store._one("SELECT eid FROM events WHERE kind = 'token-revoked'")[0]  # type: ignore[attr-defined]
+    delivered = [e.id for e in c.events if e.event == "object"]
+    assert delivered and max(i for i in delivered if i is not None) < revoked_at
+    assert c.events[-1].event == "error" and c.events[-1].data["code"] == "unauthenticated"
+    again = httpx.get(w.url + "/api/v1/stream", headers={"Authorization": f"Bearer {w.tokens['beta']}"})
+    assert again.status_code == 401
+
+
+def test_membership_removal_bites(world: World) -> None:
+    w = world
+    assert w.group is not None
+    c = _stream(w, "gamma")
+    first = sdo("indicator", "before-removal")
+    _share(w, "alpha", w.group, first)
+    assert c.wait_id(first["id"])
+    last_seen = c.last_id
+    pending = sdo("indicator", "pending-in-group")
+    _share(w, "alpha", w.group, pending)  # may or may not reach the open stream before the removal
+    assert w.hub.store.remove_member(w.group.cid, w.orgs["gamma"].org_id)
+    after = sdo("indicator", "after-removal")
+    _share(w, "alpha", w.group, after)
+    end = _sentinel(w, "end-m")
+    assert c.wait_id(end)
+    assert after["id"] not in c.ids()
+    assert any(e.event == "member-removed" and e.data["collection"]["name"] == "g1" for e in c.events)
+    # resuming from before the removal: the policy is applied at delivery time, so nothing of g1 comes
+    late = Collector(w.url, w.tokens["gamma"], last_id=last_seen).start()
+    assert late.wait_id(end)
+    assert pending["id"] not in late.ids() and after["id"] not in late.ids()
+
+
+def test_raised_default_marking_applies_to_pending_events(world: World) -> None:
+    w = world
+    start = w.hub.store.event_head()
+    unmarked = sdo("indicator", "unmarked")  # community default: TLP:GREEN, read by all
+    _share(w, "alpha", w.hub.community, unmarked)
+    w.hub.store.set_default_tlp(w.hub.community.cid, int(Tlp.RED))  # now producer-only for unmarked objects
+    end = _sentinel(w, "end-t")
+    c = Collector(w.url, w.tokens["beta"], last_id=start).start()
+    assert c.wait_id(end)
+    assert unmarked["id"] not in c.ids()
+
+
+def test_resume_outside_the_log_is_an_explicit_error(world: World) -> None:
+    w = world
+    for i in range(3):
+        _sentinel(w, f"old-{i}")
+    head = w.hub.store.event_head()
+    time.sleep(0.01)
+    horizon = w.hub.store.prune_events(format_key(datetime.now(UTC)))
+    assert horizon == head
+    for bad in (head - 2, head + 10):
+        c = Collector(w.url, w.tokens["beta"], last_id=bad).start()
+        assert c.ended.wait(5)
+        assert c.status == 409
+        assert b"resync_required" in c.body
+    ok = Collector(w.url, w.tokens["beta"], last_id=head).start()
+    end = _sentinel(w, "after-prune")
+    assert ok.wait_id(end) and ok.ids() == [end]
+
+
+def test_heartbeats_carry_the_position(world: World) -> None:
+    w = world
+    assert w.group is not None
+    c = _stream(w, "beta")
+    _share(w, "alpha", w.group, sdo("indicator", "invisible"))
+    head = w.hub.store.event_head()
+    assert c.wait_for(lambda c: c.last_id == head, 3)  # id-only heartbeat: resuming skips what Beta cannot read
+    assert c.ids() == []
+
+
+@pytest.mark.parametrize("header", ["", "Bearer nope"])
+def test_stream_needs_a_valid_token(world: World, header: str) -> None:
+    resp = httpx.get(world.url + "/api/v1/stream", headers={"Authorization": header} if header else {})
+    assert resp.status_code == 401
