@@ -1,0 +1,181 @@
+"""Webhooks against a local receiver on 127.0.0.1: signature, retries with backoff, no redirects, isolation."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from helpers import TLP2, sdo
+from pacte.stream.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
+
+from .conftest import World
+
+
+@dataclass
+class Hit:
+    """One request the receiver got."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+@dataclass
+class Receiver:
+    """A local HTTP receiver whose behaviour depends on the path."""
+
+    url: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    fail_first: dict[str, int] = field(default_factory=dict)
+
+    def on(self, path: str) -> list[Hit]:
+        """Return the hits on one path."""
+        return [h for h in self.hits if h.path == path]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """Serve /ok, /flaky (500 a few times), /redirect (302 to /target), /slow (sleeps 3 s)."""
+    rec = Receiver(fail_first={"/flaky": 2})
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            rec.hits.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()))
+            status = 200
+            if self.path == "/slow":
+                time.sleep(3)
+            elif self.path == "/redirect":
+                status = 302
+            elif rec.fail_first.get(self.path, 0) > 0:
+                rec.fail_first[self.path] -= 1
+                status = 500
+            self.send_response(status)
+            if status == 302:
+                self.send_header("Location", rec.url + "/target")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield rec
+    server.shutdown()
+
+
+def _register(w: World, url: str, **filters: Any) -> dict[str, Any]:
+    resp = httpx.post(w.url + "/api/v1/webhooks", json={"url": url, **filters},
+                      headers={"Authorization": f"Bearer {w.tokens['beta-admin']}"})
+    assert resp.status_code == 201, resp.text
+    data: dict[str, Any] = resp.json()
+    return data
+
+
+def _wait(pred: Any, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return bool(pred())
+
+
+def test_signed_delivery_retried_with_backoff(world: World, receiver: Receiver) -> None:
+    w = world
+    hook = _register(w, receiver.url + "/flaky", types=["indicator"])
+    obj = sdo("indicator", "wh-1", markings=[TLP2["green"]])
+    w.hub.share_as(w.orgs["alpha"], w.hub.community, [sdo("malware", "filtered-out", markings=[TLP2["green"]]), obj])
+    assert _wait(lambda: len(receiver.on("/flaky")) >= 3)
+    hits = receiver.on("/flaky")[:3]
+    assert len({h.headers[DELIVERY_HEADER.lower()] for h in hits}) == 1  # one delivery id across retries
+    for h in hits:
+        assert verify(hook["secret"], h.headers[TIMESTAMP_HEADER.lower()], h.body, h.headers[SIGNATURE_HEADER.lower()])
+        assert not verify("whsec_wrong", h.headers[TIMESTAMP_HEADER.lower()], h.body,
+                          h.headers[SIGNATURE_HEADER.lower()])
+    body = orjson.loads(hits[0].body)
+    assert body["object"]["id"] == obj["id"] and body["kind"] == "object"
+    gaps = [b.at - a.at for a, b in itertools.pairwise(hits)]
+    assert gaps[1] > gaps[0] * 1.5  # exponential backoff (0.05 s, then 0.1 s)
+    log = httpx.get(f"{w.url}/api/v1/webhooks/{hook['id']}/deliveries",
+                    headers={"Authorization": f"Bearer {w.tokens['beta']}"}).json()["deliveries"]
+    assert [d["outcome"] for d in reversed(log)] == ["retrying", "retrying", "delivered"]
+    assert [d["http_status"] for d in reversed(log)] == [500, 500, 200]
+    other = httpx.get(f"{w.url}/api/v1/webhooks/{hook['id']}/deliveries",
+                      headers={"Authorization": f"Bearer {w.tokens['gamma']}"})
+    assert other.status_code == 404  # another member never sees this log
+
+
+def test_signature_is_hmac_sha256_of_timestamp_and_body() -> None:
+    import hashlib
+    import hmac
+
+    expected = hmac.new(b"k", b"1700000000.{}", hashlib.sha256).hexdigest()
+    assert sign("k", "1700000000", b"{}") == "sha256=" + expected
+
+
+def test_redirects_are_never_followed(world: World, receiver: Receiver) -> None:
+    w = world
+    hook = _register(w, receiver.url + "/redirect")
+    w.hub.share_as(w.orgs["alpha"], w.hub.community, [sdo("indicator", "wh-r", markings=[TLP2["green"]])])
+    assert _wait(lambda: len(receiver.on("/redirect")) >= 2)
+    time.sleep(0.2)
+    assert receiver.on("/target") == []
+    log = httpx.get(f"{w.url}/api/v1/webhooks/{hook['id']}/deliveries",
+                    headers={"Authorization": f"Bearer {w.tokens['beta-admin']}"}).json()["deliveries"]
+    assert log[-1]["http_status"] == 302 and "not followed" in log[-1]["error"]
+
+
+def test_slow_receiver_does_not_delay_others(world: World, receiver: Receiver) -> None:
+    w = world
+    _register(w, receiver.url + "/slow")
+    _register(w, receiver.url + "/ok")
+    start = time.monotonic()
+    for i in range(3):
+        w.hub.share_as(w.orgs["alpha"], w.hub.community, [sdo("indicator", f"wh-s{i}", markings=[TLP2["green"]])])
+    assert _wait(lambda: len(receiver.on("/ok")) >= 3, 3)
+    assert receiver.on("/ok")[-1].at - start < 1.5  # while /slow still holds its first delivery
+    stream = httpx.get(w.url + "/api/v1/organisations", headers={"Authorization": f"Bearer {w.tokens['beta']}"})
+    assert stream.status_code == 200
+
+
+def test_policy_and_revocation_apply_to_webhooks(world: World, receiver: Receiver) -> None:
+    w = world
+    assert w.group is not None
+    hook = _register(w, receiver.url + "/ok")
+    w.hub.share_as(w.orgs["alpha"], w.group, [sdo("malware", "wh-red", markings=[TLP2["red"]])])
+    visible = sdo("indicator", "wh-vis", markings=[TLP2["green"]])
+    w.hub.share_as(w.orgs["alpha"], w.hub.community, [visible])
+    assert _wait(lambda: len(receiver.on("/ok")) >= 1)
+    time.sleep(0.2)
+    assert [orjson.loads(h.body)["object"]["id"] for h in receiver.on("/ok")] == [visible["id"]]
+    resp = httpx.delete(f"{w.url}/api/v1/tokens/{w.token_ids['beta-admin']}",
+                        headers={"Authorization": f"Bearer {w.tokens['beta-admin']}"})
+    assert resp.status_code == 200
+    w.hub.share_as(w.orgs["alpha"], w.hub.community, [sdo("indicator", "wh-after", markings=[TLP2["green"]])])
+    time.sleep(0.8)
+    assert len(receiver.on("/ok")) == 1  # the registering token was revoked: nothing more is delivered
+    assert w.hub.store.webhook_by_uuid(hook["id"], w.orgs["beta"].org_id) is not None
+
+
+def test_registration_needs_admin_and_a_public_url(world: World) -> None:
+    w = world
+    resp = httpx.post(w.url + "/api/v1/webhooks", json={"url": "http://example.org/hook"},
+                      headers={"Authorization": f"Bearer {w.tokens['beta']}"})
+    assert resp.status_code == 403
+    resp = httpx.post(w.url + "/api/v1/webhooks", json={"url": "ftp://example.org/hook"},
+                      headers={"Authorization": f"Bearer {w.tokens['beta-admin']}"})
+    assert resp.status_code == 400
