@@ -1,0 +1,164 @@
+"""Boilerplate removal for already-extracted text: line-level rules in the languages the hub reads."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Cleaned:
+    """The cleaned text and the lines that were removed, each with the rule that removed it."""
+
+    text: str
+    removed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _alt(words: str) -> str:
+    return "|".join(w.strip() for w in words.split(";") if w.strip())
+
+
+# Whole-line rules: the line (stripped) must match entirely.
+_LOADING = re.compile(
+    r"(?:" + _alt("loading;chargement( en cours)?;cargando;wird geladen;laden;загрузка;جار[يٍ] التحميل;"
+                  "please wait;veuillez patienter") + r")\s*(?:\.{3}|…)?", re.IGNORECASE)
+_AD = re.compile(
+    r"[\[(<]?\s*(?:" + _alt("ad;ads;advert;advertisement;advertising;sponsored;sponsored content;publicité;pub;"
+                            "annonce;anuncio;publicidad;werbung;anzeige;реклама;إعلان;اعلان") + r")\s*[\])>]?",
+    re.IGNORECASE,
+)
+_BRACKETED_AD = re.compile(
+    r"[\[(]\s*(?:" + _alt("ad;ads;advert;advertisement;advertising;sponsored;publicité;annonce;anuncio;"
+                          "publicidad;werbung;anzeige;реклама;إعلان;اعلان;ad placeholder;ad slot") + r")\b[^\])]{0,40}[\])]",
+    re.IGNORECASE,
+)
+_NAV_WORDS = _alt(
+    "home;accueil;inicio;startseite;главная;الرئيسية;news;actualités;noticias;nachrichten;новости;أخبار;"
+    "about;about us;à propos;contact;contacto;kontakt;контакты;اتصل بنا;menu;search;rechercher;buscar;suche;"
+    "поиск;بحث;log in;login;sign in;se connecter;connexion;iniciar sesión;anmelden;войти;تسجيل الدخول;"
+    "register;sign up;s'inscrire;registrarse;registrieren;регистрация;subscribe;s'abonner;suscribirse;"
+    "abonnieren;подписаться;اشترك;skip to content;skip to main content;aller au contenu;ir al contenido;"
+    "zum inhalt springen;перейти к содержанию;blog;research;products;solutions;services;support;careers;"
+    "events;resources;partners;company;privacy policy;terms of use;cookie policy;sitemap;rss;share;tweet;"
+    "print;email;facebook;twitter;linkedin;whatsapp;telegram;vk;reddit;x;partager;compartir;teilen;"
+    "поделиться;مشاركة;imprimer;imprimir;drucken;next;previous;suivant;précédent;siguiente;anterior;weiter;"
+    "zurück;далее;назад;back to top;haut de page;volver arriba;nach oben;наверх;top;close;fermer;cerrar;"
+    "schließen;закрыть;إغلاق;accept;accept all;accepter;aceptar;akzeptieren;принять;قبول;more;plus;más;mehr"
+)
+_NAV_ITEM = re.compile(r"(?:" + _NAV_WORDS + r")", re.IGNORECASE)
+_NAV_SEPARATORS = re.compile(r"\s*(?:\||›|»|>|/|•|·|–|—|::)\s*")
+
+# Prefix rules: the line starts with the phrase and is short.
+_PREFIX_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("read-also", re.compile(
+        r"^(?:" + _alt(
+            "read also;read more;also read;see also;related;related articles;related posts;related stories;"
+            "recommended;you may also like;more on this;more from;further reading;lire aussi;à lire aussi;"
+            "a lire aussi;lire la suite;voir aussi;sur le même sujet;leer también;lea también;le puede interesar;"
+            "te puede interesar;noticias relacionadas;lesen sie auch;auch interessant;mehr zum thema;"
+            "das könnte sie auch interessieren;читайте также;смотрите также;по теме;اقرأ أيضا;اقرأ أيضاً;"
+            "إقرأ أيضا;إقرأ أيضاً;مواضيع ذات صلة;اقرأ المزيد") + r")\b\s*[:：\-–—]?",
+        re.IGNORECASE)),
+    ("newsletter", re.compile(
+        r"^(?:.{0,40}\b(?:" + _alt(
+            "newsletter;sign up for;subscribe to;abonnez-vous;inscrivez-vous;recevez notre;suscríbete;"
+            "suscribete;boletín;abonnieren sie;melden sie sich;подпишитесь;рассылк;اشترك;النشرة") + r"))",
+        re.IGNORECASE)),
+    ("comments", re.compile(
+        r"^(?:\d+\s+)?(?:" + _alt(
+            "comments?;leave a comment;leave a reply;add a comment;post a comment;join the discussion;"
+            "commentaires?;laisser un commentaire;réagir;comentarios?;deja un comentario;dejar un comentario;"
+            "kommentare?;kommentar schreiben;комментари[йия]\\w*;оставьте комментарий;التعليقات;تعليقات;"
+            "أضف تعليق;show comments;view comments;afficher les commentaires") + r")\b",
+        re.IGNORECASE)),
+    ("byline", re.compile(
+        r"^(?:" + _alt(
+            "by;written by;posted by;author;authors;par;écrit par;rédigé par;auteur;por;escrito por;autor;"
+            "von;verfasst von;автор;авторы;بقلم;كتب;الكاتب") + r")\s*[:：]?\s+"
+        r"[\w'’.\-]+(?:\s+[\w'’.\-]+){0,5}(?:\s*(?:,|and|et|y|und|и|و)\s*[\w'’.\-]+(?:\s+[\w'’.\-]+){0,3})*"
+        r"\s*(?:[|,•·–—-].{0,60})?$",
+        re.IGNORECASE)),
+    ("share", re.compile(
+        r"^(?:" + _alt("share this;share on;share article;partager (?:sur|cet article);compartir en;"
+                       "teilen auf;artikel teilen;поделиться в;شارك") + r")\b",
+        re.IGNORECASE)),
+    ("cookies", re.compile(
+        r"^.{0,60}\b(?:" + _alt("cookies?;témoins de connexion;galletas") + r")\b.{0,160}"
+        r"\b(?:accept|agree|consent|accepter|aceptar|akzeptieren|zustimmen|согласны|принять|settings|"
+        r"paramètres|configuración|einstellungen|policy|politique|política|richtlinie)\b",
+        re.IGNORECASE)),
+    ("copyright", re.compile(
+        r"^(?:©|\(c\)|copyright\b|tous droits réservés|todos los derechos reservados|alle rechte vorbehalten|"
+        r"все права защищены|جميع الحقوق محفوظة|all rights reserved)",
+        re.IGNORECASE)),
+    ("reading-time", re.compile(
+        r"^(?:.{0,60}\b\d+\s*(?:min(?:ute)?s?|minutes? de lecture|min de lectura|min\.? lesezeit|мин(?:ут[аы]?)?)"
+        r"\b.{0,20}(?:read|lecture|lectura|lesezeit|чтения)?\.?)$",
+        re.IGNORECASE)),
+    ("tags", re.compile(r"^(?:tags?|mots-clés|étiquettes|etiquetas|schlagwörter|теги|الوسوم)\s*[:：]", re.IGNORECASE)),
+    ("image-credit", re.compile(
+        r"^(?:image|photo|picture|crédit photo|foto|bild|фото|صورة)\s*(?:credit)?\s*[:：]", re.IGNORECASE)),
+    ("published-stamp", re.compile(
+        r"^(?:published|updated|last updated|publié le|mis à jour|publicado|actualizado|veröffentlicht|"
+        r"aktualisiert|опубликовано|обновлено|نشر في|تاريخ النشر)\b.{0,60}$",
+        re.IGNORECASE)),
+)
+_LIST_BREAK = re.compile(r"[.!?:;»\"”]$")
+
+
+def _is_navigation(line: str) -> bool:
+    """Tell whether a line is a row of menu or breadcrumb items."""
+    parts = [p for p in _NAV_SEPARATORS.split(line) if p.strip()]
+    if len(parts) >= 3 and all(len(p) <= 30 and not _LIST_BREAK.search(p) for p in parts):
+        nav_hits = sum(1 for p in parts if _NAV_ITEM.fullmatch(p.strip()))
+        return nav_hits >= 2 or (_NAV_SEPARATORS.search(line) is not None and len(line) < 120 and nav_hits >= 1)
+    words = line.split()
+    if 3 <= len(words) <= 12 and len(line) < 100:
+        return all(_NAV_ITEM.fullmatch(w.strip(",;")) for w in words)
+    return _NAV_ITEM.fullmatch(line) is not None
+
+
+def line_rule(line: str) -> str | None:
+    """Return the name of the boilerplate rule that matches one stripped line, or None for body text."""
+    if not line:
+        return None
+    if _LOADING.fullmatch(line):
+        return "loading"
+    if _AD.fullmatch(line) or _BRACKETED_AD.fullmatch(line):
+        return "ad-placeholder"
+    if len(line) <= 160 and _is_navigation(line):
+        return "navigation"
+    for name, rx in _PREFIX_RULES:
+        limit = 300 if name in ("cookies", "newsletter") else 160
+        if len(line) <= limit and rx.search(line):
+            return name
+    return None
+
+
+def clean_text(text: str) -> Cleaned:
+    """Remove boilerplate lines and inline ad placeholders, keeping every line of body text."""
+    out: list[str] = []
+    removed: list[tuple[str, str]] = []
+    in_related = False
+    for raw in text.split("\n"):
+        line = raw.strip()
+        rule = line_rule(line)
+        if rule is None and in_related:
+            # Items of a "read also" list: short title-like lines without sentence punctuation.
+            if line and len(line) <= 140 and not _LIST_BREAK.search(line) and len(line.split()) <= 18:
+                rule = "read-also"
+            elif line:
+                in_related = False
+        if rule is not None:
+            removed.append((rule, line))
+            in_related = rule == "read-also" or (in_related and rule is not None and line != "")
+            continue
+        if not line:
+            out.append("")
+            continue
+        stripped = _BRACKETED_AD.sub("", raw)
+        if stripped != raw:
+            removed.append(("ad-placeholder", raw.strip()))
+        out.append(re.sub(r"[ \t]{2,}", " ", stripped).rstrip())
+    joined = re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
+    return Cleaned(joined, removed)

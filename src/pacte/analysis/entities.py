@@ -1,0 +1,157 @@
+"""Entities of a report: known actors, malware, tools and campaigns, codenames, places, persons, organisations, dates."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pacte.analysis.dates import find_dates
+from pacte.analysis.knowledge import Knowledge
+from pacte.analysis.ner import find_named_entities
+from pacte.analysis.places import find_places, lookup_place
+
+ENTITY_KINDS = ("threat_actor", "malware", "tool", "campaign", "organization", "person", "location", "date")
+_STIX_TO_KIND = {
+    "intrusion-set": "threat_actor", "threat-actor": "threat_actor", "malware": "malware", "tool": "tool",
+    "campaign": "campaign",
+}
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One mention of an entity: what it is, its canonical name, where, how sure, and what it links to."""
+
+    kind: str
+    name: str
+    start: int
+    end: int
+    surface: str
+    confidence: int
+    source: str
+    stix_id: str | None = None
+    stix_type: str | None = None
+    code: str | None = None
+
+
+# Vendor naming schemes for threat actors: numbered codenames and the animal, weather and star families.
+_ACTOR_CODENAME = re.compile(
+    r"(?<![\w\-])(?:APT ?\d{1,3}|UNC\d{3,5}|TA\d{3,4}|FIN\d{1,2}|Storm-\d{4}|DEV-\d{4}|TAG-\d{2,3}|UAC-\d{4}|"
+    r"(?:[A-Z][a-z]+ )(?:Panda|Bear|Kitten|Chollima|Spider|Tiger|Jackal|Buffalo|Leopard|Hawk|Typhoon|"
+    r"Blizzard|Sandstorm|Sleet|Tempest|Hail|Cyclone|Ursa|Serpens|Libra|Taurus|Pisces|Scorpius|Draco|Lynx|"
+    r"Aquarius|Virgo|Orion|Columba|Vulpes|Lupus|Pegasus|Hydra|Cygnus|Corvus|Cassiopeia))(?![\w\-])"
+)
+_MALWARE_AFTER = re.compile(
+    r"(?<![\w\-])(?P<name>[A-Z][a-z0-9]*[A-Z0-9][A-Za-z0-9]*|[A-Z][a-z]{3,}[0-9]*)\s+"
+    r"(?P<cue>ransomware|stealer|infostealer|backdoor|RAT|loader|trojan|botnet|wiper|implant|rootkit|"
+    r"downloader|dropper|spyware|malware family|malware)(?![\w\-])"
+)
+_MALWARE_BEFORE = re.compile(
+    r"(?i:rançongiciel|logiciel malveillant|maliciel|cheval de Troie|porte dérobée|programa malicioso|"
+    r"el ransomware|el malware|la familia|Schadsoftware|Ransomware|Trojaner|вредоносн\w+ (?:ПО|программ\w+)|"
+    r"троян\w*|шифровальщик\w*|бэкдор\w*|برمجية خبيثة|برنامج الفدية|the malware|the backdoor|the ransomware)"
+    r"\s+(?:«\s*|\"|“)?(?P<name>[A-Z][a-z0-9]*[A-Z0-9\-][A-Za-z0-9\-]*|[A-Z][a-z]{3,}[0-9]*)"
+)
+_CAMPAIGN = re.compile(r"(?<![\w\-])(?:Operation|Opération|Operación|Operation|Операция|عملية)\s+"
+                       r"(?P<name>[A-Z][\w\-]+(?:\s[A-Z][\w\-]+)?)")
+# "Name (Alias)" and "Name, also known as Alias": the alias takes the kind of the name it follows.
+_ALIAS = re.compile(
+    r"(?P<main>[A-Z][\w\-]*(?: [A-Z][\w\-]*)?)\s*(?:\(|,?\s+(?:also known as|aka|a\.k\.a\.|alias|dit|"
+    r"également appelé|alias|también conocido como|auch bekannt als|также известн\w+ как|المعروفة باسم)\s+)"
+    r"(?P<alias>[A-Z][A-Za-z0-9\-]{2,}(?: [A-Z][A-Za-z0-9\-]+)?)\)?"
+)
+# Capitalised words that the patterns above must not take for names.
+_NOT_NAMES = frozenset(
+    ["The", "This", "That", "These", "Those", "New", "Our", "Their", "Its", "His", "Her", "Windows", "Linux", "Android", "Microsoft", "Google", "Apple", "Python", "PowerShell", "JavaScript", "Java", "Office", "Word", "Excel", "Chrome", "Firefox", "Known", "Custom", "Initial", "Other", "Additional", "Malicious", "Related", "Unknown", "Such", "Another", "Many", "Several", "Some", "Each", "Any", "All", "Mobile", "Remote", "Banking", "Android", "Commodity", "Modular", "Sophisticated", "First", "Second", "Final", "Legitimate", "Open", "Source", "Generic", "Updated", "Previous", "Fake", "Este", "Esta", "Ese", "Esa", "Der", "Die", "Das", "Ein", "Eine", "Le", "La", "Les", "Un", "Une", "Ce", "Cette"]
+)
+
+
+def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(s < end and start < e for s, e in spans)
+
+
+def _pattern_entities(text: str, blocked: list[tuple[int, int]]) -> list[Entity]:
+    """Find actors, malware and campaigns that the hub does not know yet, from naming patterns."""
+    out: list[Entity] = []
+    for m in _ACTOR_CODENAME.finditer(text):
+        if not _overlaps(blocked, m.start(), m.end()):
+            out.append(Entity("threat_actor", m.group(0), m.start(), m.end(), m.group(0), 60, "pattern"))
+    for rx in (_MALWARE_AFTER, _MALWARE_BEFORE):
+        for m in rx.finditer(text):
+            name = m.group("name")
+            s, e = m.start("name"), m.end("name")
+            if name in _NOT_NAMES or _overlaps(blocked, s, e) or lookup_place(name) is not None:
+                continue
+            cue = m.groupdict().get("cue")
+            if cue and cue.lower() in ("stealer", "loader", "rat") and name[-1:].islower():
+                full = f"{name} {cue}" if cue.lower() == "stealer" else name
+                if full != name:
+                    out.append(Entity("malware", full, s, m.end("cue"), text[s : m.end("cue")], 50, "pattern"))
+                    continue
+            out.append(Entity("malware", name, s, e, name, 50, "pattern"))
+    for m in _CAMPAIGN.finditer(text):
+        if not _overlaps(blocked, m.start(), m.end()):
+            out.append(Entity("campaign", m.group(0), m.start(), m.end(), m.group(0), 60, "pattern"))
+    return out
+
+
+def _aliases(text: str, found: list[Entity], blocked: list[tuple[int, int]]) -> list[Entity]:
+    """Find aliases given beside a known actor or malware name: "Bling Libra (ShinyHunters)"."""
+    out: list[Entity] = []
+    named = [e for e in found if e.kind in ("threat_actor", "malware", "tool")]
+    for m in _ALIAS.finditer(text):
+        main = next((x for x in named if x.start < m.end("main") and m.start("main") < x.end), None)
+        s, e = m.start("alias"), m.end("alias")
+        alias = m.group("alias")
+        if main is None or alias in _NOT_NAMES or _overlaps(blocked, s, e) or lookup_place(alias) is not None:
+            continue
+        if any(f.start <= s < f.end for f in found):
+            continue
+        out.append(Entity(main.kind, alias, s, e, alias, 55, "alias", stix_type=main.stix_type))
+    return out
+
+
+def find_entities(
+    text: str,
+    *,
+    lang: str,
+    knowledge: Knowledge | None,
+    blocked: Iterable[tuple[int, int]] = (),
+    ner: bool = True,
+) -> list[Entity]:
+    """Find every entity of a cleaned report; spans in `blocked` (indicators) are never entities."""
+    spans = sorted(blocked)
+    found: list[Entity] = []
+    if knowledge is not None:
+        for km in knowledge.match(text, blocked=spans):
+            kind = _STIX_TO_KIND[km.entity.stix_type]
+            found.append(Entity(kind, km.entity.name, km.start, km.end, km.surface, km.confidence, "knowledge",
+                                km.entity.stix_id, km.entity.stix_type))
+    taken = spans + [(e.start, e.end) for e in found]
+    for e in _pattern_entities(text, taken):
+        if not _overlaps([(f.start, f.end) for f in found], e.start, e.end):
+            found.append(e)
+    found.extend(_aliases(text, found, spans))
+    taken = spans + [(e.start, e.end) for e in found]
+    for p in find_places(text):
+        if not _overlaps(taken, p.start, p.end):
+            found.append(Entity("location", p.place.name, p.start, p.end, p.surface, 80, "gazetteer",
+                                code=p.place.code, stix_type=p.place.kind))
+    taken = spans + [(e.start, e.end) for e in found]
+    if ner:
+        known_names = {e.surface.lower() for e in found} | {e.name.lower() for e in found}
+        for ne in find_named_entities(text, lang):
+            if _overlaps(taken, ne.start, ne.end) or ne.text.lower() in known_names:
+                continue
+            if re.search(r"\.\w{2,4}$", ne.text):
+                continue
+            place = lookup_place(ne.text) if ne.kind == "location" else None
+            if place is not None:
+                found.append(Entity("location", place.name, ne.start, ne.end, ne.text, 75, "ner+gazetteer",
+                                    code=place.code, stix_type=place.kind))
+            else:
+                found.append(Entity(ne.kind, ne.text, ne.start, ne.end, ne.text, 55, "ner"))
+    for d in find_dates(text):
+        found.append(Entity("date", d.value, d.start, d.end, d.surface, 80, "pattern"))
+    found.sort(key=lambda e: e.start)
+    return found

