@@ -13,6 +13,7 @@ import orjson
 
 from pacte import __version__
 from pacte.cli.hubctx import hub_from
+from pacte.cli.watch import watch_command
 from pacte.errors import PacteError
 from pacte.hub import members
 from pacte.policy import Role
@@ -319,6 +320,9 @@ def demo(db: str | None, host: str, port: int, no_serve: bool) -> None:
         from pacte.cli.serving import run_server
 
         run_server(hub, host, port)
+
+
+cli.add_command(watch_command)
 
 
 def main() -> None:
