@@ -23,6 +23,13 @@ _LABELS = {
     "GPE": "location", "LOC": "location", "FAC": "location",
 }
 _PIPES_NOT_NEEDED = ("parser", "lemmatizer", "tagger", "attribute_ruler", "morphologizer", "senter")
+# Technical words that small NER models often take for organisations or persons.
+_NOT_NAMES = frozenset(
+    """dll exe msi hta lnk iso zip rar dns ip ipv4 ipv6 tcp udp http https url urls api c2 c&c ssh vpn rdp smb
+    gui rce cve cves sha sha1 sha256 sha-256 md5 ioc iocs ttp ttps apt btc eth doge xrp usdt bnb ada powershell
+    javascript vbscript windows linux macos android ios json xml html css php sql wmi lsass ntlm kerberos
+    ptr mx txt registry payload loader backdoor malware ransomware trojan domain email ssl tls""".split()
+)
 _JUNK = re.compile(r"[0-9a-f]{16,}|https?:|hxxp|\[\.\]|@|\\|/|_|[{}<>|=]", re.IGNORECASE)
 
 
@@ -74,6 +81,8 @@ def _acceptable(span: str) -> bool:
         return False
     if not span[0].isupper() and not span[0].isdigit():
         return False
+    if span.lower() in _NOT_NAMES:
+        return False
     letters = sum(c.isalpha() for c in span)
     return letters >= max(2, len(span) // 2) and "\n" not in span
 
@@ -93,6 +102,11 @@ def find_named_entities(text: str, lang: str) -> list[NamedEntity]:
             span = ent.text.strip(" .,;:'\"’()[]-–—")
             if not _acceptable(span):
                 continue
+            line_start = doc.text.rfind("\n", 0, ent.start_char) + 1
+            line_end = doc.text.find("\n", ent.end_char)
+            line = doc.text[line_start : line_end if line_end >= 0 else len(doc.text)]
+            if line.isupper() and span.isupper():
+                continue  # a heading in capitals: small models tag its words at random
             start = offset + ent.start_char + ent.text.find(span)
             out.append(NamedEntity(start, start + len(span), span, kind))
     return out

@@ -36,6 +36,7 @@ class Item:
     name: str | None = None
     known: bool = False
     detail: dict[str, str] = field(default_factory=dict)
+    surfaces: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the item as a JSON-ready dict."""
@@ -43,7 +44,7 @@ class Item:
             "kind": self.kind, "value": self.value, "name": self.name, "stix_id": self.stix_id,
             "known": self.known, "confidence": self.confidence, "accepted": self.accepted,
             "evidence": [{"start": s, "end": e, "snippet": snip} for s, e, snip in self.evidence],
-            "detail": self.detail,
+            "detail": self.detail, "surfaces": self.surfaces,
         }
 
 
@@ -148,6 +149,8 @@ class _Builder:
             item.detail["surface"] = e.surface
             return item
         item, new = self.item(e.kind, e.name, e.start, e.end, e.confidence)
+        if e.surface not in item.surfaces:
+            item.surfaces.append(e.surface)
         if not new:
             return item
         item.name = e.name

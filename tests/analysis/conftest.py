@@ -1,0 +1,55 @@
+"""Fixtures for the analysis tests: the shared labelled reports and a knowledge base built from ATT&CK."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pacte.analysis.knowledge import Knowledge
+
+# shared/ sits beside the clone: <parent>/main/tests/analysis/conftest.py -> <parent>/shared/data
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+REPORTS_DEV = SHARED_DATA / "reports-dev"
+NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def dev_reports() -> list[Path]:
+    """Return the labelled development reports, or an empty list when shared/ is not there."""
+    return sorted(REPORTS_DEV.glob("*.txt")) if REPORTS_DEV.is_dir() else []
+
+
+def labels(report: Path) -> dict[str, object]:
+    """Return the labels that go with a development report."""
+    data = json.loads(report.with_suffix(".expected.json").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="session")
+def attack_knowledge() -> Knowledge:
+    """Knowledge built from the shared ATT&CK Enterprise bundle (skips when shared/ is absent)."""
+    path = SHARED_DATA / "attack-enterprise.json"
+    if not path.is_file():
+        pytest.skip("shared/data/attack-enterprise.json is not beside the clone")
+    return Knowledge.from_bundle_file(path)
+
+
+@pytest.fixture()
+def small_knowledge() -> Knowledge:
+    """A tiny hand-made knowledge base with one actor, one malware, one tool and one technique."""
+    return Knowledge.from_objects([
+        {"type": "intrusion-set", "id": "intrusion-set--11111111-1111-4111-8111-111111111111",
+         "name": "APT28", "aliases": ["Fancy Bear", "Sofacy", "Sednit"]},
+        {"type": "malware", "id": "malware--22222222-2222-4222-8222-222222222222", "name": "X-Agent",
+         "is_family": True, "x_mitre_aliases": ["CHOPSTICK"]},
+        {"type": "malware", "id": "malware--33333333-3333-4333-8333-333333333333", "name": "Silence",
+         "is_family": True},
+        {"type": "tool", "id": "tool--44444444-4444-4444-8444-444444444444", "name": "Mimikatz"},
+        {"type": "attack-pattern", "id": "attack-pattern--55555555-5555-4555-8555-555555555555",
+         "name": "Phishing", "external_references": [{"source_name": "mitre-attack", "external_id": "T1566"}]},
+        {"type": "malware", "id": "malware--66666666-6666-4666-8666-666666666666", "name": "Old",
+         "is_family": True, "revoked": True},
+    ])
