@@ -48,6 +48,9 @@ _NAV_WORDS = _alt(
 _NAV_ITEM = re.compile(r"(?:" + _NAV_WORDS + r")", re.IGNORECASE)
 _NAV_SEPARATORS = re.compile(r"\s*(?:\||›|»|>|/|•|·|–|—|::)\s*")
 
+# A person's name: up to four words that start with a capital (or Arabic script).
+_NAME = r"(?-i:(?:[A-ZÀ-ÖØ-ÞА-ЯЁ][\w'’.\-]*|[\u0600-\u06FF]+)(?:\s+(?:[A-ZÀ-ÖØ-ÞА-ЯЁ][\w'’.\-]*|[\u0600-\u06FF]+|de|van|von|der|al|el|la|le|du)){0,4})"
+
 # Prefix rules: the line starts with the phrase and is short.
 _PREFIX_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("read-also", re.compile(
@@ -69,14 +72,14 @@ _PREFIX_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             "comments?;leave a comment;leave a reply;add a comment;post a comment;join the discussion;"
             "commentaires?;laisser un commentaire;réagir;comentarios?;deja un comentario;dejar un comentario;"
             "kommentare?;kommentar schreiben;комментари[йия]\\w*;оставьте комментарий;التعليقات;تعليقات;"
-            "أضف تعليق;show comments;view comments;afficher les commentaires") + r")\b",
+            "أضف تعليق;show comments;view comments;afficher les commentaires") + r")\s*(?:\(\d+\))?\s*:?$",
         re.IGNORECASE)),
     ("byline", re.compile(
         r"^(?:" + _alt(
             "by;written by;posted by;author;authors;par;écrit par;rédigé par;auteur;por;escrito por;autor;"
             "von;verfasst von;автор;авторы;بقلم;كتب;الكاتب") + r")\s*[:：]?\s+"
-        r"[\w'’.\-]+(?:\s+[\w'’.\-]+){0,5}(?:\s*(?:,|and|et|y|und|и|و)\s*[\w'’.\-]+(?:\s+[\w'’.\-]+){0,3})*"
-        r"\s*(?:[|,•·–—-].{0,60})?$",
+        + _NAME + r"(?:\s*(?:,|and|et|y|und|и|و)\s*" + _NAME + r")*"
+        r"\s*(?:[|•·–—-].{0,60})?$",
         re.IGNORECASE)),
     ("share", re.compile(
         r"^(?:" + _alt("share this;share on;share article;partager (?:sur|cet article);compartir en;"
@@ -113,8 +116,8 @@ def _is_navigation(line: str) -> bool:
         nav_hits = sum(1 for p in parts if _NAV_ITEM.fullmatch(p.strip()))
         return nav_hits >= 2 or (_NAV_SEPARATORS.search(line) is not None and len(line) < 120 and nav_hits >= 1)
     words = line.split()
-    if 3 <= len(words) <= 12 and len(line) < 100:
-        return all(_NAV_ITEM.fullmatch(w.strip(",;")) for w in words)
+    if 3 <= len(words) <= 12 and len(line) < 100 and all(_NAV_ITEM.fullmatch(w.strip(",;")) for w in words):
+        return True
     return _NAV_ITEM.fullmatch(line) is not None
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,23 @@ class EntityMatch:
     confidence: int
 
 
+_COMMON_ZIPF = 3.0  # words at least this frequent (about once per 1,000,000 words) are ordinary words
+
+
+@lru_cache(maxsize=65536)
+def is_common_word(word: str) -> bool:
+    """Tell whether a word is an ordinary word in English, French, Spanish or German (wordfreq lists)."""
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:  # without the word lists every single-word name is treated as ordinary
+        return True
+    low = word.lower()
+    return any(zipf_frequency(low, lang, wordlist="small") >= _COMMON_ZIPF for lang in ("en", "fr", "es", "de"))
+
+
 def _is_ambiguous(alias: str) -> bool:
-    """Tell whether an alias is one ordinary-looking word (Silence, Royal) that needs context to count."""
-    return alias.isalpha() and (alias[1:].islower() or alias.islower()) and " " not in alias
+    """Tell whether an alias is one ordinary word (Silence, Royal, Net) that needs context to count."""
+    return alias.isalpha() and " " not in alias and not (alias.isupper() and len(alias) > 3) and is_common_word(alias)
 
 
 def _lower_same_length(text: str) -> str:
@@ -78,19 +93,33 @@ class Knowledge:
         """Build the matcher from STIX objects (intrusion sets, malware, tools, campaigns, attack patterns)."""
         kb = cls()
         rank = {t: i for i, t in enumerate(MATCHED_TYPES)}
+        revoked_techniques: dict[str, str] = {}
+        revoked_by: dict[str, str] = {}
         for obj in objects:
-            if obj.get("revoked") or obj.get("x_mitre_deprecated"):
+            if obj.get("type") == "relationship" and obj.get("relationship_type") == "revoked-by":
+                revoked_by[str(obj.get("source_ref"))] = str(obj.get("target_ref"))
+                continue
+            if obj.get("revoked"):
+                if obj.get("type") == "attack-pattern":
+                    for ref in obj.get("external_references") or ():
+                        ext = ref.get("external_id") if isinstance(ref, Mapping) else None
+                        if isinstance(ext, str):
+                            revoked_techniques[ext] = str(obj.get("id"))
                 continue
             stype = obj.get("type")
             sid = obj.get("id")
             if not isinstance(stype, str) or not isinstance(sid, str):
                 continue
             if stype == "attack-pattern":
+                # Deprecated techniques still resolve (older reports cite them), unless a current one has the id.
                 for ref in obj.get("external_references") or ():
                     ext = ref.get("external_id") if isinstance(ref, Mapping) else None
-                    if isinstance(ext, str) and re.fullmatch(r"T\d{4}(?:\.\d{3})?", ext):
+                    if (isinstance(ext, str) and re.fullmatch(r"T\d{4}(?:\.\d{3})?", ext)
+                            and (ext not in kb._techniques or not obj.get("x_mitre_deprecated"))):
                         kb._techniques[ext] = sid
                         kb._objects[sid] = obj
+            if obj.get("x_mitre_deprecated"):
+                continue
             elif stype == "vulnerability":
                 name = obj.get("name")
                 if isinstance(name, str) and name.upper().startswith("CVE-"):
@@ -111,6 +140,11 @@ class Knowledge:
                 if current is None or rank[stype] < rank[current.stix_type]:
                     kb._by_alias[key] = entity
                     kb._aliases[key] = alias
+        # A revoked technique id (T1574.002 in ATT&CK v17+) resolves to the technique that replaced it.
+        for ext, old in revoked_techniques.items():
+            new = revoked_by.get(old)
+            if ext not in kb._techniques and new is not None and new in kb._objects:
+                kb._techniques[ext] = new
         kb._build()
         return kb
 

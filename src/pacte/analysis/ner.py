@@ -24,12 +24,13 @@ _LABELS = {
 }
 _PIPES_NOT_NEEDED = ("parser", "lemmatizer", "tagger", "attribute_ruler", "morphologizer", "senter")
 # Technical words that small NER models often take for organisations or persons.
-_NOT_NAMES = frozenset(
+_TECH_WORDS = (
     """dll exe msi hta lnk iso zip rar dns ip ipv4 ipv6 tcp udp http https url urls api c2 c&c ssh vpn rdp smb
     gui rce cve cves sha sha1 sha256 sha-256 md5 ioc iocs ttp ttps apt btc eth doge xrp usdt bnb ada powershell
     javascript vbscript windows linux macos android ios json xml html css php sql wmi lsass ntlm kerberos
-    ptr mx txt registry payload loader backdoor malware ransomware trojan domain email ssl tls""".split()
+    ptr mx txt registry payload loader backdoor malware ransomware trojan domain email ssl tls"""
 )
+_NOT_NAMES = frozenset(_TECH_WORDS.split())
 _JUNK = re.compile(r"[0-9a-f]{16,}|https?:|hxxp|\[\.\]|@|\\|/|_|[{}<>|=]", re.IGNORECASE)
 
 

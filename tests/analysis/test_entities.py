@@ -1,0 +1,119 @@
+"""Entities: the knowledge matcher, naming patterns, the gazetteer, dates and NER."""
+
+from __future__ import annotations
+
+import pytest
+
+from pacte.analysis.dates import find_dates
+from pacte.analysis.entities import find_entities
+from pacte.analysis.knowledge import Knowledge
+from pacte.analysis.ner import load_model
+from pacte.analysis.places import find_places
+
+
+def test_known_names_and_aliases_link_to_hub_objects(small_knowledge: Knowledge) -> None:
+    text = "Fancy Bear, also tracked as APT28, deployed CHOPSTICK and Mimikatz."
+    found = {(m.surface, m.entity.stix_id) for m in small_knowledge.match(text)}
+    assert ("Fancy Bear", "intrusion-set--11111111-1111-4111-8111-111111111111") in found
+    assert ("APT28", "intrusion-set--11111111-1111-4111-8111-111111111111") in found
+    assert ("CHOPSTICK", "malware--22222222-2222-4222-8222-222222222222") in found
+    assert ("Mimikatz", "tool--44444444-4444-4444-8444-444444444444") in found
+
+
+def test_matches_are_whole_words_only(small_knowledge: Knowledge) -> None:
+    assert small_knowledge.match("The APT28x sample and preSofacy build") == []
+
+
+def test_ambiguous_single_word_names_need_context(small_knowledge: Knowledge) -> None:
+    assert small_knowledge.match("There was silence in the room. Silence fell.") == []
+    hits = small_knowledge.match("The Silence malware was used against banks.")
+    assert [m.entity.name for m in hits] == ["Silence"]
+
+
+def test_revoked_objects_are_not_matched(small_knowledge: Knowledge) -> None:
+    assert small_knowledge.match("An Old malware family") == []
+
+
+def test_technique_ids_resolve_to_hub_attack_patterns(small_knowledge: Knowledge) -> None:
+    assert small_knowledge.technique_id("T1566") == "attack-pattern--55555555-5555-4555-8555-555555555555"
+    assert small_knowledge.technique_id("T9999") is None
+
+
+def test_attack_knowledge_from_the_shared_bundle(attack_knowledge: Knowledge) -> None:
+    hits = attack_knowledge.match("MuddyWater, also known as TA450, used PowerSploit.")
+    names = {m.entity.name for m in hits}
+    assert "MuddyWater" in names
+    assert attack_knowledge.technique_id("T1574.002") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Attacks from North Korea", "KP"),
+        ("Des pirates basés en Russie", "RU"),
+        ("Objetivos en Alemania", "DE"),
+        ("Angriffe aus China", "CN"),
+        ("Хакеры из России атаковали Украину", "RU"),
+        ("Хакеры из России атаковали Украину", "UA"),
+        ("هجمات من إيران", "IR"),
+        ("هجمات على الشرق الأوسط وبروسيا", "western-asia"),
+    ],
+)
+def test_gazetteer_places_in_six_languages(text: str, code: str) -> None:
+    assert code in {p.place.code for p in find_places(text)}
+
+
+def test_gazetteer_is_case_sensitive_for_common_words() -> None:
+    assert find_places("we ate turkey in chile sauce") == []
+
+
+def test_dates_and_periods() -> None:
+    values = {d.value for d in find_dates(
+        "On 2024-10-28, then 5 mars 2024, October 3, 2023, late May 2026, 12 декабря 2023, Q3 2024, "
+        "15 de marzo de 2024 and 3. Juli 2023.")}
+    assert {"2024-10-28", "2024-03-05", "2023-10-03", "2026-05", "2023-12-12", "2024-Q3", "2024-03-15",
+            "2023-07-03"} <= values
+
+
+def test_impossible_dates_are_ignored() -> None:
+    assert find_dates("on 2024-02-30") == []
+
+
+def test_codename_patterns_find_actors_the_hub_does_not_know() -> None:
+    ents = find_entities("Fighting Ursa and UNC4841 exploited the gateway.", lang="en", knowledge=None, ner=False)
+    assert {e.name for e in ents if e.kind == "threat_actor"} == {"Fighting Ursa", "UNC4841"}
+
+
+def test_alias_in_parentheses_takes_the_kind_of_its_name() -> None:
+    ents = find_entities("Bling Libra (ShinyHunters) stole data.", lang="en", knowledge=None, ner=False)
+    assert {e.name for e in ents if e.kind == "threat_actor"} == {"Bling Libra", "ShinyHunters"}
+
+
+def test_malware_named_by_its_cue_word() -> None:
+    ents = find_entities("Operators deployed the LockBit ransomware and DarkGate loader.", lang="en",
+                         knowledge=None, ner=False)
+    assert {"LockBit", "DarkGate"} <= {e.name for e in ents if e.kind == "malware"}
+
+
+def test_blocked_spans_are_never_entities(small_knowledge: Knowledge) -> None:
+    text = "APT28 at hxxp://apt28[.]top"
+    ents = find_entities(text, lang="en", knowledge=small_knowledge, blocked=[(9, len(text))], ner=False)
+    assert [(e.start, e.end) for e in ents] == [(0, 5)]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "kind", "name"),
+    [
+        ("en", "Guillaume Poupard said the Ministry of Defence in London had been warned by Microsoft.",
+         "person", "Guillaume Poupard"),
+        ("en", "Guillaume Poupard said the Ministry of Defence in London had been warned by Microsoft.",
+         "organization", "Microsoft"),
+        ("fr", "Selon l'Agence nationale de la sécurité des systèmes d'information, Jean Dupont a été visé.",
+         "person", "Jean Dupont"),
+    ],
+)
+def test_ner_finds_persons_and_organisations(lang: str, text: str, kind: str, name: str) -> None:
+    if load_model(lang) is None:
+        pytest.skip(f"no spaCy model installed for {lang}")
+    ents = find_entities(text, lang=lang, knowledge=None, ner=True)
+    assert name in {e.name for e in ents if e.kind == kind}
