@@ -1,31 +1,11 @@
-"""Fixtures for the analysis tests: the shared labelled reports and a knowledge base built from ATT&CK."""
+"""Fixtures for the analysis tests: a knowledge base built from ATT&CK and a small hand-made one."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
-from pathlib import Path
-
 import pytest
 
+from analysis.labelled import SHARED_DATA
 from pacte.analysis.knowledge import Knowledge
-
-# shared/ sits beside the clone: <parent>/main/tests/analysis/conftest.py -> <parent>/shared/data
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-REPORTS_DEV = SHARED_DATA / "reports-dev"
-NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-
-def dev_reports() -> list[Path]:
-    """Return the labelled development reports, or an empty list when shared/ is not there."""
-    return sorted(REPORTS_DEV.glob("*.txt")) if REPORTS_DEV.is_dir() else []
-
-
-def labels(report: Path) -> dict[str, object]:
-    """Return the labels that go with a development report."""
-    data = json.loads(report.with_suffix(".expected.json").read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,124 @@
+"""The whole pipeline: valid bundles, links to known objects, evidence, determinism, and the dev reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from stix2validator import ValidationOptions, validate_instance
+
+from analysis.labelled import NOW, dev_reports, labels
+from pacte.analysis import Knowledge, analyse
+from pacte.analysis.observables import IOC_KINDS
+from pacte.errors import InvalidInput
+
+FR_ARTICLE = """Accueil | Actualités | Cybersécurité
+[Publicité]
+Par Jeanne Martin
+Le groupe APT28 cible les ministères européens
+
+Le groupe APT28 a utilisé le maliciel CHOPSTICK contre le ministère des Affaires étrangères à Paris en mars 2024.
+Les serveurs de commande étaient hébergés sur update-check[.]top et 45.77.55[.]145.
+La vulnérabilité CVE-2023-23397 a été exploitée, selon l'ANSSI. Technique observée : T1566.
+Chargement...
+À lire aussi : Les rançongiciels visent les hôpitaux
+"""
+
+
+def _validate(bundle: dict[str, object]) -> list[str]:
+    result = validate_instance(bundle, ValidationOptions())
+    return [str(e) for e in result.errors]
+
+
+def test_french_article_gives_a_valid_draft(small_knowledge: Knowledge) -> None:
+    draft = analyse(FR_ARTICLE, knowledge=small_knowledge, now=NOW)
+    assert _validate(draft.bundle) == []
+    assert draft.lang == "fr"
+    assert "Publicité" not in draft.text and "Chargement" not in draft.text and "Jeanne Martin" not in draft.text
+    assert "Le groupe APT28 a utilisé le maliciel CHOPSTICK" in draft.text
+    report = draft.bundle["objects"][0]
+    assert report["type"] == "report" and report["lang"] == "fr" and report["description"] == draft.text
+    assert report["published"] == "2025-03-01T12:00:00.000Z"
+    kinds = {i.kind: i for i in draft.items}
+    assert kinds["threat_actor"].stix_id == "intrusion-set--11111111-1111-4111-8111-111111111111"
+    assert kinds["threat_actor"].known
+    assert kinds["attack_technique"].stix_id == "attack-pattern--55555555-5555-4555-8555-555555555555"
+    assert ("Paris", "FR") in {(i.name, i.detail.get("code")) for i in draft.items_of("location")}
+    assert "2024-03" in {i.value for i in draft.items_of("date")}
+    assert {"update-check.top", "45.77.55.145", "CVE-2023-23397"} <= {i.value for i in draft.items}
+
+
+def test_known_objects_are_referenced_not_duplicated(small_knowledge: Knowledge) -> None:
+    draft = analyse(FR_ARTICLE, knowledge=small_knowledge, now=NOW)
+    ids = {o["id"] for o in draft.bundle["objects"]}
+    refs = set(draft.bundle["objects"][0]["object_refs"])
+    assert "intrusion-set--11111111-1111-4111-8111-111111111111" in refs
+    assert "intrusion-set--11111111-1111-4111-8111-111111111111" not in ids
+    assert not [o for o in draft.bundle["objects"] if o.get("name") == "APT28" and o["type"] == "intrusion-set"]
+
+
+def test_stated_relationship_is_drafted(small_knowledge: Knowledge) -> None:
+    draft = analyse(FR_ARTICLE, knowledge=small_knowledge, now=NOW)
+    rels = {(o["source_ref"], o["relationship_type"], o["target_ref"])
+            for o in draft.bundle["objects"] if o["type"] == "relationship"}
+    assert ("intrusion-set--11111111-1111-4111-8111-111111111111", "uses",
+            "malware--22222222-2222-4222-8222-222222222222") in rels
+
+
+def test_evidence_offsets_point_into_the_cleaned_text(small_knowledge: Knowledge) -> None:
+    draft = analyse(FR_ARTICLE, knowledge=small_knowledge, now=NOW)
+    for item in draft.items:
+        assert item.evidence and 0 <= item.confidence <= 100 and item.accepted is None
+        for start, end, snippet in item.evidence:
+            assert draft.text[start:end] in snippet.replace("  ", " ") or " " in draft.text[start:end]
+
+
+def test_same_input_gives_the_same_bundle(small_knowledge: Knowledge) -> None:
+    a = analyse(FR_ARTICLE, knowledge=small_knowledge, now=NOW, ner=False)
+    b = analyse(FR_ARTICLE.encode(), knowledge=small_knowledge, now=NOW, ner=False)
+    assert json.dumps(a.bundle, sort_keys=True) == json.dumps(b.bundle, sort_keys=True)
+
+
+def test_language_can_be_given() -> None:
+    draft = analyse("Some short English words about nothing in particular.", lang="en", ner=False, now=NOW)
+    assert draft.bundle["objects"][0]["lang"] == "en"
+    with pytest.raises(InvalidInput):
+        analyse("text", lang="not a code", now=NOW)
+
+
+def test_report_with_nothing_extracted_is_still_valid() -> None:
+    draft = analyse("A calm day with nothing to report at all.", ner=False, now=NOW)
+    assert draft.items == []
+    assert _validate(draft.bundle) == []
+
+
+def test_all_boilerplate_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        analyse("Loading...\n[Advertisement]\n", now=NOW)
+
+
+REPORTS = dev_reports()
+
+
+@pytest.mark.skipif(not REPORTS, reason="shared/data/reports-dev is not beside the clone")
+@pytest.mark.parametrize("report", REPORTS, ids=[p.stem[:2] for p in REPORTS])
+def test_dev_report(report: Path, attack_knowledge: Knowledge) -> None:
+    expected = labels(report)
+    draft = analyse(report.read_bytes(), filename=report.name, knowledge=attack_knowledge, now=NOW, ner=False)
+    assert _validate(draft.bundle) == []
+    assert draft.lang == expected["language"]
+    iocs = expected["iocs"]
+    optional = expected.get("optional_iocs") or {}
+    assert isinstance(iocs, dict) and isinstance(optional, dict)
+    values = {(i.kind, i.value) for i in draft.items}
+    for kind in IOC_KINDS:
+        want = set(iocs.get(kind, []))
+        got = {v for k, v in values if k == kind}
+        # Recall on the labelled indicators; no value outside the labels (definite or optional).
+        assert want <= got, f"{kind} missed {sorted(want - got)}"
+        assert got <= want | set(optional.get(kind, [])), f"{kind} wrongly took {sorted(got - want)}"
+    non = set(expected.get("non_indicators") or [])
+    assert not non & {v for _, v in values}
+    for sample in expected.get("boilerplate_samples") or []:
+        assert sample not in draft.text
