@@ -34,6 +34,7 @@ from pacte.stream.settings import StreamSettings
 log = logging.getLogger("pacte.stream")
 
 GroupKey = tuple[int, Filters, int]  # reader org, filters, cursor
+HEARTBEAT = -2  # queue marker: the stream was idle for a heartbeat interval
 
 
 @dataclass(eq=False)
@@ -48,6 +49,7 @@ class Subscription:
     idle_cursor: int = 0  # scanned position with nothing pending, for heartbeat ids
     closed: bool = False
     delivered: int = 0
+    busy: bool = False  # something was queued since the last heartbeat tick
 
     def close(self, final: bytes = b"") -> None:
         """End the stream: drop what is queued (never sent after a close), then the final message."""
@@ -99,6 +101,7 @@ class Broker:
         self.store.add_event_listener(self._signal)
         self._tasks.append(asyncio.create_task(self._dispatch(), name="pacte-stream-dispatch"))
         self._tasks.append(asyncio.create_task(self._prune(), name="pacte-stream-prune"))
+        self._tasks.append(asyncio.create_task(self._heartbeats(), name="pacte-stream-heartbeat"))
         channel = self.store.event_channel()
         if channel is not None:
             from pacte.stream.pgwake import listen
@@ -206,6 +209,7 @@ class Broker:
             try:
                 sub.queue.put_nowait((page.chunk, page.cursor))
                 sub.delivered += page.count
+                sub.busy = True
             except asyncio.QueueFull:
                 sub.close(sse_error("too_slow", "the client reads too slowly; reconnect with Last-Event-ID"))
                 return
@@ -236,6 +240,19 @@ class Broker:
                 continue  # a narrowing change committed while reading: read again under it
             out.active = store.active_tokens(tokens)
             return out
+
+    async def _heartbeats(self) -> None:
+        """Queue a heartbeat for every stream that had nothing to send during the last interval."""
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            for sub in list(self.subs):
+                if sub.closed:
+                    continue
+                if sub.busy or not sub.queue.empty():
+                    sub.busy = False
+                    continue
+                with contextlib.suppress(asyncio.QueueFull):
+                    sub.queue.put_nowait((b"", HEARTBEAT))
 
     async def _prune(self) -> None:
         retention = self.settings.retention_seconds

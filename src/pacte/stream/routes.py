@@ -18,7 +18,7 @@ from pacte.api.auth import hub_of, principal, require_admin
 from pacte.errors import Conflict, Detail, InvalidInput, NotFound
 from pacte.hub import Principal
 from pacte.stix.timestamps import format_dt
-from pacte.stream.broker import Broker, Subscription
+from pacte.stream.broker import HEARTBEAT, Broker, Subscription
 from pacte.stream.filters import Filters, resolve
 from pacte.stream.settings import StreamSettings
 from pacte.stream.webhooks import WebhookManager, check_url
@@ -113,22 +113,21 @@ def _position(hub_store: Any, last: int | None) -> int:
     return last
 
 
-async def _frames(request: Request, broker: Broker, sub: Subscription) -> AsyncIterator[bytes]:
-    heartbeat = broker.settings.heartbeat_seconds
-    last = sub.cursor
+async def _frames(broker: Broker, sub: Subscription) -> AsyncIterator[bytes]:
+    """Yield the SSE bytes of one stream: what the broker queues, heartbeats when idle."""
+    last = sub.cursor  # every event the client may read up to here was sent before this point
     try:
         yield b"retry: 2000\n: pacte stream\n\n"
         while True:
-            try:
-                item = await asyncio.wait_for(sub.queue.get(), heartbeat)
-            except TimeoutError:
+            item = await sub.queue.get()
+            if item is None:
+                return
+            chunk, cursor = item
+            if cursor == HEARTBEAT:
                 if sub.queue.empty():
                     last = max(last, sub.idle_cursor)
                 yield b"id: %d\n: heartbeat\n\n" % last
                 continue
-            if item is None:
-                return
-            chunk, cursor = item
             if cursor >= 0:
                 last = cursor
             yield chunk
@@ -155,7 +154,7 @@ async def stream(
     last = _last_id(last_event_id_header, last_event_id)
     cursor = await run_in_threadpool(_position, hub.store, last)
     sub = broker.subscribe(p.org.org_id, p.token.token_id, filters, cursor)
-    return StreamingResponse(_frames(request, broker, sub), media_type="text/event-stream",
+    return StreamingResponse(_frames(broker, sub), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Live stream benchmark (issue 4): publish-to-receive latency while ingesting, for 1, 100 and 1,000 subscribers.
+
+A real ``pacte serve`` process on SQLite (or PostgreSQL) serves the hub. The bench process
+publishes through the native API over loopback at a steady rate (default 1,000 objects/s: a
+bundle of 50 every 50 ms, on schedule, up to 4 posts in flight); a separate client process holds N SSE connections (raw asyncio sockets,
+one token per connection, spread over 10 reader organisations, no filter: every subscriber
+receives every object). Each object's name carries the wall-clock time its bundle was posted,
+so latency = receive time - post time: it includes validation, the commit, the stream round
+and the socket. Prints p50/p99/max latency and the events/s delivered to all subscribers.
+
+    .venv/bin/python bench/stream.py [--subscribers 1,100,1000] [--rate 1000] [--seconds 10] [--db postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+PACTE = str(Path(sys.executable).with_name("pacte"))
+PG = os.environ.get("PACTE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+NAME = re.compile(rb'"name":"bench (\d+)"')
+READER_ORGS = 10
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# subscriber process ------------------------------------------------------------------------
+
+async def _subscriber(port: int, token: str, hist: Counter[int], totals: list[int], ready: asyncio.Event,
+                      counter: list[int], want: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
+    writer.write(f"GET /api/v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                 "Accept: text/event-stream\r\n\r\n".encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    if b" 200 " not in head.split(b"\r\n", 1)[0]:
+        raise RuntimeError(head.decode(errors="replace"))
+    counter[0] += 1
+    if counter[0] == want:
+        ready.set()
+    tail = b""
+    while True:
+        data = await reader.read(1 << 20)
+        if not data:
+            return
+        now = time.time_ns()
+        buf = tail + data
+        cut = buf.rfind(b"\n\n")
+        if cut < 0:
+            tail = buf
+            continue
+        tail = buf[cut:]
+        found = Counter(NAME.findall(buf, 0, cut))
+        for sent, n in found.items():
+            ms = (now - int(sent)) // 1_000_000
+            hist[ms] += n
+            totals[0] += n
+
+
+async def _client_main(port: int, tokens: list[str]) -> None:
+    hist: Counter[int] = Counter()
+    totals = [0]
+    ready = asyncio.Event()
+    counter = [0]
+    tasks = [asyncio.create_task(_subscriber(port, t, hist, totals, ready, counter, len(tokens))) for t in tokens]
+    await ready.wait()
+    print("READY", flush=True)
+    loop = asyncio.get_running_loop()
+    line = await loop.run_in_executor(None, sys.stdin.readline)  # "START"
+    assert line.strip() == "START"
+    hist.clear()
+    totals[0] = 0
+    line = await loop.run_in_executor(None, sys.stdin.readline)  # "STOP"
+    for t in tasks:
+        t.cancel()
+    print(orjson.dumps({"hist": {str(k): v for k, v in hist.items()}, "events": totals[0]}).decode(), flush=True)
+
+
+def client(port: int, tokens_file: str) -> None:
+    """Run the subscriber side: N connections, latency histogram, printed as JSON at STOP."""
+    tokens = Path(tokens_file).read_text().split()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(_client_main(port, tokens))
+
+
+# orchestration -----------------------------------------------------------------------------
+
+def _setup(db: str, n_tokens: int) -> tuple[str, list[str]]:
+    from pacte.config import Settings
+    from pacte.hub import Hub
+    from pacte.hub.clock import RandomIds
+    from pacte.hub.members import add_org, new_token
+    from pacte.policy import Role
+
+    hub = Hub.open(Settings(db_url=db))
+    ids = RandomIds()
+    producer = add_org(hub.store, hub.ids, hub.clock, "Producer", "FR")
+    writer = new_token(hub.store, ids, hub.clock, producer, Role.ANALYST, "bench")[1]
+    readers = [add_org(hub.store, hub.ids, hub.clock, f"Reader {i}", None) for i in range(READER_ORGS)]
+    tokens = [new_token(hub.store, ids, hub.clock, readers[i % READER_ORGS], Role.READER, None)[1]
+              for i in range(n_tokens)]
+    hub.close()
+    return writer, tokens
+
+
+def _bundle(n: int, sent_ns: int) -> bytes:
+    now = "2026-01-01T00:00:00.000Z"
+    objs = [{"type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid4()}", "created": now,
+             "modified": now, "name": f"bench {sent_ns}", "pattern": "[ipv4-addr:value = '203.0.113.9']",
+             "pattern_type": "stix", "valid_from": now,
+             "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]} for _ in range(n)]
+    return orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objs})
+
+
+def _ingest(base: str, token: str, rate: int, seconds: float, every: float, stop: threading.Event) -> tuple[int, float]:
+    """Post a bundle every ``every`` seconds, on schedule (up to 4 in flight, like several producers)."""
+    per = max(1, round(rate * every))
+    local = threading.local()
+
+    def post(body: bytes) -> int:
+        http = getattr(local, "http", None)
+        if http is None:
+            http = local.http = httpx.Client(timeout=30)
+        resp = http.post(base + "/api/v1/collections/community/objects", content=body,
+                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        resp.raise_for_status()
+        return per
+
+    start = time.monotonic()
+    futures = []
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        tick = start
+        while time.monotonic() - start < seconds and not stop.is_set():
+            futures.append(pool.submit(post, _bundle(per, time.time_ns())))
+            tick += every
+            delay = tick - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        sent = sum(f.result() for f in futures)
+    return sent, time.monotonic() - start
+
+
+def _cpu(pid: int) -> float:
+    """Return the CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _percentile(hist: Counter[int], q: float) -> float:
+    total = sum(hist.values())
+    if not total:
+        return float("nan")
+    rank = q * total
+    seen = 0
+    for ms in sorted(hist):
+        seen += hist[ms]
+        if seen >= rank:
+            return float(ms)
+    return float(max(hist))
+
+
+def run(subscribers: list[int], rate: int, seconds: float, db_kind: str) -> list[dict[str, Any]]:
+    """Run every scenario and return one result row per subscriber count."""
+    tmp = Path(tempfile.mkdtemp(prefix="pacte-stream-bench-"))
+    db = str(tmp / "hub.sqlite3") if db_kind == "sqlite" else f"{PG}?schema=bench_{uuid.uuid4().hex[:12]}"
+    writer, tokens = _setup(db, max(subscribers))
+    port = _free_port()
+    env = {**os.environ, "PACTE_DB": db}
+    server = subprocess.Popen([PACTE, "serve", "--db", db, "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    rows: list[dict[str, Any]] = []
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(base + "/api/v1/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        for n in subscribers:
+            tok_file = tmp / f"tokens-{n}.txt"
+            tok_file.write_text("\n".join(tokens[:n]))
+            cli = subprocess.Popen([sys.executable, __file__, "--client", str(port), str(tok_file)],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            assert cli.stdin is not None and cli.stdout is not None
+            assert cli.stdout.readline().strip() == "READY"
+            stop = threading.Event()
+            _ingest(base, writer, rate, 1.0, 0.05, stop)  # warm-up, not measured
+            time.sleep(0.5)
+            cli.stdin.write("START\n")
+            cli.stdin.flush()
+            cpu0 = {"server": _cpu(server.pid), "client": _cpu(cli.pid), "bench": _cpu(os.getpid())}
+            sent, took = _ingest(base, writer, rate, seconds, 0.05, stop)
+            cpu = {k: round((_cpu(pid) - cpu0[k]) / took, 2)
+                   for k, pid in (("server", server.pid), ("client", cli.pid), ("bench", os.getpid()))}
+            time.sleep(2.0)  # drain
+            cli.stdin.write("STOP\n")
+            cli.stdin.flush()
+            result = orjson.loads(cli.stdout.readline())
+            cli.wait(30)
+            hist = Counter({int(k): v for k, v in result["hist"].items()})
+            expected = sent * n
+            row = {"subscribers": n, "ingested_per_s": round(sent / took), "p50_ms": _percentile(hist, 0.50),
+                   "p99_ms": _percentile(hist, 0.99), "max_ms": float(max(hist)) if hist else float("nan"),
+                   "delivered_per_s": round(result["events"] / took), "received": result["events"],
+                   "expected": expected, "cpu_cores": cpu}
+            rows.append(row)
+            print(orjson.dumps(row).decode(), flush=True)
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    """Parse arguments and run the benchmark (or, internally, the subscriber process)."""
+    if len(sys.argv) > 1 and sys.argv[1] == "--client":
+        client(int(sys.argv[2]), sys.argv[3])
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--subscribers", default="1,100,1000")
+    ap.add_argument("--rate", type=int, default=1000, help="objects published per second")
+    ap.add_argument("--seconds", type=float, default=10.0, help="measured ingest time per scenario")
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    args = ap.parse_args()
+    rows = run([int(x) for x in args.subscribers.split(",")], args.rate, args.seconds, args.db)
+    print("\n| subscribers | ingested obj/s | p50 ms | p99 ms | max ms | events/s delivered | received/expected |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['subscribers']} | {r['ingested_per_s']} | {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['max_ms']:.0f}"
+              f" | {r['delivered_per_s']} | {r['received']}/{r['expected']} |")
+
+
+if __name__ == "__main__":
+    main()
