@@ -106,6 +106,7 @@ _PREFIX_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"aktualisiert|опубликовано|обновлено|نشر في|تاريخ النشر)\b.{0,60}$",
         re.IGNORECASE)),
 )
+_HAS_LETTER = re.compile(r"[^\W\d_]")
 _LIST_BREAK = re.compile(r"[.!?:;»\"”]$")
 
 
@@ -123,7 +124,7 @@ def _is_navigation(line: str) -> bool:
 
 def line_rule(line: str) -> str | None:
     """Return the name of the boilerplate rule that matches one stripped line, or None for body text."""
-    if not line:
+    if not line or len(line) > 300 or not _HAS_LETTER.search(line):
         return None
     if _LOADING.fullmatch(line):
         return "loading"

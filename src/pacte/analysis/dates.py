@@ -56,12 +56,30 @@ def _month(name: str) -> int | None:
     return _MONTHS.get(name.lower().rstrip("."))
 
 
+_YEAR_ANCHOR = re.compile(r"(?<![\w\-])(?:19|20)\d{2}(?!\w)")
+
+
+def _year_lines(text: str) -> list[tuple[int, int]]:
+    """Return the spans of the lines that hold a year: only they can hold a date."""
+    spans: list[tuple[int, int]] = []
+    for m in _YEAR_ANCHOR.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        end = len(text) if end < 0 else end
+        if spans and spans[-1][1] >= start:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+    return spans
+
+
 def find_dates(text: str) -> list[DateMention]:
     """Find dates (day, month or quarter precision) mentioned in a text."""
     found: list[DateMention] = []
     taken: list[tuple[int, int]] = []
+    lines = _year_lines(text)
     for rx in _DATE_PATTERNS:
-        for m in rx.finditer(text):
+        for m in (m for lo, hi in lines for m in rx.finditer(text, lo, hi)):
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
             groups = m.groupdict()
@@ -78,7 +96,7 @@ def find_dates(text: str) -> list[DateMention]:
                 value = f"{year:04d}-{month:02d}"
             found.append(DateMention(m.start(), m.end(), m.group(0), value))
             taken.append((m.start(), m.end()))
-    for m in _QUARTER.finditer(text):
+    for m in (m for lo, hi in lines for m in _QUARTER.finditer(text, lo, hi)):
         if any(s < m.end() and m.start() < e for s, e in taken):
             continue
         period = f"Q{m.group('q')}" if m.group("q") else m.group("h")

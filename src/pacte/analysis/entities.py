@@ -39,13 +39,13 @@ _ACTOR_CODENAME = re.compile(
     r"(?<![\w\-])(?:APT ?\d{1,3}|UNC\d{3,5}|TA\d{3,4}|FIN\d{1,2}|Storm-\d{4}|DEV-\d{4}|TAG-\d{2,3}|UAC-\d{4}|"
     r"(?:[A-Z][a-z]+ )(?:Panda|Bear|Kitten|Chollima|Spider|Tiger|Jackal|Buffalo|Leopard|Hawk|Typhoon|"
     r"Blizzard|Sandstorm|Sleet|Tempest|Hail|Cyclone|Ursa|Serpens|Libra|Taurus|Pisces|Scorpius|Draco|Lynx|"
-    r"Aquarius|Virgo|Orion|Columba|Vulpes|Lupus|Pegasus|Hydra|Cygnus|Corvus|Cassiopeia))(?![\w\-])"
+    r"Aquarius|Virgo|Orion|Wolf|Werewolf|Columba|Vulpes|Lupus|Pegasus|Hydra|Cygnus|Corvus|Cassiopeia))(?![\w\-])"
 )
-_MALWARE_AFTER = re.compile(
-    r"(?<![\w\-])(?P<name>[A-Z][a-z0-9]*[A-Z0-9][A-Za-z0-9]*|[A-Z][a-z]{3,}[0-9]*)\s+"
-    r"(?P<cue>ransomware|stealer|infostealer|backdoor|RAT|loader|trojan|botnet|wiper|implant|rootkit|"
+_MALWARE_CUE = re.compile(
+    r"\s(?P<cue>ransomware|stealer|infostealer|backdoor|RAT|loader|trojan|botnet|wiper|implant|rootkit|"
     r"downloader|dropper|spyware|malware family|malware)(?![\w\-])"
 )
+_NAME_BEFORE_CUE = re.compile(r"(?<![\w\-])(?P<name>[A-Z][a-z0-9]*[A-Z0-9][A-Za-z0-9]*|[A-Z][a-z]{3,}[0-9]*)\s*$")
 _MALWARE_BEFORE = re.compile(
     r"(?i:rançongiciel|logiciel malveillant|maliciel|cheval de Troie|porte dérobée|programa malicioso|"
     r"el ransomware|el malware|la familia|Schadsoftware|Ransomware|Trojaner|вредоносн\w+ (?:ПО|программ\w+)|"
@@ -54,15 +54,15 @@ _MALWARE_BEFORE = re.compile(
 )
 _CAMPAIGN = re.compile(r"(?<![\w\-])(?:Operation|Opération|Operación|Operation|Операция|عملية)\s+"
                        r"(?P<name>[A-Z][\w\-]+(?:\s[A-Z][\w\-]+)?)")
-# "Name (Alias)" and "Name, also known as Alias": the alias takes the kind of the name it follows.
-_ALIAS = re.compile(
-    r"(?P<main>[A-Z][\w\-]*(?: [A-Z][\w\-]*)?)\s*(?:\(|,?\s+(?:also known as|aka|a\.k\.a\.|alias|dit|"
-    r"également appelé|alias|también conocido como|auch bekannt als|также известн\w+ как|المعروفة باسم)\s+)"
+# "Name (Alias)" and "Name, also known as Alias" right after a name: the alias takes that name's kind.
+_ALIAS_TAIL = re.compile(
+    r"\s*(?:\(|,?\s+(?:also known as|aka|a\.k\.a\.|alias|dit|également appelé|también conocido como|"
+    r"auch bekannt als|также известн\w+ как|المعروفة باسم)\s+)"
     r"(?P<alias>[A-Z][A-Za-z0-9\-]{2,}(?: [A-Z][A-Za-z0-9\-]+)?)\)?"
 )
 # Capitalised words that the patterns above must not take for names.
 _NOT_NAMES = frozenset(
-    ["The", "This", "That", "These", "Those", "New", "Our", "Their", "Its", "His", "Her", "Windows", "Linux", "Android", "Microsoft", "Google", "Apple", "Python", "PowerShell", "JavaScript", "Java", "Office", "Word", "Excel", "Chrome", "Firefox", "Known", "Custom", "Initial", "Other", "Additional", "Malicious", "Related", "Unknown", "Such", "Another", "Many", "Several", "Some", "Each", "Any", "All", "Mobile", "Remote", "Banking", "Android", "Commodity", "Modular", "Sophisticated", "First", "Second", "Final", "Legitimate", "Open", "Source", "Generic", "Updated", "Previous", "Fake", "Este", "Esta", "Ese", "Esa", "Der", "Die", "Das", "Ein", "Eine", "Le", "La", "Les", "Un", "Une", "Ce", "Cette"]
+    ["The", "This", "That", "These", "Those", "New", "Our", "Their", "Its", "His", "Her", "Windows", "Linux", "Android", "Microsoft", "Google", "Apple", "Python", "PowerShell", "JavaScript", "Java", "Office", "Word", "Excel", "Chrome", "Firefox", "Known", "Custom", "Initial", "Other", "Additional", "Malicious", "Related", "Unknown", "Such", "Another", "Many", "Several", "Some", "Each", "Any", "All", "Mobile", "Remote", "Banking", "Android", "Commodity", "Modular", "Sophisticated", "First", "Second", "Final", "Legitimate", "Open", "Source", "Generic", "Updated", "Previous", "Fake", "Payload", "Wiper", "Implant", "Backdoor", "Dropper", "Loader", "Sample", "Variant", "Module", "Plugin", "Este", "Esta", "Ese", "Esa", "Der", "Die", "Das", "Ein", "Eine", "Le", "La", "Les", "Un", "Une", "Ce", "Cette"]
 )
 
 
@@ -76,19 +76,20 @@ def _pattern_entities(text: str, blocked: list[tuple[int, int]]) -> list[Entity]
     for m in _ACTOR_CODENAME.finditer(text):
         if not _overlaps(blocked, m.start(), m.end()):
             out.append(Entity("threat_actor", m.group(0), m.start(), m.end(), m.group(0), 60, "pattern"))
-    for rx in (_MALWARE_AFTER, _MALWARE_BEFORE):
-        for m in rx.finditer(text):
-            name = m.group("name")
-            s, e = m.start("name"), m.end("name")
-            if name in _NOT_NAMES or _overlaps(blocked, s, e) or lookup_place(name) is not None:
-                continue
-            cue = m.groupdict().get("cue")
-            if cue and cue.lower() in ("stealer", "loader", "rat") and name[-1:].islower():
-                full = f"{name} {cue}" if cue.lower() == "stealer" else name
-                if full != name:
-                    out.append(Entity("malware", full, s, m.end("cue"), text[s : m.end("cue")], 50, "pattern"))
-                    continue
-            out.append(Entity("malware", name, s, e, name, 50, "pattern"))
+    candidates: list[tuple[str, int, int, str | None, int]] = []
+    for cue in _MALWARE_CUE.finditer(text):
+        nm = _NAME_BEFORE_CUE.search(text, max(0, cue.start() - 48), cue.start())
+        if nm is not None:
+            candidates.append((nm.group("name"), nm.start("name"), nm.end("name"), cue.group("cue"), cue.end()))
+    for m in _MALWARE_BEFORE.finditer(text):
+        candidates.append((m.group("name"), m.start("name"), m.end("name"), None, m.end()))
+    for name, s, e, cue, cue_end in candidates:
+        if name in _NOT_NAMES or _overlaps(blocked, s, e) or lookup_place(name) is not None:
+            continue
+        if cue and cue.lower() == "stealer" and name[-1:].islower():
+            out.append(Entity("malware", f"{name} {cue}", s, cue_end, text[s:cue_end], 50, "pattern"))
+            continue
+        out.append(Entity("malware", name, s, e, name, 50, "pattern"))
     for m in _CAMPAIGN.finditer(text):
         if not _overlaps(blocked, m.start(), m.end()):
             out.append(Entity("campaign", m.group(0), m.start(), m.end(), m.group(0), 60, "pattern"))
@@ -98,12 +99,15 @@ def _pattern_entities(text: str, blocked: list[tuple[int, int]]) -> list[Entity]
 def _aliases(text: str, found: list[Entity], blocked: list[tuple[int, int]]) -> list[Entity]:
     """Find aliases given beside a known actor or malware name: "Bling Libra (ShinyHunters)"."""
     out: list[Entity] = []
-    named = [e for e in found if e.kind in ("threat_actor", "malware", "tool")]
-    for m in _ALIAS.finditer(text):
-        main = next((x for x in named if x.start < m.end("main") and m.start("main") < x.end), None)
+    for main in found:
+        if main.kind not in ("threat_actor", "malware", "tool"):
+            continue
+        m = _ALIAS_TAIL.match(text, main.end)
+        if m is None:
+            continue
         s, e = m.start("alias"), m.end("alias")
         alias = m.group("alias")
-        if main is None or alias in _NOT_NAMES or _overlaps(blocked, s, e) or lookup_place(alias) is not None:
+        if alias in _NOT_NAMES or _overlaps(blocked, s, e) or lookup_place(alias) is not None:
             continue
         if any(f.start <= s < f.end for f in found):
             continue

@@ -196,7 +196,8 @@ class Knowledge:
             end = end_idx + 1
             start = end - len(key)
             if (start > 0 and (_WORD.match(text[start - 1]) or text[start - 1] in "-_/")) or (
-                end < len(text) and (_WORD.match(text[end]) or text[end] in "-_")
+                end < len(text) and (_WORD.match(text[end]) or text[end] == "_"
+                                     or (text[end] == "-" and not text[end + 1 : end + 2].isalpha()))
             ):
                 continue
             if any(s < end and start < e for s, e in spans):

@@ -62,17 +62,39 @@ def available_languages() -> list[str]:
     return [lang for lang in MODEL_PACKAGES if load_model(lang) is not None]
 
 
+_PROSE_WORD = re.compile(r"\b[^\W\d_]{3,}\b")
+_NOT_PROSE = re.compile(r"[0-9a-fA-F]{32,}|hxxp|https?://|\[\.\]|(?:\d{1,3}\.){3}\d{1,3}")
+
+
+def _is_prose(line: str) -> bool:
+    """Tell whether a line is running text worth the NER model's time (not a list of indicators)."""
+    if len(line) < 12 or _NOT_PROSE.search(line):
+        return False
+    words = _PROSE_WORD.findall(line)
+    return len(words) >= 3 and sum(len(w) for w in words) >= len(line) * 0.5
+
+
 def _chunks(text: str, size: int = 2000) -> list[tuple[int, str]]:
-    """Split a text at paragraph boundaries into pieces of about `size` characters, with their offsets."""
+    """Group the prose lines of a text into pieces of about `size` characters, with their offsets."""
     out: list[tuple[int, str]] = []
+    start: int | None = None
+    end = 0
     pos = 0
-    while pos < len(text):
-        end = min(len(text), pos + size)
-        if end < len(text):
-            cut = text.rfind("\n", pos + size // 2, end)
-            end = cut + 1 if cut > 0 else end
-        out.append((pos, text[pos:end]))
-        pos = end
+    for line in text.split("\n"):
+        line_end = pos + len(line)
+        if _is_prose(line):
+            if start is None:
+                start = pos
+            elif line_end - start > size:
+                out.append((start, text[start:end]))
+                start = pos
+            end = line_end
+        elif start is not None:
+            out.append((start, text[start:end]))
+            start = None
+        pos = line_end + 1
+    if start is not None:
+        out.append((start, text[start:end]))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -73,9 +74,11 @@ def find_relations(
             out.setdefault((source, kind, target), Relation(source, kind, target, confidence))
 
     cves = [o for o in extraction.observables if o.kind == "cve"]
+    named = sorted((e for e in entities if e.kind != "date"), key=lambda e: e.start)
+    starts = [e.start for e in named]
     for s_start, s_end in _sentences(text):
-        here = [e for e in entities if s_start <= e.start < s_end and e.kind != "date"]
-        if len(here) < 1:
+        here = named[bisect_left(starts, s_start) : bisect_left(starts, s_end)]
+        if len(here) < 2 and not cves:
             continue
         for a in here:
             for b in here:
@@ -108,9 +111,9 @@ def find_relations(
         line_start = text.rfind("\n", 0, o.start) + 1
         line_end = text.find("\n", o.end)
         line_end = len(text) if line_end < 0 else line_end
-        named = {sid(e) for e in entities if line_start <= e.start < line_end and e.kind in
-                 ("malware", "threat_actor", "tool", "campaign")}
-        named.discard(None)
-        if len(named) == 1:
-            add(item.stix_id, "indicates", named.pop(), 40)
+        on_line = {sid(e) for e in named[bisect_left(starts, line_start) : bisect_left(starts, line_end)]
+                   if e.kind in ("malware", "threat_actor", "tool", "campaign")}
+        on_line.discard(None)
+        if len(on_line) == 1:
+            add(item.stix_id, "indicates", on_line.pop(), 40)
     return list(out.values())
