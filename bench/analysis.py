@@ -11,26 +11,20 @@ Speed runs on one core (the process is pinned to CPU 0 and numeric libraries get
 
 from __future__ import annotations
 
-import os
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import argparse
 import json
+import os
 import resource
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+from pacte.analysis import Knowledge, analyse
+from pacte.analysis.observables import IOC_KINDS
+from pacte.analysis.pipeline import Draft
 
-from pacte.analysis import Knowledge, analyse  # noqa: E402
-from pacte.analysis.observables import IOC_KINDS  # noqa: E402
-from pacte.analysis.pipeline import Draft  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 SHARED = REPO.parent / "shared" / "data"
 CORPORA = {"reports-dev": SHARED / "reports-dev", "corpus": REPO / "corpus" / "analysis"}
@@ -176,6 +170,8 @@ def main() -> int:
     parser.add_argument("--errors", action="store_true", help="list every false positive and negative")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = parser.parse_args()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # set before spaCy (and numpy) load, which happens lazily
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
 

@@ -77,10 +77,10 @@ def _pattern_entities(text: str, blocked: list[tuple[int, int]]) -> list[Entity]
         if not _overlaps(blocked, m.start(), m.end()):
             out.append(Entity("threat_actor", m.group(0), m.start(), m.end(), m.group(0), 60, "pattern"))
     candidates: list[tuple[str, int, int, str | None, int]] = []
-    for cue in _MALWARE_CUE.finditer(text):
-        nm = _NAME_BEFORE_CUE.search(text, max(0, cue.start() - 48), cue.start())
+    for cm in _MALWARE_CUE.finditer(text):
+        nm = _NAME_BEFORE_CUE.search(text, max(0, cm.start() - 48), cm.start())
         if nm is not None:
-            candidates.append((nm.group("name"), nm.start("name"), nm.end("name"), cue.group("cue"), cue.end()))
+            candidates.append((nm.group("name"), nm.start("name"), nm.end("name"), cm.group("cue"), cm.end()))
     for m in _MALWARE_BEFORE.finditer(text):
         candidates.append((m.group("name"), m.start("name"), m.end("name"), None, m.end()))
     for name, s, e, cue, cue_end in candidates:
