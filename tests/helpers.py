@@ -14,6 +14,7 @@ from typing import Any
 
 from pacte.hub import Hub
 from pacte.hub import members as m
+from pacte.hub.clock import SequentialIds
 from pacte.policy import Role
 from pacte.store.base import Collection, Org
 
@@ -118,3 +119,18 @@ def add_member(hub: Hub, name: str, country: str | None = None) -> Member:
         secrets[role] = secret
         token_ids[role] = token.token_id
     return Member(org, secrets, token_ids)
+
+
+class SpreadIds(SequentialIds):
+    """Predictable UUIDs whose leading hex digits differ too.
+
+    ``SequentialIds`` (the ``ids`` fixture) counts in the low bits only, while token ids are cut
+    from the leading 16 hex digits of a UUID, so a second token under it collides (see
+    tests/hub/test_hub_no_cache.py::test_two_tokens_under_the_frozen_ids_fixture). Tests that
+    create several tokens use this instead.
+    """
+
+    def uuid4(self) -> uuid.UUID:
+        """Return the next predictable UUID, counting in the high and the low bits."""
+        self.counter += 1
+        return uuid.UUID(int=(self.counter << 80) | self.counter, version=4)
