@@ -95,3 +95,40 @@ def test_clean_keeps_every_body_line() -> None:
     for line in clutter:
         assert line not in cleaned.text.split("\n")
     assert len(cleaned.removed) == len(clutter)
+
+
+@pytest.mark.parametrize(
+    ("line", "rule"),
+    [
+        ("Un article de Wikipédia, l'encyclopédie libre.", "wiki"),
+        ("From Wikipedia, the free encyclopedia", "wiki"),
+        ("[modifier | modifier le code]", "wiki"),
+        ("[Bearbeiten | Quelltext bearbeiten]", "wiki"),
+        ("(Redirigé depuis Ransomware)", "wiki"),
+        ("Search This Blog", "blog-widget"),
+        ("Powered by Blogger.", "blog-widget"),
+        ("Showing posts with label Malware. Show all posts", "blog-widget"),
+        (">>> Microsoft: Russland mobilisiert Akteure", "teaser"),
+        ("AMP18+", "age-rating"),
+        ("Fuente: versión resumida del artículo original de AP", "source-credit"),
+        ("Скандалы и происшествия", "rubric"),
+        ("image", "image-credit"),
+        ("Фото: Pixabay", "image-credit"),
+        ("Hacker greifen Stromnetze an. (Symbolbild) - Keystone", "image-credit"),
+        ("Electric power pillars at the plant (c) IMAGO/SNA", "image-credit"),
+    ],
+)
+def test_page_furniture_rules(line: str, rule: str) -> None:
+    assert line_rule(line) == rule
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Source: https://example-vendor.com/report (original advisory)",
+        "Labels on the archive were written in Russian, according to the researchers.",
+        "The photo was taken at the plant, officials said, and shared with reporters.",
+    ],
+)
+def test_furniture_rules_leave_sentences_alone(line: str) -> None:
+    assert line_rule(line) is None

@@ -99,8 +99,46 @@ _PREFIX_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\b.{0,20}(?:read|lecture|lectura|lesezeit|чтения)?\.?)$",
         re.IGNORECASE)),
     ("tags", re.compile(r"^(?:tags?|mots-clés|étiquettes|etiquetas|schlagwörter|теги|الوسوم)\s*[:：]", re.IGNORECASE)),
+    ("wiki", re.compile(
+        r"^(?:" + _alt(
+            "un article de wikipédia, l'encyclopédie libre;from wikipedia, the free encyclopedia;"
+            "de wikipedia, la enciclopedia libre;aus wikipedia, der freien enzyklopädie;"
+            "материал из википедии — свободной энциклопедии;من ويكيبيديا، الموسوعة الحرة") + r")\.?$"
+        r"|^\[\s*(?:modifier|edit|editar|bearbeiten|править|عدل|تعديل)[^\]]{0,60}\]$"
+        r"|^\((?:redirigé depuis|redirected from|redirigido desde|weitergeleitet von|перенаправлено с|"
+        r"تم التحويل من)\s[^)]{1,80}\)$",
+        re.IGNORECASE)),
+    ("blog-widget", re.compile(
+        r"^(?:" + _alt(
+            "search this blog;powered by blogger;powered by wordpress;blog archive;archives;categories;labels;"
+            "recent posts;popular posts;older posts;newer posts;subscribe to: posts \\(atom\\);"
+            "showing posts with label .{1,60}\\. show all posts;rechercher dans ce blog;archives du blog;"
+            "libellés;buscar este blog;archivo del blog;etiquetas;diesen blog durchsuchen;blog-archiv;"
+            "поиск по этому блогу;архив блога;ярлыки") + r")\.?$",
+        re.IGNORECASE)),
+    ("teaser", re.compile(r"^(?:>>>|→|►|▶)\s*\S.{0,150}$")),
+    ("age-rating", re.compile(r"^(?:AMP\s*)?\d{1,2}\+$", re.IGNORECASE)),
+    ("source-credit", re.compile(
+        r"^(?:source|sources|fuente|quelle|источник|المصدر)\s*:(?!.*(?:https?://|hxxp|www\.)).{3,200}$",
+        re.IGNORECASE)),
+    ("rubric", re.compile(
+        r"^(?:" + _alt(
+            "politics;politique;política;politik;политика;سياسة;world;monde;mundo;welt;в мире;العالم;"
+            "business;économie;economía;wirtschaft;экономика;اقتصاد;technology;tech;technologie;tecnología;"
+            "технологии;تكنولوجيا;society;société;sociedad;gesellschaft;общество;مجتمع;incidents;"
+            "происшествия;скандалы и происшествия;faits divers;sucesos;cybersecurity;cybersécurité;"
+            "ciberseguridad;cybersicherheit;кибербезопасность;الأمن السيبراني;international;internacional;"
+            "international news;breaking news;dernières nouvelles;última hora;eilmeldung;срочно;عاجل")
+        + r")$",
+        re.IGNORECASE)),
     ("image-credit", re.compile(
-        r"^(?:image|photo|picture|crédit photo|foto|bild|фото|صورة)\s*(?:credit)?\s*[:：]", re.IGNORECASE)),
+        r"^(?:image|imagen|bild|изображение|صورة|photo|foto|фото)$"
+        r"|^(?:image|photo|picture|crédit photo|crédits photo|foto|bild|фото|صورة|credit|crédito)\s*"
+        r"(?:credit)?\s*[:：].{0,120}$"
+        r"|^.{0,200}(?:\((?:symbolbild|archivbild|illustration|image d'illustration|imagen de archivo)\)"
+        r"|[-–—]\s*(?:keystone|dpa|afp|reuters|ap|epa|getty images|imago|shutterstock|pixabay|unsplash)"
+        r"|(?:\(c\)|©)\s*[\w .\-]{2,40}(?:/[\w .\-]{2,40})+)\s*$",
+        re.IGNORECASE)),
     ("published-stamp", re.compile(
         r"^(?:published|updated|last updated|publié le|mis à jour|publicado|actualizado|veröffentlicht|"
         r"aktualisiert|опубликовано|обновлено|نشر في|تاريخ النشر)\b.{0,60}$",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pacte.analysis.dates import find_dates
 from pacte.analysis.knowledge import Knowledge
 from pacte.analysis.ner import find_named_entities
+from pacte.analysis.organizations import find_organizations
 from pacte.analysis.places import find_places, lookup_place
 
 ENTITY_KINDS = ("threat_actor", "malware", "tool", "campaign", "organization", "person", "location", "date")
@@ -42,15 +43,15 @@ _ACTOR_CODENAME = re.compile(
     r"Aquarius|Virgo|Orion|Wolf|Werewolf|Columba|Vulpes|Lupus|Pegasus|Hydra|Cygnus|Corvus|Cassiopeia))(?![\w\-])"
 )
 _MALWARE_CUE = re.compile(
-    r"\s(?P<cue>ransomware|stealer|infostealer|backdoor|RAT|loader|trojan|botnet|wiper|implant|rootkit|"
+    r"[ \t](?P<cue>ransomware|stealer|infostealer|backdoor|RAT|loader|trojan|botnet|wiper|implant|rootkit|"
     r"downloader|dropper|spyware|malware family|malware)(?![\w\-])"
 )
-_NAME_BEFORE_CUE = re.compile(r"(?<![\w\-])(?P<name>[A-Z][a-z0-9]*[A-Z0-9][A-Za-z0-9]*|[A-Z][a-z]{3,}[0-9]*)\s*$")
+_NAME_BEFORE_CUE = re.compile(r"(?<![\w\-])(?P<name>[A-Z][a-z0-9]*[A-Z0-9][A-Za-z0-9]*|[A-Z][a-z]{3,}[0-9]*)[ \t]*$")
 _MALWARE_BEFORE = re.compile(
     r"(?i:rançongiciel|logiciel malveillant|maliciel|cheval de Troie|porte dérobée|programa malicioso|"
     r"el ransomware|el malware|la familia|Schadsoftware|Ransomware|Trojaner|вредоносн\w+ (?:ПО|программ\w+)|"
     r"троян\w*|шифровальщик\w*|бэкдор\w*|برمجية خبيثة|برنامج الفدية|the malware|the backdoor|the ransomware)"
-    r"\s+(?:«\s*|\"|“)?(?P<name>[A-Z][a-z0-9]*[A-Z0-9\-][A-Za-z0-9\-]*|[A-Z][a-z]{3,}[0-9]*)"
+    r"[ \t]+(?:«[ \t]*|\"|“)?(?P<name>[A-Z][a-z0-9]*[A-Z0-9\-][A-Za-z0-9\-]*|[A-Z][a-z]{3,}[0-9]*)"
 )
 _CAMPAIGN = re.compile(r"(?<![\w\-])(?:Operation|Opération|Operación|Operation|Операция|عملية)\s+"
                        r"(?P<name>[A-Z][\w\-]+(?:\s[A-Z][\w\-]+)?)")
@@ -137,6 +138,10 @@ def find_entities(
             found.append(e)
     found.extend(_aliases(text, found, spans))
     taken = spans + [(e.start, e.end) for e in found]
+    for o in find_organizations(text):
+        if not _overlaps(taken, o.start, o.end):
+            found.append(Entity("organization", o.name, o.start, o.end, o.surface, 75, "gazetteer"))
+    taken = spans + [(e.start, e.end) for e in found]
     for p in find_places(text):
         if not _overlaps(taken, p.start, p.end):
             found.append(Entity("location", p.place.name, p.start, p.end, p.surface, 80, "gazetteer",
@@ -153,6 +158,8 @@ def find_entities(
             if place is not None:
                 found.append(Entity("location", place.name, ne.start, ne.end, ne.text, 75, "ner+gazetteer",
                                     code=place.code, stix_type=place.kind))
+            elif ne.kind == "location":
+                continue  # places the gazetteer cannot resolve get no code, and small models guess them poorly
             else:
                 found.append(Entity(ne.kind, ne.text, ne.start, ne.end, ne.text, 55, "ner"))
     for d in find_dates(text):

@@ -28,7 +28,7 @@ _TECH_WORDS = (
     """dll exe msi hta lnk iso zip rar dns ip ipv4 ipv6 tcp udp http https url urls api c2 c&c ssh vpn rdp smb
     gui rce cve cves sha sha1 sha256 sha-256 md5 ioc iocs ttp ttps apt btc eth doge xrp usdt bnb ada powershell
     javascript vbscript windows linux macos android ios json xml html css php sql wmi lsass ntlm kerberos
-    ptr mx txt registry payload loader backdoor malware ransomware trojan domain email ssl tls"""
+    ptr mx txt registry ddos dos botnet payload loader backdoor malware ransomware trojan domain email ssl tls"""
 )
 _NOT_NAMES = frozenset(_TECH_WORDS.split())
 _JUNK = re.compile(r"[0-9a-f]{16,}|https?:|hxxp|\[\.\]|@|\\|/|_|[{}<>|=]", re.IGNORECASE)
@@ -62,6 +62,8 @@ def available_languages() -> list[str]:
     return [lang for lang in MODEL_PACKAGES if load_model(lang) is not None]
 
 
+# "European Commission-Related", "Gafgyt-based": the model's span runs into a compound tail.
+_COMPOUND_TAIL = re.compile(r"-(?:related|based|linked|style|like|themed|affiliated)\b.*$", re.IGNORECASE)
 _PROSE_WORD = re.compile(r"\b[^\W\d_]{3,}\b")
 _NOT_PROSE = re.compile(r"[0-9a-fA-F]{32,}|hxxp|https?://|\[\.\]|(?:\d{1,3}\.){3}\d{1,3}")
 
@@ -122,7 +124,7 @@ def find_named_entities(text: str, lang: str) -> list[NamedEntity]:
             kind = _LABELS.get(ent.label_)
             if kind is None:
                 continue
-            span = ent.text.strip(" .,;:'\"’()[]-–—")
+            span = _COMPOUND_TAIL.sub("", ent.text).strip(" .,;:'\"’()[]-–—")
             if not _acceptable(span):
                 continue
             line_start = doc.text.rfind("\n", 0, ent.start_char) + 1

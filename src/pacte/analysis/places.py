@@ -81,8 +81,11 @@ def _gazetteer() -> _Gazetteer:
     return _Gazetteer(latin, pattern, russian, entries)
 
 
-def _boundary_ok(text: str, start: int, end: int, arabic: bool) -> bool:
-    after_ok = end >= len(text) or not (text[end].isalnum() or text[end] in "_-")
+def word_bounded(text: str, start: int, end: int, arabic: bool) -> bool:
+    """Tell whether a span is a whole word (Arabic spans may carry a one-letter clitic prefix)."""
+    after_ok = end >= len(text) or not (
+        text[end].isalnum() or text[end] == "_" or (text[end] == "-" and not text[end + 1 : end + 2].isalpha())
+    )
     if not after_ok:
         return False
     if start == 0:
@@ -105,7 +108,7 @@ def find_places(text: str) -> list[PlaceMatch]:
     for end_idx, name in gaz.latin.iter_long(text):
         end = end_idx + 1
         start = end - len(name)
-        if _boundary_ok(text, start, end, bool(_ARABIC.match(name))):
+        if word_bounded(text, start, end, bool(_ARABIC.match(name))):
             found.append(PlaceMatch(start, end, name, gaz.entries[name]))
     if gaz.russian is not None and _CYRILLIC.search(text):
         for m in gaz.russian.finditer(text):
