@@ -133,6 +133,38 @@ def score_report(path: Path, draft: Draft, iocs: Scores, ents: Scores) -> list[s
             (len(s) > 12 and s in draft.text)]
 
 
+_IOC_FINDER_KEYS = {
+    "ipv4s": "ipv4", "ipv6s": "ipv6", "domains": "domain", "urls": "url", "email_addresses": "email",
+    "md5s": "md5", "sha1s": "sha1", "sha256s": "sha256", "cves": "cve", "bitcoin_addresses": "crypto_wallet",
+    "monero_addresses": "crypto_wallet", "ethereum_addresses": "crypto_wallet",
+}
+
+
+def ioc_finder_baseline(paths: list[Path]) -> Scores | None:
+    """Score the ioc-finder library alone (no Pacte rules) on the same labels, for comparison."""
+    try:
+        from ioc_finder import find_iocs
+    except ImportError:
+        return None
+    scores = Scores()
+    for path in paths:
+        labels = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
+        found = find_iocs(path.read_text(encoding="utf-8"))
+        got: dict[str, set[str]] = defaultdict(set)
+        for key, kind in _IOC_FINDER_KEYS.items():
+            values = found.get(key) or []
+            got[kind] |= {v.upper() if kind == "cve" else v for v in values}
+        techniques = found.get("attack_techniques") or {}
+        for values in (techniques.values() if isinstance(techniques, dict) else [techniques]):
+            got["attack_technique"] |= set(values)
+        for kind in IOC_KINDS:
+            want = set(labels["iocs"].get(kind, []))
+            optional = set((labels.get("optional_iocs") or {}).get(kind, []))
+            scores.add(kind, len(want & got[kind]), sorted(got[kind] - want - optional), sorted(want - got[kind]),
+                       path.stem[:28])
+    return scores
+
+
 def _ten_kb_texts(paths: list[Path]) -> list[str]:
     """Make ~10 kB report texts by joining labelled texts (each text starts a new 10 kB sample in turn)."""
     bodies = [p.read_text(encoding="utf-8") for p in paths]
@@ -169,6 +201,7 @@ def main() -> int:
     parser.add_argument("--speed-seconds", type=float, default=15.0, help="seconds per throughput run")
     parser.add_argument("--errors", action="store_true", help="list every false positive and negative")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    parser.add_argument("--baseline", action="store_true", help="also score ioc-finder alone, if installed")
     args = parser.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")  # set before spaCy (and numpy) load, which happens lazily
@@ -210,6 +243,11 @@ def main() -> int:
         pol = ents.prf(("person", "organization", "location"))
         print(f"{'actor+malware':<18}{_pct(actor_malware[0]):>7}{_pct(actor_malware[1]):>7}{_pct(actor_malware[2]):>7}")
         print(f"{'person+org+place':<18}{_pct(pol[0]):>7}{_pct(pol[1]):>7}{_pct(pol[2]):>7}")
+        baseline = ioc_finder_baseline(paths) if args.baseline else None
+        if baseline is not None:
+            bp, br, bf, btp, bfp, bfn = baseline.prf(IOC_KINDS)
+            print(f"{'ioc-finder alone':<18}{_pct(bp):>7}{_pct(br):>7}{_pct(bf):>7}{btp:>5}{bfp:>5}{bfn:>5}"
+                  "   (same labels, library without Pacte's rules)")
         print(f"boilerplate lines surviving: {len(survived)}")
         for s in survived:
             print(f"  survived: {s}")
