@@ -272,8 +272,9 @@ class _Finder:
         for m in _EMAIL_RE.finditer(self.text):
             if self.overlaps(m.start(), m.end()):
                 continue
-            value = refang(m.group(0)).lower()
-            domain = value.rsplit("@", 1)[1]
+            local, domain = refang(m.group(0)).rsplit("@", 1)
+            domain = domain.lower()
+            value = f"{local}@{domain}"  # the local part may be case-sensitive (RFC 5321); the domain is not
             if registrable_domain(domain) is None:
                 self.reject("email", value, m.start(), m.end(), "invalid-domain", take=False)
                 continue
