@@ -13,6 +13,7 @@ import orjson
 
 from pacte import __version__
 from pacte.cli.hubctx import hub_from
+from pacte.cli.analyse import analyse_command
 from pacte.cli.watch import watch_command
 from pacte.errors import PacteError
 from pacte.hub import members
@@ -323,6 +324,7 @@ def demo(db: str | None, host: str, port: int, no_serve: bool) -> None:
 
 
 cli.add_command(watch_command)
+cli.add_command(analyse_command)
 
 
 def main() -> None:
