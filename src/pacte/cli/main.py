@@ -12,8 +12,8 @@ import click
 import orjson
 
 from pacte import __version__
-from pacte.cli.hubctx import hub_from
 from pacte.cli.analyse import analyse_command
+from pacte.cli.hubctx import hub_from
 from pacte.cli.watch import watch_command
 from pacte.errors import PacteError
 from pacte.hub import members
