@@ -82,9 +82,16 @@ def normalise_text(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+_NOT_TITLE = re.compile(r"^(?::[\w-]+:.*|\[.*\]|//.*|-{3,}|={3,}|\|===)$")
+
+
 def _first_line_title(text: str) -> str | None:
+    """Return the first line that reads as a title (AsciiDoc attributes and block markers skipped)."""
     for line in text.splitlines():
-        line = line.strip().strip("#=*").strip()
+        line = line.strip()
+        if not line or _NOT_TITLE.match(line):
+            continue
+        line = line.strip("#=*").strip()
         if line:
             return line[:200]
     return None
