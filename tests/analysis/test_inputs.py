@@ -99,3 +99,8 @@ def test_empty_and_oversized_inputs_are_refused() -> None:
         read_document(b"")
     with pytest.raises(TooLarge):
         read_document(b"x" * (21 * 1024 * 1024))
+
+
+def test_asciidoc_attributes_are_not_titles() -> None:
+    doc = read_document(":toc:\n:icons: font\n\n= Winter Vivern -- Indicators\n\nBody.\n", filename="r.adoc")
+    assert doc.title == "Winter Vivern -- Indicators"

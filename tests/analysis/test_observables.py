@@ -226,3 +226,7 @@ def test_url_stops_at_asciidoc_link_text() -> None:
 def test_url_trailing_punctuation_is_not_part_of_the_url() -> None:
     ex = extract_observables("Payload (hxxp://bad[.]top/a.exe).")
     assert ex.values("url") == ["http://bad.top/a.exe"]
+
+
+def test_email_local_part_keeps_its_case_and_domain_is_lowered() -> None:
+    assert extract_observables("From P0tr4h4s7a@Post.CZ today").values("email") == ["P0tr4h4s7a@post.cz"]

@@ -27,7 +27,8 @@ Chargement...
 
 
 def _validate(bundle: dict[str, object]) -> list[str]:
-    result = validate_instance(bundle, ValidationOptions())
+    # Strict mode: the validator's best-practice warnings count as errors too.
+    result = validate_instance(bundle, ValidationOptions(strict=True))
     return [str(e) for e in result.errors]
 
 

@@ -20,6 +20,10 @@ from pacte.analysis.relations import find_relations
 from pacte.errors import InvalidInput
 
 Evidence = tuple[int, int, str]
+_KIND_LABEL = {
+    "ipv4": "IPv4 address", "ipv6": "IPv6 address", "domain": "Domain", "url": "URL", "email": "E-mail address",
+    "md5": "MD5 file hash", "sha1": "SHA-1 file hash", "sha256": "SHA-256 file hash",
+}
 _SNIPPET = 60
 
 
@@ -140,7 +144,8 @@ class _Builder:
         iid = stix.draft_id("indicator", self.scope, pattern)
         ind = stix.base_sdo("indicator", iid, self.now, o.confidence)
         ind.update({"name": o.value, "pattern": pattern, "pattern_type": "stix", "valid_from": self.now,
-                    "indicator_types": ["malicious-activity"]})
+                    "indicator_types": ["malicious-activity"],
+                    "description": f"{_KIND_LABEL.get(o.kind, o.kind)} named in the report: {item.evidence[0][2]}"})
         item.stix_id = self.add_object(ind)
 
     def entity(self, e: Entity) -> Item | None:
@@ -246,7 +251,8 @@ def analyse(
                    "object_refs": refs})
     if language:
         report["lang"] = language
-    external = [{"source_name": urlsplit(u).hostname or "reference", "url": u}
+    # Cited links go in as descriptions: a url without a hash of the content is discouraged by STIX.
+    external = [{"source_name": urlsplit(u).hostname or "reference", "description": f"Reference cited: {u}"}
                 for u in dict.fromkeys(extraction.references) if "://" in u]
     if external:
         report["external_references"] = external[:50]

@@ -22,7 +22,7 @@ _ATTRIBUTED = re.compile(
     r"\b(?:attributed to|attribut\w* à|atribui\w* a|zugeschrieben|приписыва\w+|نسب\w*)", re.IGNORECASE
 )
 _TARGETS = re.compile(
-    r"\b(?:target\w*|attack\w*|compromis\w*|cibl\w+|vis\w+|attaqu\w+|apunt\w+|atac\w+|zielt\w*|angegriffen|"
+    r"\b(?:target\w*|attack\w*|cibl\w+|vis\w+|attaqu\w+|apunt\w+|atac\w+|zielt\w*|angegriffen|"
     r"greift|атак\w+|нацел\w+|استهدف\w*|هاجم\w*)",
     re.IGNORECASE,
 )
