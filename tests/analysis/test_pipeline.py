@@ -123,3 +123,11 @@ def test_dev_report(report: Path, attack_knowledge: Knowledge) -> None:
     assert not non & {v for _, v in values}
     for sample in expected.get("boilerplate_samples") or []:
         assert sample not in draft.text
+
+
+@pytest.mark.skipif(not REPORTS, reason="shared/data/reports-dev is not beside the clone")
+def test_dev_reports_without_knowledge_validate_strictly() -> None:
+    for report in REPORTS:
+        draft = analyse(report.read_bytes(), filename=report.name, now=NOW, ner=False)
+        assert _validate(draft.bundle) == [], report.name
+        assert draft.items_of("attack_technique") or "T1" not in draft.text or report.name.startswith("04")

@@ -130,9 +130,8 @@ class _Builder:
                 return
             aid = stix.draft_id("attack-pattern", self.scope, o.value)
             obj = stix.base_sdo("attack-pattern", aid, self.now)
-            url = "https://attack.mitre.org/techniques/" + o.value.replace(".", "/") + "/"
             obj.update({"name": o.value, "external_references": [
-                {"source_name": "mitre-attack", "external_id": o.value, "url": url}]})
+                {"source_name": "mitre-attack", "external_id": o.value}]})
             item.stix_id = self.add_object(obj)
             return
         sco = stix.observable_sco(o.kind, o.value)
