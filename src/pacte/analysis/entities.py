@@ -142,26 +142,30 @@ def find_entities(
         if not _overlaps(taken, o.start, o.end):
             found.append(Entity("organization", o.name, o.start, o.end, o.surface, 75, "gazetteer"))
     taken = spans + [(e.start, e.end) for e in found]
+    named = find_named_entities(text, lang) if ner else []
+    # A long organisation name that holds a place ("Czech Republic Ministry of Foreign Affairs") stays whole.
+    long_orgs = [(n.start, n.end) for n in named if n.kind == "organization" and len(n.text.split()) >= 3
+                 and not _overlaps(taken, n.start, n.end)]
     for p in find_places(text):
-        if not _overlaps(taken, p.start, p.end):
+        inside_org = any(s <= p.start and p.end <= e and (p.start, p.end) != (s, e) for s, e in long_orgs)
+        if not _overlaps(taken, p.start, p.end) and not inside_org:
             found.append(Entity("location", p.place.name, p.start, p.end, p.surface, 80, "gazetteer",
                                 code=p.place.code, stix_type=p.place.kind))
     taken = spans + [(e.start, e.end) for e in found]
-    if ner:
-        known_names = {e.surface.lower() for e in found} | {e.name.lower() for e in found}
-        for ne in find_named_entities(text, lang):
-            if _overlaps(taken, ne.start, ne.end) or ne.text.lower() in known_names:
-                continue
-            if re.search(r"\.\w{2,4}$", ne.text):
-                continue
-            place = lookup_place(ne.text) if ne.kind == "location" else None
-            if place is not None:
-                found.append(Entity("location", place.name, ne.start, ne.end, ne.text, 75, "ner+gazetteer",
-                                    code=place.code, stix_type=place.kind))
-            elif ne.kind == "location":
-                continue  # places the gazetteer cannot resolve get no code, and small models guess them poorly
-            else:
-                found.append(Entity(ne.kind, ne.text, ne.start, ne.end, ne.text, 55, "ner"))
+    known_names = {e.surface.lower() for e in found} | {e.name.lower() for e in found}
+    for ne in named:
+        if _overlaps(taken, ne.start, ne.end) or ne.text.lower() in known_names:
+            continue
+        if re.search(r"\.\w{2,4}$", ne.text):
+            continue
+        place = lookup_place(ne.text) if ne.kind == "location" else None
+        if place is not None:
+            found.append(Entity("location", place.name, ne.start, ne.end, ne.text, 75, "ner+gazetteer",
+                                code=place.code, stix_type=place.kind))
+        elif ne.kind == "location":
+            continue  # places the gazetteer cannot resolve get no code, and small models guess them poorly
+        else:
+            found.append(Entity(ne.kind, ne.text, ne.start, ne.end, ne.text, 55, "ner"))
     for d in find_dates(text):
         found.append(Entity("date", d.value, d.start, d.end, d.surface, 80, "pattern"))
     found.sort(key=lambda e: e.start)
