@@ -131,3 +131,28 @@ def test_dev_reports_without_knowledge_validate_strictly() -> None:
         draft = analyse(report.read_bytes(), filename=report.name, now=NOW, ner=False)
         assert _validate(draft.bundle) == [], report.name
         assert all(not i.known for i in draft.items)  # nothing can link to hub objects without knowledge
+
+
+HTML_PAGE = """<!DOCTYPE html><html><head><title>Sandworm hits grid again</title>
+<link rel="canonical" href="https://www.security-news.example.org/sandworm-grid"></head><body>
+<nav><a href="/">Home</a> | <a href="/news">News</a> | <a href="/about">About us</a></nav>
+<article><h1>Sandworm hits grid again</h1>
+<p>The Sandworm group deployed the Industroyer2 malware against a Ukrainian energy company in April 2022.</p>
+<p>Its loader was fetched from hxxp://grid-update[.]top/ind2.exe, researchers at ESET said on Tuesday.</p>
+<p>More analysis is available at https://www.security-news.example.org/archive/ for subscribers.</p>
+<p>Loading...</p></article>
+<div class="comments"><h3>Leave a comment</h3></div>
+<footer>© 2022 Security News. All rights reserved.</footer></body></html>"""
+
+
+def test_saved_web_page_gives_a_clean_valid_draft() -> None:
+    draft = analyse(HTML_PAGE.encode(), filename="page.html", now=NOW, ner=False)
+    assert _validate(draft.bundle) == []
+    assert draft.title == "Sandworm hits grid again"
+    assert "deployed the Industroyer2 malware against a Ukrainian energy company" in draft.text
+    for clutter in ("All rights reserved", "Leave a comment", "Loading...", "About us"):
+        assert clutter not in draft.text
+    urls = {i.value for i in draft.items_of("url")}
+    assert urls == {"http://grid-update.top/ind2.exe"}
+    assert "https://www.security-news.example.org/archive/" in draft.references  # the publisher's own link
+    assert "Industroyer2" in {i.value for i in draft.items_of("malware")}
