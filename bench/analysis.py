@@ -89,6 +89,7 @@ class Scores:
         self.errors: list[str] = []
 
     def add(self, kind: str, tp: int, fp: list[str], fn: list[str], where: str) -> None:
+        """Count one category's outcome for one report."""
         self.tp[kind] += tp
         self.fp[kind] += len(fp)
         self.fn[kind] += len(fn)
@@ -96,6 +97,7 @@ class Scores:
         self.errors.extend(f"{where} {kind} FN {v}" for v in fn)
 
     def prf(self, kinds: tuple[str, ...]) -> tuple[float, float, float, int, int, int]:
+        """Return precision, recall, F1 and the counts over some categories."""
         tp = sum(self.tp[k] for k in kinds)
         fp = sum(self.fp[k] for k in kinds)
         fn = sum(self.fn[k] for k in kinds)

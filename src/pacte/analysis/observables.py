@@ -192,6 +192,7 @@ class _Finder:
         self.report_defangs = False
 
     def keep(self, kind: str, value: str, start: int, end: int, confidence: int, note: str = "") -> None:
+        """Record an indicator and take its span."""
         raw = self.text[start:end]
         self.out.observables.append(
             Observable(kind, value, start, end, raw, is_defanged(raw), confidence, note)
@@ -199,11 +200,13 @@ class _Finder:
         self.taken.append((start, end))
 
     def reject(self, kind: str, value: str, start: int, end: int, rule: str, take: bool = True) -> None:
+        """Record a candidate that a rule turned down (taking its span unless told not to)."""
         self.out.rejected.append(Rejected(kind, value, start, end, rule))
         if take:
             self.taken.append((start, end))
 
     def overlaps(self, start: int, end: int) -> bool:
+        """Tell whether a span overlaps one already taken."""
         return any(s < end and start < e for s, e in self.taken)
 
     def is_reference_host(self, host: str, raw: str) -> str | None:
@@ -223,6 +226,7 @@ class _Finder:
         return None
 
     def run(self) -> Extraction:
+        """Run every extractor in order and return what they found."""
         text = self.text
         self.report_defangs = any(
             is_defanged(m.group(0)) for rx in (_URL_RE, _DOMAIN_RE, _IPV4_RE) for m in rx.finditer(text)
@@ -240,6 +244,7 @@ class _Finder:
         return self.out
 
     def urls(self) -> None:
+        """Find URLs (scheme-led, plain or defanged) and sort indicators from references."""
         for m in _URL_RE.finditer(self.text):
             raw = m.group("url")
             start = m.start("url")
@@ -269,6 +274,7 @@ class _Finder:
             self.keep("url", value, start, end, 90 if is_defanged(raw) else 60)
 
     def emails(self) -> None:
+        """Find e-mail addresses whose domain is under a public suffix."""
         for m in _EMAIL_RE.finditer(self.text):
             if self.overlaps(m.start(), m.end()):
                 continue
@@ -287,12 +293,14 @@ class _Finder:
             self.keep("email", value, m.start(), m.end(), 85 if is_defanged(m.group(0)) else 70)
 
     def wallets(self) -> None:
+        """Find cryptocurrency wallet addresses."""
         for w in find_wallets(self.text):
             if self.overlaps(w.start, w.end):
                 continue
             self.keep("crypto_wallet", w.address, w.start, w.end, 90 if w.checksum_ok else 60, w.currency)
 
     def ipv6(self) -> None:
+        """Find public IPv6 addresses."""
         for m in _IPV6_RE.finditer(self.text):
             if self.overlaps(m.start(), m.end()):
                 continue
@@ -309,6 +317,7 @@ class _Finder:
             self.keep("ipv6", addr.compressed, m.start(), m.end(), 90)
 
     def ipv4(self) -> None:
+        """Find public IPv4 addresses in dotted-quad form."""
         for m in _IPV4_RE.finditer(self.text):
             if self.overlaps(m.start(), m.end()):
                 continue
@@ -330,6 +339,7 @@ class _Finder:
             self.keep("ipv4", value, m.start(), m.end(), 90 if is_defanged(m.group(0)) else 75)
 
     def domains(self) -> None:
+        """Find domain names under a public suffix that no exclusion rule turns down."""
         text = self.text
         for m in _DOMAIN_RE.finditer(text):
             start, end = m.start("domain"), m.end("domain")
@@ -351,6 +361,7 @@ class _Finder:
             self.keep("domain", value, start, end, 90 if defanged else 60)
 
     def hashes(self) -> None:
+        """Find MD5, SHA-1 and SHA-256 file hashes."""
         text = self.text
         for m in _HASH_RE.finditer(text):
             start, end = m.start("hash"), m.end("hash")
@@ -374,12 +385,14 @@ class _Finder:
             self.keep(kind, value, start, end, 50 if legit else 90)
 
     def cves(self) -> None:
+        """Find CVE identifiers."""
         for m in _CVE_RE.finditer(self.text):
             if self.overlaps(m.start(), m.end()):
                 continue
             self.keep("cve", f"CVE-{m.group('year')}-{m.group('num')}", m.start(), m.end(), 95)
 
     def techniques(self) -> None:
+        """Find ATT&CK technique identifiers."""
         for m in _ATTACK_RE.finditer(self.text):
             if self.overlaps(m.start(), m.end()):
                 continue

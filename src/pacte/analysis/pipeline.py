@@ -88,11 +88,13 @@ class _Builder:
         self.refs: dict[str, None] = {}
 
     def add_object(self, obj: dict[str, Any]) -> str:
+        """Add a STIX object to the bundle and to the report's references."""
         self.objects.setdefault(obj["id"], obj)
         self.refs.setdefault(obj["id"], None)
         return str(obj["id"])
 
     def item(self, kind: str, value: str, start: int, end: int, confidence: int) -> tuple[Item, bool]:
+        """Return the item for a value, creating it or adding this mention as evidence."""
         key = (kind, value.lower() if kind not in ("crypto_wallet", "url") else value)
         ev = (start, end, snippet(self.text, start, end))
         existing = self.items.get(key)
@@ -105,6 +107,7 @@ class _Builder:
         return item, True
 
     def observable(self, o: Observable) -> None:
+        """Turn an indicator into its item and STIX objects."""
         item, new = self.item(o.kind, o.value, o.start, o.end, o.confidence)
         if o.note:
             item.detail["note"] = o.note
@@ -148,6 +151,7 @@ class _Builder:
         item.stix_id = self.add_object(ind)
 
     def entity(self, e: Entity) -> Item | None:
+        """Turn an entity mention into its item, linked to a known object or a new one."""
         if e.kind == "date":
             item, _ = self.item("date", e.name, e.start, e.end, e.confidence)
             item.detail["surface"] = e.surface

@@ -64,12 +64,14 @@ def find_relations(
     """Find relationships stated inside one sentence between entities and indicators already extracted."""
 
     def sid(e: Entity) -> str | None:
+        """Return the STIX id of an entity's item, if it has one."""
         item = items.get((e.kind, e.name.lower()))
         return item.stix_id if item is not None else None
 
     out: dict[tuple[str, str, str], Relation] = {}
 
     def add(source: str | None, kind: str, target: str | None, confidence: int) -> None:
+        """Record a relationship once, if both ends have ids."""
         if source and target and source != target:
             out.setdefault((source, kind, target), Relation(source, kind, target, confidence))
 
