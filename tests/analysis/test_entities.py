@@ -110,6 +110,8 @@ def test_blocked_spans_are_never_entities(small_knowledge: Knowledge) -> None:
          "organization", "Microsoft"),
         ("fr", "Selon l'Agence nationale de la sécurité des systèmes d'information, Jean Dupont a été visé.",
          "person", "Jean Dupont"),
+        ("ru", "Об этом сообщил руководитель отдела Иван Петров в интервью газете «Коммерсантъ».",
+         "person", "Иван Петров"),
     ],
 )
 def test_ner_finds_persons_and_organisations(lang: str, text: str, kind: str, name: str) -> None:

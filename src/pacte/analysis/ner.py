@@ -1,4 +1,9 @@
-"""Named-entity recognition of persons, organisations and places with spaCy models installed from PyPI."""
+"""Named-entity recognition of persons, organisations and places with models installed from PyPI.
+
+English and French use Explosion's small spaCy pipelines; Russian uses Natasha (slovnet), whose model and
+embeddings ship inside the natasha wheel. No official model for Spanish, German or Arabic is on PyPI for
+spaCy 3.8, so those languages rely on the gazetteers and the hub's knowledge only.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ MODEL_PACKAGES: dict[str, tuple[str, ...]] = {
     "fr": ("fr_core_news_sm",),
     "es": ("es_core_news_sm",),
     "de": ("de_core_news_sm",),
-    "ru": ("ru_core_news_sm",),
+    "ru": ("ru_core_news_sm", "natasha"),
 }
 _LABELS = {
     "PERSON": "person", "PER": "person",
@@ -44,16 +49,50 @@ class NamedEntity:
     kind: str
 
 
+class _SpacyRecognizer:
+    """A spaCy pipeline reduced to NER, giving (start, end, label) spans per text."""
+
+    def __init__(self, nlp: Any) -> None:
+        self.nlp = nlp
+
+    def spans(self, pieces: list[str]) -> list[list[tuple[int, int, str]]]:
+        """Return the labelled spans of each piece."""
+        return [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in self.nlp.pipe(pieces)]
+
+
+class _NatashaRecognizer:
+    """Natasha's Russian news NER (slovnet model and navec embeddings shipped in the natasha wheel)."""
+
+    def __init__(self) -> None:
+        from natasha import NewsEmbedding, NewsNERTagger, Segmenter  # type: ignore[import-untyped]
+
+        self.segmenter = Segmenter()
+        self.tagger = NewsNERTagger(NewsEmbedding())
+
+    def spans(self, pieces: list[str]) -> list[list[tuple[int, int, str]]]:
+        """Return the labelled spans of each piece."""
+        from natasha import Doc
+
+        out = []
+        for piece in pieces:
+            doc = Doc(piece)
+            doc.segment(self.segmenter)
+            doc.tag_ner(self.tagger)
+            out.append([(span.start, span.stop, span.type) for span in doc.spans])
+        return out
+
+
 @lru_cache(maxsize=8)
 def load_model(lang: str) -> Any | None:
-    """Load (once) the installed spaCy model for a language, keeping only what NER needs; None if none."""
+    """Load (once) the installed NER model for a language, keeping only what NER needs; None if none."""
     for package in MODEL_PACKAGES.get(lang, ()):
         try:
             module = importlib.import_module(package)
         except ImportError:
             continue
-        nlp = module.load(exclude=list(_PIPES_NOT_NEEDED))
-        return nlp
+        if package == "natasha":
+            return _NatashaRecognizer()
+        return _SpacyRecognizer(module.load(exclude=list(_PIPES_NOT_NEEDED)))
     return None
 
 
@@ -114,24 +153,25 @@ def _acceptable(span: str) -> bool:
 
 def find_named_entities(text: str, lang: str) -> list[NamedEntity]:
     """Run the language's NER model over a text and return persons, organisations and places."""
-    nlp = load_model(lang)
-    if nlp is None:
+    model = load_model(lang)
+    if model is None:
         return []
     out: list[NamedEntity] = []
-    pieces = _chunks(text)
-    for (offset, _), doc in zip(pieces, nlp.pipe(p for _, p in pieces), strict=True):
-        for ent in doc.ents:
-            kind = _LABELS.get(ent.label_)
+    chunks = _chunks(text)
+    for (offset, piece), spans in zip(chunks, model.spans([p for _, p in chunks]), strict=True):
+        for ent_start, ent_end, label in spans:
+            kind = _LABELS.get(label)
             if kind is None:
                 continue
-            span = _COMPOUND_TAIL.sub("", ent.text).strip(" .,;:'\"’()[]-–—")
+            ent_text = piece[ent_start:ent_end]
+            span = _COMPOUND_TAIL.sub("", ent_text).strip(" .,;:'\"’()[]-–—")
             if not _acceptable(span):
                 continue
-            line_start = doc.text.rfind("\n", 0, ent.start_char) + 1
-            line_end = doc.text.find("\n", ent.end_char)
-            line = doc.text[line_start : line_end if line_end >= 0 else len(doc.text)]
+            line_start = piece.rfind("\n", 0, ent_start) + 1
+            line_end = piece.find("\n", ent_end)
+            line = piece[line_start : line_end if line_end >= 0 else len(piece)]
             if line.isupper() and span.isupper():
                 continue  # a heading in capitals: small models tag its words at random
-            start = offset + ent.start_char + ent.text.find(span)
+            start = offset + ent_start + ent_text.find(span)
             out.append(NamedEntity(start, start + len(span), span, kind))
     return out
