@@ -156,3 +156,12 @@ def test_saved_web_page_gives_a_clean_valid_draft() -> None:
     assert urls == {"http://grid-update.top/ind2.exe"}
     assert "https://www.security-news.example.org/archive/" in draft.references  # the publisher's own link
     assert "Industroyer2" in {i.value for i in draft.items_of("malware")}
+
+
+def test_draft_serialises_to_json(small_knowledge: Knowledge) -> None:
+    draft = analyse(FR_ARTICLE, knowledge=small_knowledge, now=NOW, ner=False)
+    data = json.loads(json.dumps(draft.as_dict()))
+    assert data["lang"] == "fr" and data["bundle"]["type"] == "bundle"
+    first = data["items"][0]
+    assert {"kind", "value", "stix_id", "confidence", "accepted", "evidence"} <= set(first)
+    assert {"rule": "loading", "line": "Chargement..."} in data["removed"]

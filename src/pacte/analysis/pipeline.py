@@ -68,6 +68,15 @@ class Draft:
         """Return the items of one kind."""
         return [i for i in self.items if i.kind == kind]
 
+    def as_dict(self) -> dict[str, Any]:
+        """Return the draft as a JSON-ready dict: metadata, items for review, and the STIX bundle."""
+        return {
+            "title": self.title, "lang": self.lang, "text": self.text,
+            "items": [i.as_dict() for i in self.items], "references": self.references,
+            "removed": [{"rule": rule, "line": line} for rule, line in self.removed],
+            "bundle": self.bundle,
+        }
+
 
 def snippet(text: str, start: int, end: int) -> str:
     """Return the text around a span, on one line, for a reviewer to judge the evidence."""
