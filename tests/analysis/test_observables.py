@@ -230,3 +230,41 @@ def test_url_trailing_punctuation_is_not_part_of_the_url() -> None:
 
 def test_email_local_part_keeps_its_case_and_domain_is_lowered() -> None:
     assert extract_observables("From P0tr4h4s7a@Post.CZ today").values("email") == ["P0tr4h4s7a@post.cz"]
+
+
+def test_rule_urls_on_documentation_domains_are_not_indicators_even_defanged() -> None:
+    ex = extract_observables("regsvr32 /i:https[:]//www[.]example[.]com/malicious.sct and hxxp://bad[.]top/a")
+    assert ex.values("url") == ["http://bad.top/a"]
+    assert "https://www.example.com/malicious.sct" in ex.rejected_by("documentation-domain")
+
+
+def test_rule_urls_on_link_local_or_private_addresses_are_not_indicators() -> None:
+    ex = extract_observables("queries http[:]//169.254.169.254/latest/meta-data and http://10.0.0.5/x")
+    assert ex.values("url") == []
+    assert len(ex.rejected_by("non-public-address")) == 2
+
+
+def test_rule_reverse_dns_identifiers_are_not_domains() -> None:
+    ex = extract_observables("It installs a launch agent com.apple.updates.plist in ~/Library and com.apple")
+    assert ex.values("domain") == []
+
+
+def test_rule_dos_programs_are_not_domains() -> None:
+    ex = extract_observables("The batch file runs net.com and more.com; C2 at evil[.]top")
+    assert ex.values("domain") == ["evil.top"]
+
+
+def test_rule_capitalised_names_are_not_domains_unless_defanged() -> None:
+    ex = extract_observables("Freedesktop.org and Amazon.com were named; the C2 was Evil-Cdn[.]com")
+    assert ex.values("domain") == ["evil-cdn.com"]
+
+
+def test_rule_malware_named_t9000_is_not_a_technique() -> None:
+    ex = extract_observables("The T9000 backdoor used T1059.001 and T1105.")
+    assert ex.values("attack_technique") == ["T1059.001", "T1105"]
+
+
+def test_the_word_at_is_not_a_defanged_at_sign() -> None:
+    ex = extract_observables("The C2 at evil[.]top answered; mail bad [at] evil[.]top")
+    assert ex.values("email") == ["bad@evil.top"]
+    assert ex.values("domain") == ["evil.top"]

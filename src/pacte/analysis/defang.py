@@ -7,7 +7,7 @@ import re
 # A dot, plain or defanged: "." "[.]" "(.)" "{.}" "[dot]" "(dot)" "[ . ]" "\.".
 DOT = r"(?:\[\s?\.\s?\]|\(\s?\.\s?\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\\\.|\.)"
 # An at sign, plain or defanged.
-AT = r"(?:\[at\]|\(at\)|\{at\}|\[@\]|\(@\)|\s\[at\]\s|\sat\s(?=\S+\[\.\])|@)"
+AT = r"(?:\s?\[at\]\s?|\(at\)|\{at\}|\[@\]|\(@\)|@)"
 # A colon, plain or defanged.
 COLON = r"(?:\[:\]|\(:\)|\{:\}|:)"
 # The scheme of a URL, plain or defanged (hxxp, hXXp, h**p, fxp, ...).

@@ -26,11 +26,23 @@ _DETECTION_PREFIX = re.compile(
 
 # Hosts whose plain links in a report are references (sources, social media, knowledge bases), not indicators.
 _REFERENCE_HOSTS = frozenset(
-    ["twitter.com", "x.com", "t.co", "linkedin.com", "github.com", "githubusercontent.com", "gitlab.com", "attack.mitre.org", "mitre.org", "cve.mitre.org", "cve.org", "nvd.nist.gov", "nist.gov", "cisa.gov", "us-cert.gov", "cert.gov.ua", "cert.ssi.gouv.fr", "ssi.gouv.fr", "bsi.bund.de", "ncsc.gov.uk", "malpedia.caad.fkie.fraunhofer.de", "virustotal.com", "bazaar.abuse.ch", "urlhaus.abuse.ch", "threatfox.abuse.ch", "abuse.ch", "any.run", "app.any.run", "hybrid-analysis.com", "joesandbox.com", "youtube.com", "youtu.be", "facebook.com", "instagram.com", "medium.com", "reddit.com", "wikipedia.org", "archive.org", "web.archive.org", "google.com", "microsoft.com", "learn.microsoft.com", "docs.microsoft.com", "apple.com", "welivesecurity.com", "unit42.paloaltonetworks.com", "paloaltonetworks.com", "proofpoint.com", "recordedfuture.com", "mandiant.com", "crowdstrike.com", "kaspersky.com", "securelist.com", "securelist.ru", "eset.com", "symantec.com", "broadcom.com", "trendmicro.com", "sophos.com", "talosintelligence.com", "cisco.com", "fortinet.com", "checkpoint.com", "research.checkpoint.com", "sentinelone.com", "bleepingcomputer.com", "thehackernews.com", "therecord.media", "zdnet.com", "zdnet.fr", "lemonde.fr", "elpais.com", "heise.de", "spiegel.de", "securitylab.ru", "ria.ru", "aljazeera.net", "bbc.com", "bbc.co.uk", "reuters.com", "nytimes.com", "washingtonpost.com", "misp-project.org", "exploit-db.com", "hexacorn.com", "mdsec.co.uk", "deepinstinct.com", "opencti.io", "oasis-open.org", "mozilla.org"]
+    ["twitter.com", "x.com", "t.co", "linkedin.com", "github.com", "githubusercontent.com", "gitlab.com", "attack.mitre.org", "mitre.org", "cve.mitre.org", "cve.org", "nvd.nist.gov", "nist.gov", "cisa.gov", "us-cert.gov", "cert.gov.ua", "cert.ssi.gouv.fr", "ssi.gouv.fr", "bsi.bund.de", "ncsc.gov.uk", "malpedia.caad.fkie.fraunhofer.de", "virustotal.com", "bazaar.abuse.ch", "urlhaus.abuse.ch", "threatfox.abuse.ch", "abuse.ch", "any.run", "app.any.run", "hybrid-analysis.com", "joesandbox.com", "youtube.com", "youtu.be", "facebook.com", "instagram.com", "medium.com", "reddit.com", "wikipedia.org", "archive.org", "web.archive.org", "google.com", "microsoft.com", "learn.microsoft.com", "docs.microsoft.com", "apple.com", "welivesecurity.com", "unit42.paloaltonetworks.com", "paloaltonetworks.com", "proofpoint.com", "recordedfuture.com", "mandiant.com", "crowdstrike.com", "kaspersky.com", "securelist.com", "securelist.ru", "eset.com", "symantec.com", "broadcom.com", "trendmicro.com", "sophos.com", "talosintelligence.com", "cisco.com", "fortinet.com", "checkpoint.com", "research.checkpoint.com", "sentinelone.com", "bleepingcomputer.com", "thehackernews.com", "therecord.media", "zdnet.com", "zdnet.fr", "lemonde.fr", "elpais.com", "heise.de", "spiegel.de", "securitylab.ru", "ria.ru", "aljazeera.net", "bbc.com", "bbc.co.uk", "reuters.com", "nytimes.com", "washingtonpost.com", "misp-project.org", "exploit-db.com", "hexacorn.com", "mdsec.co.uk", "deepinstinct.com", "opencti.io", "oasis-open.org", "mozilla.org", "googleapis.com"]
 )
 
 _DOCUMENTATION_SUFFIXES = (".example", ".test", ".invalid", ".localhost", ".local", ".internal", ".lan")
-_DOCUMENTATION_DOMAINS = frozenset(["example.com", "example.net", "example.org", "example.edu"])
+_DOCUMENTATION_DOMAINS = frozenset([
+    "example.com", "example.net", "example.org", "example.edu", "mydomain.com", "yourdomain.com", "yoursite.com",
+    "domain.tld",
+])
+# First labels of reverse-DNS identifiers (com.apple.loginwindow, org.mozilla.firefox), which are not hosts.
+REVERSE_DNS_HEADS = frozenset(["com", "org", "net", "io", "edu", "gov"])
+# Windows and DOS programs whose file names end in .com.
+_DOS_COMMANDS = frozenset(["net", "more", "format", "tree", "chcp", "mode", "edit", "command", "diskcopy", "keyb"])
+
+
+def is_dos_command(labels: list[str]) -> bool:
+    """Tell whether a dotted name is a DOS or Windows program such as net.com or more.com."""
+    return len(labels) == 2 and labels[1].lower() == "com" and labels[0].lower() in _DOS_COMMANDS
 
 
 def is_reference_host(host: str) -> bool:

@@ -104,7 +104,8 @@ _IPV6_RE = re.compile(
 )
 _HASH_RE = re.compile(r"(?<![0-9a-zA-Z_\-])(?P<hash>[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})(?![0-9a-zA-Z_\-])")
 _CVE_RE = re.compile(r"(?<![\w\-])CVE[\-‐‑–](?P<year>(?:19|20)\d{2})[\-‐‑–](?P<num>\d{4,7})(?!\d)", re.IGNORECASE)
-_ATTACK_RE = re.compile(r"(?<![\w\-/.])(?P<tid>T\d{4}(?:\.\d{3})?)(?![\w\-])")
+# Every ATT&CK technique id is T1xxx (T9000, T5000 are malware names, not techniques).
+_ATTACK_RE = re.compile(r"(?<![\w\-/.])(?P<tid>T1\d{3}(?:\.\d{3})?)(?![\w\-])")
 
 _HASH_KINDS = {32: "md5", 40: "sha1", 64: "sha256"}
 _FILE_HASH_LABEL = r"md5|sha-?1|sha-?256|sha256sum|sha1sum|md5sum|file hash|hash(?:es)?|empreinte|huella"
@@ -215,10 +216,10 @@ class _Finder:
         reg = registrable_domain(bare) or bare
         if bare in self.publishers or reg in self.publishers:
             return "publisher-link"
-        if is_defanged(raw):
-            return None
         if hosts.is_documentation_host(bare):
             return "documentation-domain"
+        if is_defanged(raw):
+            return None
         if self.report_defangs:
             return "plain-in-defanged-report"
         if hosts.is_reference_host(bare):
@@ -264,6 +265,9 @@ class _Finder:
             value = f"{scheme}:{value[len(parts.scheme) + 1 :]}".replace(parts.netloc, parts.netloc.lower(), 1)
             if not _valid_host(host):
                 self.reject("url", value, start, end, "invalid-host")
+                continue
+            if _non_public_ip(host):
+                self.reject("url", value, start, end, "non-public-address")
                 continue
             if _reference := (
                 "reference-section" if _inside(self.references, start, end) and not is_defanged(raw) else None
@@ -413,6 +417,15 @@ def _valid_host(host: str) -> bool:
     return registrable_domain(host) is not None
 
 
+def _non_public_ip(host: str) -> bool:
+    """Tell whether a URL host is an IP address outside the public unicast ranges."""
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not addr.is_global or addr.is_multicast
+
+
 def _domain_rule(text: str, start: int, raw: str, value: str, defanged: bool) -> str | None:
     """Return the rule that says a domain-looking string is not a domain, or None if it is one."""
     before = text[max(0, start - 40) : start]
@@ -425,7 +438,11 @@ def _domain_rule(text: str, start: int, raw: str, value: str, defanged: bool) ->
         return "file-name"
     if hosts.is_documentation_host(value):
         return "documentation-domain"
-    if not defanged and raw.rsplit(".", 1)[-1] != raw.rsplit(".", 1)[-1].lower():
+    if labels[0] in hosts.REVERSE_DNS_HEADS and len(labels) >= 2:
+        return "reverse-dns-identifier"
+    if not defanged and hosts.is_dos_command(labels):
+        return "file-name"
+    if not defanged and raw != raw.lower() and raw != raw.upper():
         return "capitalised-product-name"
     return None
 
