@@ -268,3 +268,9 @@ def test_the_word_at_is_not_a_defanged_at_sign() -> None:
     ex = extract_observables("The C2 at evil[.]top answered; mail bad [at] evil[.]top")
     assert ex.values("email") == ["bad@evil.top"]
     assert ex.values("domain") == ["evil.top"]
+
+
+def test_rule_well_known_services_named_plainly_are_not_indicators() -> None:
+    ex = extract_observables("Payloads were staged on pastebin.com and dropbox.com, then ksproxy.ax was loaded.")
+    assert ex.values("domain") == []
+    assert ex.rejected_by("reference-host") == ["pastebin.com", "dropbox.com"]

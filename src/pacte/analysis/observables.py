@@ -442,8 +442,8 @@ def _domain_rule(text: str, start: int, raw: str, value: str, defanged: bool) ->
         return "reverse-dns-identifier"
     if not defanged and hosts.is_dos_command(labels):
         return "file-name"
-    if not defanged and raw != raw.lower() and raw != raw.upper():
-        return "capitalised-product-name"
+    if not defanged and raw != raw.lower():
+        return "capitalised-product-name"  # Amazon.com, ASP.NET, VB.NET: names, not indicators
     return None
 
 
