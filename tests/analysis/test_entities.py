@@ -119,3 +119,19 @@ def test_ner_finds_persons_and_organisations(lang: str, text: str, kind: str, na
         pytest.skip(f"no spaCy model installed for {lang}")
     ents = find_entities(text, lang=lang, knowledge=None, ner=True)
     assert name in {e.name for e in ents if e.kind == kind}
+
+
+def test_ordinary_word_in_other_case_is_not_a_known_name() -> None:
+    kb = Knowledge.from_objects([
+        {"type": "malware", "id": "malware--77777777-7777-4777-8777-777777777777", "name": "STOP", "is_family": True},
+    ])
+    assert kb.match("The task runs until a stop is requested by the malware operator.") == []
+    assert [m.surface for m in kb.match("Victims of the STOP ransomware paid in bitcoin.")] == ["STOP"]
+
+
+def test_bare_acronyms_are_not_ner_organisations() -> None:
+    if load_model("en") is None:
+        pytest.skip("no spaCy model installed for en")
+    ents = find_entities("The analyst exported the PDF and the TLP label to the GPU cluster run by Microsoft.",
+                         lang="en", knowledge=None, ner=True)
+    assert not {"PDF", "TLP", "GPU"} & {e.name for e in ents}

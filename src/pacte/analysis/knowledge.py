@@ -21,8 +21,8 @@ _WORD = re.compile(r"\w", re.UNICODE)
 # Words near a single-word name that show the text speaks of a threat, in the languages the hub reads.
 _CUE = re.compile(
     r"(?i:malware|ransomware|backdoor|trojan|\bRAT\b|loader|stealer|implant|botnet|worm|wiper|rootkit|"
-    r"spyware|payload|dropper|downloader|beacon|\bC2\b|c&c|tool|framework|group|actor|\bAPT\b|campaign|"
-    r"operation|threat|famil|variant|hack|attack|intrusion|exploit|infect|sample|"
+    r"spyware|payload|dropper|downloader|beacon|\bC2\b|c&c|group|actor|\bAPT\b|campaign|"
+    r"operation|threat|famil|variant|hack|attack|intrusion|exploit|infect|"
     r"logiciel|maliciel|rançongiciel|groupe|acteur|menace|campagne|attaque|"
     r"grupo|actor|amenaza|campaña|ataque|programa malicioso|"
     r"schadsoftware|gruppe|akteur|bedrohung|kampagne|angriff|"
@@ -66,8 +66,8 @@ def is_common_word(word: str) -> bool:
 
 
 def _is_ambiguous(alias: str) -> bool:
-    """Tell whether an alias is one ordinary word (Silence, Royal, Net) that needs context to count."""
-    return alias.isalpha() and " " not in alias and not (alias.isupper() and len(alias) > 3) and is_common_word(alias)
+    """Tell whether an alias is one ordinary word (Silence, Royal, STOP) that needs context to count."""
+    return alias.isalpha() and " " not in alias and is_common_word(alias)
 
 
 def _lower_same_length(text: str) -> str:
@@ -206,7 +206,7 @@ class Knowledge:
             alias = self._aliases[key]
             confidence = 85
             if _is_ambiguous(alias):
-                if surface != alias and surface != alias.upper():
+                if surface != alias and not (surface.isupper() and len(surface) > 3):
                     continue
                 lo, hi = max(0, start - 120), min(len(text), end + 120)
                 if not _CUE.search(text, lo, hi):

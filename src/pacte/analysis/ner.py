@@ -147,6 +147,8 @@ def _acceptable(span: str) -> bool:
         return False
     if span.lower() in _NOT_NAMES:
         return False
+    if span.isupper() and " " not in span and len(span) <= 5:
+        return False  # a bare acronym (PDF, TLP, GPU): known organisations come from the gazetteer instead
     letters = sum(c.isalpha() for c in span)
     return letters >= max(2, len(span) // 2) and "\n" not in span
 
