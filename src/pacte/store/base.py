@@ -299,11 +299,11 @@ class Store(Protocol):
         ...
 
     # event log and webhooks (implemented in pacte.store.events)
-    def add_event_listener(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` (from any thread) after each commit that may have appended events."""
+    def add_event_listener(self, callback: Callable[[bool], None]) -> None:
+        """Call ``callback(narrowing)`` in the committing thread after each commit that may have logged events."""
         ...
 
-    def remove_event_listener(self, callback: Callable[[], None]) -> None:
+    def remove_event_listener(self, callback: Callable[[bool], None]) -> None:
         """Stop calling a callback registered with add_event_listener."""
         ...
 

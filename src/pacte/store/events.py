@@ -45,6 +45,9 @@ DELIVERED_KINDS = (OBJECT, MEMBER_ADDED, MEMBER_REMOVED)
 # (kind, vid, cid, org_id, token_id)
 EventSpec = tuple[str, int | None, int | None, int | None, str | None]
 
+# Whether the write transaction open in this thread logged a narrowing (non-object) event.
+_pending = threading.local()
+
 
 @dataclass(slots=True)
 class EventQuery:
@@ -191,9 +194,12 @@ class EventLogSQL:
         self.executemany(conn, self.sql(
             "INSERT INTO events (eid, kind, vid, cid, org_id, token_id, time) VALUES (?,?,?,?,?,?,?)"),
             [(first + i, *spec, now) for i, spec in enumerate(specs)])
+        narrowing = any(spec[0] != OBJECT for spec in specs)
+        if narrowing:
+            _pending.narrowing = True
         channel = self.event_channel()
         if channel is not None:  # PostgreSQL: delivered to every LISTENer when the transaction commits
-            conn.execute(self.sql("SELECT pg_notify(?, '')"), (channel,))
+            conn.execute(self.sql("SELECT pg_notify(?, ?)"), (channel, "narrowing" if narrowing else ""))
 
     def _exec_logged(self, sql: str, params: Sequence[Any], spec: EventSpec) -> int:
         """Run one write statement and, if it changed rows, log ``spec`` in the same transaction."""
@@ -206,23 +212,30 @@ class EventLogSQL:
         return changed
 
     # in-process wake-ups
-    def add_event_listener(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` (from any thread) after each commit that may have appended events."""
+    def add_event_listener(self, callback: Callable[[bool], None]) -> None:
+        """Call ``callback(narrowing)`` in the committing thread after each commit that may have logged events.
+
+        ``narrowing`` is True when the transaction logged a change that may narrow what members
+        read (token, membership, marking, collection); the call happens before the write
+        returns to its caller, hence before the change is acknowledged to anyone.
+        """
         with self._listeners_lock:
             self.__dict__.setdefault("_event_listeners", []).append(callback)
 
-    def remove_event_listener(self, callback: Callable[[], None]) -> None:
+    def remove_event_listener(self, callback: Callable[[bool], None]) -> None:
         """Stop calling a callback registered with :meth:`add_event_listener`."""
         with self._listeners_lock:
-            listeners: list[Callable[[], None]] = self.__dict__.get("_event_listeners", [])
+            listeners: list[Callable[[bool], None]] = self.__dict__.get("_event_listeners", [])
             if callback in listeners:
                 listeners.remove(callback)
 
     def _events_committed(self) -> None:
         """Signal the listeners that a write transaction committed."""
-        listeners: list[Callable[[], None]] = list(self.__dict__.get("_event_listeners", ()))
+        narrowing = bool(getattr(_pending, "narrowing", False))
+        _pending.narrowing = False
+        listeners: list[Callable[[bool], None]] = list(self.__dict__.get("_event_listeners", ()))
         for callback in listeners:
-            callback()
+            callback(narrowing)
 
     def event_channel(self) -> str | None:
         """Return the PostgreSQL NOTIFY channel of this store's event log (None on SQLite)."""

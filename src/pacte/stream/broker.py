@@ -8,6 +8,13 @@ marking, deleted collection) committed after the head it read — if one did, it
 and re-authenticates every subscribed token; a revoked token's streams get an error event and
 are closed, with whatever was queued for them discarded.
 
+A narrowing change committed in this process also bumps the broker's *epoch* from the
+committing thread, before the write returns (so before anyone is told it happened). Each
+queued chunk carries the epoch its round read under; a stream about to send a chunk of an
+older epoch drops it and everything queued after it, and is read again from what it last
+sent. So in one process nothing a change forbids is sent after the change is acknowledged;
+across PostgreSQL processes the same happens when the NOTIFY arrives (milliseconds later).
+
 Rounds are triggered by a commit in this process (store listener), by PostgreSQL NOTIFY
 (other processes), or by a short poll (fallback, and SQLite written by another process).
 """
@@ -17,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -44,8 +52,9 @@ class Subscription:
     org_id: int
     token_id: str
     filters: Filters
-    cursor: int
-    queue: asyncio.Queue[tuple[bytes, int] | None]
+    cursor: int  # the log is read for this stream after this event id
+    queue: asyncio.Queue[tuple[bytes, int, int] | None]  # (chunk, cursor after it, epoch), None: end
+    sent: int = 0  # the cursor after the last chunk handed to the connection
     idle_cursor: int = 0  # scanned position with nothing pending, for heartbeat ids
     closed: bool = False
     delivered: int = 0
@@ -59,8 +68,17 @@ class Subscription:
         while not self.queue.empty():
             self.queue.get_nowait()
         if final:
-            self.queue.put_nowait((final, -1))
+            self.queue.put_nowait((final, -1, 0))
         self.queue.put_nowait(None)
+
+    def rewind(self) -> None:
+        """Drop what is queued and read the log again after what was last sent."""
+        while not self.queue.empty():
+            item = self.queue.get_nowait()
+            if item is None or item[1] == -1:  # keep a close (and its final message)
+                self.queue.put_nowait(item)
+                break
+        self.cursor = self.idle_cursor = self.sent
 
 
 @dataclass
@@ -73,6 +91,7 @@ class _Page:
 @dataclass
 class _Round:
     head: int
+    epoch: int = 0
     pages: dict[GroupKey, _Page | None] = field(default_factory=dict)  # None: older than retention
     active: set[str] = field(default_factory=set)
 
@@ -92,6 +111,8 @@ class Broker:
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self.rounds = 0
+        self.epoch = 0  # bumped by every narrowing change committed in this process
+        self._epoch_lock = threading.Lock()
 
     # lifecycle
     async def start(self) -> None:
@@ -106,7 +127,8 @@ class Broker:
         if channel is not None:
             from pacte.stream.pgwake import listen
 
-            self._tasks.append(asyncio.create_task(listen(self.store, channel, self.wake), name="pacte-stream-listen"))
+            self._tasks.append(asyncio.create_task(listen(self.store, channel, self._notified),
+                                                   name="pacte-stream-listen"))
 
     async def stop(self) -> None:
         """Close every stream and stop the tasks."""
@@ -116,9 +138,8 @@ class Broker:
         self.subs.clear()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
         self._tasks.clear()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -126,8 +147,10 @@ class Broker:
         """Run a blocking store call on the broker's threads."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
 
-    def _signal(self) -> None:
-        """Store listener: called from the committing thread."""
+    def _signal(self, narrowing: bool) -> None:
+        """Store listener: called from the committing thread, before the write returns."""
+        if narrowing:
+            self.narrowed()
         loop = self._loop
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
@@ -137,17 +160,29 @@ class Broker:
         """Ask for a round soon (from the event loop)."""
         self._wake.set()
 
+    def _notified(self, narrowing: bool) -> None:
+        """PostgreSQL NOTIFY from any process (this one included)."""
+        if narrowing:
+            self.narrowed()
+        self._wake.set()
+
+    def narrowed(self) -> None:
+        """Record that what members may read may have narrowed: chunks read before are not sent."""
+        with self._epoch_lock:
+            self.epoch += 1
+
     async def changed(self, timeout: float) -> None:
         """Wait until a round sees a new head of the log, or ``timeout`` seconds."""
         event = self._changed
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: on 3.11 it can swallow a cancellation
+                await event.wait()
 
     # subscriptions
     def subscribe(self, org_id: int, token_id: str, filters: Filters, cursor: int) -> Subscription:
         """Register a stream that starts after event ``cursor``."""
         sub = Subscription(org_id, token_id, filters, cursor, asyncio.Queue(self.settings.queue_chunks),
-                           idle_cursor=cursor)
+                           sent=cursor, idle_cursor=cursor)
         self.subs.add(sub)
         self._wake.set()
         return sub
@@ -161,7 +196,8 @@ class Broker:
     async def _dispatch(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
+                async with asyncio.timeout(self.settings.poll_seconds):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 more = await self.round()
@@ -199,15 +235,17 @@ class Broker:
                     sub.close(sse_error("resync_required", f"events after {sub.cursor} were pruned by retention;"
                                         " re-synchronise through the objects API, then stream without Last-Event-ID"))
                 else:
-                    self._push(sub, page)
+                    self._push(sub, page, key[2], result.epoch)
             if page is not None and page.count >= self.settings.batch:
                 more = True
         return more
 
-    def _push(self, sub: Subscription, page: _Page) -> None:
+    def _push(self, sub: Subscription, page: _Page, read_after: int, epoch: int) -> None:
+        if sub.cursor != read_after:
+            return  # the stream was rewound while this round read: the next round reads it again
         if page.chunk:
             try:
-                sub.queue.put_nowait((page.chunk, page.cursor))
+                sub.queue.put_nowait((page.chunk, page.cursor, epoch))
                 sub.delivered += page.count
                 sub.busy = True
             except asyncio.QueueFull:
@@ -221,12 +259,13 @@ class Broker:
         """Read one round (on a broker thread): pages per group, then the re-checks."""
         store = self.store
         while True:
+            epoch = self.epoch  # before reading: a change after this point makes the chunks stale
             head = store.event_head()
             behind = [k for k in keys if k[2] < head]
             if not behind:
-                return _Round(head)  # nothing new: no delivery, hence nothing to re-check
+                return _Round(head, epoch)  # nothing new: no delivery, hence nothing to re-check
             horizon = store.event_horizon()
-            out = _Round(head)
+            out = _Round(head, epoch)
             for key in behind:
                 reader, filters, cursor = key
                 if cursor < horizon:
@@ -252,7 +291,7 @@ class Broker:
                     sub.busy = False
                     continue
                 with contextlib.suppress(asyncio.QueueFull):
-                    sub.queue.put_nowait((b"", HEARTBEAT))
+                    sub.queue.put_nowait((b"", HEARTBEAT, 0))
 
     async def _prune(self) -> None:
         retention = self.settings.retention_seconds

@@ -28,17 +28,17 @@ def conninfo_of(store: Store) -> str:
     return str(store._pool.conninfo)
 
 
-async def listen(store: Store, channel: str, wake: Callable[[], None], retry_seconds: float = 1.0) -> None:
-    """Call ``wake`` for each notification on ``channel``; reconnect forever on failure."""
+async def listen(store: Store, channel: str, wake: Callable[[bool], None], retry_seconds: float = 1.0) -> None:
+    """Call ``wake(narrowing)`` for each notification on ``channel``; reconnect forever on failure."""
     conninfo = conninfo_of(store)
     while True:
         try:
             conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
             try:
                 await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-                wake()  # catch up on whatever committed while not listening
-                async for _ in conn.notifies():
-                    wake()
+                wake(True)  # catch up on whatever committed while not listening, assuming the worst
+                async for note in conn.notifies():
+                    wake(note.payload == "narrowing")
             finally:
                 with contextlib.suppress(Exception):
                     await conn.close()

@@ -115,22 +115,25 @@ def _position(hub_store: Any, last: int | None) -> int:
 
 async def _frames(broker: Broker, sub: Subscription) -> AsyncIterator[bytes]:
     """Yield the SSE bytes of one stream: what the broker queues, heartbeats when idle."""
-    last = sub.cursor  # every event the client may read up to here was sent before this point
     try:
         yield b"retry: 2000\n: pacte stream\n\n"
         while True:
             item = await sub.queue.get()
             if item is None:
                 return
-            chunk, cursor = item
+            chunk, cursor, epoch = item
             if cursor == HEARTBEAT:
-                if sub.queue.empty():
-                    last = max(last, sub.idle_cursor)
-                yield b"id: %d\n: heartbeat\n\n" % last
+                if sub.queue.empty():  # every event the client may read up to idle_cursor was sent
+                    sub.sent = max(sub.sent, sub.idle_cursor)
+                yield b"id: %d\n: heartbeat\n\n" % sub.sent
                 continue
             if cursor >= 0:
-                last = cursor
-            yield chunk
+                if epoch != broker.epoch:  # read before a narrowing change: never sent, read again
+                    sub.rewind()
+                    broker.wake()
+                    continue
+                sub.sent = cursor
+            yield chunk  # no await between the epoch check and the write to the connection
     finally:
         broker.unsubscribe(sub)
 

@@ -104,9 +104,8 @@ class WebhookManager:
         tasks = [*self.tasks.values(), *([self._reload] if self._reload else [])]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
         self.tasks.clear()
 
     async def reload(self) -> None:

@@ -1,0 +1,46 @@
+"""The broker without HTTP: what was read before a narrowing change is never handed to a connection after it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from helpers import sdo
+from pacte.hub import Hub
+from pacte.hub.clock import RandomIds
+from pacte.hub.members import add_group, add_org, new_token
+from pacte.policy import Role
+from pacte.stream.broker import Broker
+from pacte.stream.filters import Filters
+from pacte.stream.routes import _frames
+
+from .conftest import FAST
+
+
+def test_chunks_read_before_a_narrowing_change_are_never_sent(hub: Hub) -> None:
+    alpha = add_org(hub.store, hub.ids, hub.clock, "Alpha", "FR")
+    gamma = add_org(hub.store, hub.ids, hub.clock, "Gamma", "BE")
+    group = add_group(hub.store, hub.ids, hub.clock, "g1", [alpha, gamma])
+    token, _ = new_token(hub.store, RandomIds(), hub.clock, gamma, Role.READER, None)
+    secret = sdo("indicator", "queued-before-removal")
+
+    async def scenario() -> bytes:
+        broker = Broker(hub, FAST)
+        await broker.start()
+        try:
+            sub = broker.subscribe(gamma.org_id, token.token_id, Filters(), hub.store.event_head())
+            frames = _frames(broker, sub)
+            assert (await anext(frames)).startswith(b"retry:")
+            await asyncio.to_thread(hub.share_as, alpha, group, [secret])
+            for _ in range(200):  # the dispatcher reads it for Gamma (still a member) and queues it
+                if sub.queue.qsize():
+                    break
+                await asyncio.sleep(0.01)
+            assert sub.queue.qsize() == 1
+            assert hub.store.remove_member(group.cid, gamma.org_id)  # acknowledged once this returns
+            return await asyncio.wait_for(anext(frames), 5)
+        finally:
+            await broker.stop()
+
+    sent = asyncio.run(scenario())
+    assert b"member-removed" in sent
+    assert secret["id"].encode() not in sent
