@@ -165,3 +165,22 @@ def test_draft_serialises_to_json(small_knowledge: Knowledge) -> None:
     first = data["items"][0]
     assert {"kind", "value", "stix_id", "confidence", "accepted", "evidence"} <= set(first)
     assert {"rule": "loading", "line": "Chargement..."} in data["removed"]
+
+
+def test_nothing_is_fetched_from_the_network(monkeypatch: pytest.MonkeyPatch, small_knowledge: Knowledge) -> None:
+    import socket
+
+    from pacte.analysis import observables
+    from pacte.analysis.language import _detector
+    from pacte.analysis.ner import load_model
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the analysis tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    observables._psl.cache_clear()  # build the public-suffix list again, now with the network refused
+    _detector.cache_clear()
+    load_model.cache_clear()
+    draft = analyse(FR_ARTICLE, knowledge=small_knowledge, now=NOW, ner=True)
+    assert "update-check.top" in {i.value for i in draft.items}
