@@ -12,6 +12,15 @@ REPORTS_DEV = SHARED_DATA / "reports-dev"
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
+CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "analysis"
+
+
+def corpus_reports() -> list[Path]:
+    """Return the labelled texts of the repository's own corpus."""
+    return sorted(p for p in CORPUS.iterdir() if p.suffix in (".txt", ".adoc") and
+                  p.with_suffix(".expected.json").is_file())
+
+
 def dev_reports() -> list[Path]:
     """Return the labelled development reports, or an empty list when shared/ is not there."""
     return sorted(REPORTS_DEV.glob("*.txt")) if REPORTS_DEV.is_dir() else []

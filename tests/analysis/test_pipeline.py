@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from stix2validator import ValidationOptions, validate_instance
 
-from analysis.labelled import NOW, dev_reports, labels
+from analysis.labelled import NOW, corpus_reports, dev_reports, labels
 from pacte.analysis import Knowledge, analyse
 from pacte.analysis.observables import IOC_KINDS
 from pacte.errors import InvalidInput
@@ -184,3 +184,24 @@ def test_nothing_is_fetched_from_the_network(monkeypatch: pytest.MonkeyPatch, sm
     load_model.cache_clear()
     draft = analyse(FR_ARTICLE, knowledge=small_knowledge, now=NOW, ner=True)
     assert "update-check.top" in {i.value for i in draft.items}
+
+
+CORPUS = corpus_reports()
+
+
+@pytest.mark.parametrize("report", CORPUS, ids=[p.stem[:2] for p in CORPUS])
+def test_corpus_report(report: Path) -> None:
+    expected = labels(report)
+    draft = analyse(report.read_bytes(), filename=report.name, now=NOW, ner=False)
+    assert _validate(draft.bundle) == []
+    assert draft.lang == expected["language"]
+    iocs = expected["iocs"]
+    optional = expected.get("optional_iocs") or {}
+    assert isinstance(iocs, dict) and isinstance(optional, dict)
+    for kind in IOC_KINDS:
+        want = set(iocs.get(kind, []))
+        got = {i.value for i in draft.items_of(kind)}
+        assert want <= got, f"{kind} missed {sorted(want - got)}"
+        assert got <= want | set(optional.get(kind, [])), f"{kind} wrongly took {sorted(got - want)}"
+    for sample in expected.get("boilerplate_samples") or []:
+        assert sample not in draft.text.split("\n"), sample
