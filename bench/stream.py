@@ -3,13 +3,15 @@
 
 A real ``pacte serve`` process on SQLite (or PostgreSQL) serves the hub. The bench process
 publishes through the native API over loopback at a steady rate (default 1,000 objects/s: a
-bundle of 50 every 50 ms, on schedule, up to 4 posts in flight); a separate client process holds N SSE connections (raw asyncio sockets,
-one token per connection, spread over 10 reader organisations, no filter: every subscriber
-receives every object). Each object's name carries the wall-clock time its bundle was posted,
-so latency = receive time - post time: it includes validation, the commit, the stream round
-and the socket. Prints p50/p99/max latency and the events/s delivered to all subscribers.
+bundle of 50 every 50 ms, on schedule, up to 4 posts in flight). A separate client process
+holds N SSE connections (raw asyncio sockets, one token per connection, spread over 10 reader
+organisations). With no filter every subscriber receives every object; with ``--filtered``
+each one filters one of 5 STIX types and receives a fifth of them. Each object's name carries
+the wall-clock time its bundle was posted, so latency = receive time - post time: it includes
+validation, the commit, the stream round and the socket. Prints p50/p99/max latency, the
+events/s delivered to all subscribers, and the CPU used by each process.
 
-    .venv/bin/python bench/stream.py [--subscribers 1,100,1000] [--rate 1000] [--seconds 10] [--db postgres]
+    .venv/bin/python bench/stream.py [--subscribers 1,100,1000] [--rate 1000] [--seconds 10] [--db postgres] [--filtered]
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ PACTE = str(Path(sys.executable).with_name("pacte"))
 PG = os.environ.get("PACTE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 NAME = re.compile(rb'"name":"bench (\d+)"')
 READER_ORGS = 10
+TYPES = ("indicator", "malware", "attack-pattern", "tool", "campaign")  # --filtered: one per subscriber
 
 
 def _free_port() -> int:
@@ -52,7 +55,8 @@ def _free_port() -> int:
 async def _subscriber(port: int, token: str, hist: Counter[int], totals: list[int], ready: asyncio.Event,
                       counter: list[int], want: int) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
-    writer.write(f"GET /api/v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+    token, _, query = token.partition("?")
+    writer.write(f"GET /api/v1/stream{'?' + query if query else ''} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
                  "Accept: text/event-stream\r\n\r\n".encode())
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
@@ -131,12 +135,20 @@ def _setup(db: str, n_tokens: int) -> tuple[str, list[str]]:
     return writer, tokens
 
 
-def _bundle(n: int, sent_ns: int) -> bytes:
+def _object(kind: str, sent_ns: int) -> dict[str, Any]:
     now = "2026-01-01T00:00:00.000Z"
-    objs = [{"type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid4()}", "created": now,
-             "modified": now, "name": f"bench {sent_ns}", "pattern": "[ipv4-addr:value = '203.0.113.9']",
-             "pattern_type": "stix", "valid_from": now,
-             "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]} for _ in range(n)]
+    obj: dict[str, Any] = {"type": kind, "spec_version": "2.1", "id": f"{kind}--{uuid.uuid4()}", "created": now,
+                           "modified": now, "name": f"bench {sent_ns}",
+                           "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]}
+    if kind == "indicator":
+        obj.update(pattern="[ipv4-addr:value = '203.0.113.9']", pattern_type="stix", valid_from=now)
+    elif kind == "malware":
+        obj["is_family"] = False
+    return obj
+
+
+def _bundle(n: int, sent_ns: int) -> bytes:
+    objs = [_object(TYPES[i % len(TYPES)], sent_ns) for i in range(n)]
     return orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objs})
 
 
@@ -187,7 +199,7 @@ def _percentile(hist: Counter[int], q: float) -> float:
     return float(max(hist))
 
 
-def run(subscribers: list[int], rate: int, seconds: float, db_kind: str) -> list[dict[str, Any]]:
+def run(subscribers: list[int], rate: int, seconds: float, db_kind: str, filtered: bool) -> list[dict[str, Any]]:
     """Run every scenario and return one result row per subscriber count."""
     tmp = Path(tempfile.mkdtemp(prefix="pacte-stream-bench-"))
     db = str(tmp / "hub.sqlite3") if db_kind == "sqlite" else f"{PG}?schema=bench_{uuid.uuid4().hex[:12]}"
@@ -207,7 +219,8 @@ def run(subscribers: list[int], rate: int, seconds: float, db_kind: str) -> list
                 time.sleep(0.1)
         for n in subscribers:
             tok_file = tmp / f"tokens-{n}.txt"
-            tok_file.write_text("\n".join(tokens[:n]))
+            tok_file.write_text("\n".join(f"{t}?type={TYPES[i % len(TYPES)]}" if filtered else t
+                                           for i, t in enumerate(tokens[:n])))
             cli = subprocess.Popen([sys.executable, __file__, "--client", str(port), str(tok_file)],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             assert cli.stdin is not None and cli.stdout is not None
@@ -227,7 +240,7 @@ def run(subscribers: list[int], rate: int, seconds: float, db_kind: str) -> list
             result = orjson.loads(cli.stdout.readline())
             cli.wait(30)
             hist = Counter({int(k): v for k, v in result["hist"].items()})
-            expected = sent * n
+            expected = sent * n // (len(TYPES) if filtered else 1)
             row = {"subscribers": n, "ingested_per_s": round(sent / took), "p50_ms": _percentile(hist, 0.50),
                    "p99_ms": _percentile(hist, 0.99), "max_ms": float(max(hist)) if hist else float("nan"),
                    "delivered_per_s": round(result["events"] / took), "received": result["events"],
@@ -254,8 +267,10 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=1000, help="objects published per second")
     ap.add_argument("--seconds", type=float, default=10.0, help="measured ingest time per scenario")
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--filtered", action="store_true",
+                    help="each subscriber filters one of 5 STIX types (receives 1/5 of the objects)")
     args = ap.parse_args()
-    rows = run([int(x) for x in args.subscribers.split(",")], args.rate, args.seconds, args.db)
+    rows = run([int(x) for x in args.subscribers.split(",")], args.rate, args.seconds, args.db, args.filtered)
     print("\n| subscribers | ingested obj/s | p50 ms | p99 ms | max ms | events/s delivered | received/expected |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:

@@ -111,7 +111,8 @@ class WebhookManager:
     async def reload(self) -> None:
         """Start tasks for webhooks not yet served by this process."""
         for wh in await self.broker.db(self.store.webhooks):
-            self.ensure(wh.wid)
+            if wh.disabled is None:
+                self.ensure(wh.wid)
 
     def ensure(self, wid: int) -> None:
         """Make sure a delivery task runs for this webhook."""
