@@ -228,6 +228,9 @@ def analyse(
     text = cleaned.text
     if not text.strip():
         raise InvalidInput("the report has no text once boilerplate is removed")
+    if lang is not None:
+        primary, dash, rest = lang.strip().partition("-")
+        lang = primary.lower() + dash + rest  # "EN" -> "en", "en-GB" kept
     if lang is not None and not re.fullmatch(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", lang):
         raise InvalidInput(f"invalid language code {lang!r}")
     language = lang or detect_language(text)
