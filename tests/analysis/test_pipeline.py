@@ -205,3 +205,17 @@ def test_corpus_report(report: Path) -> None:
         assert got <= want | set(optional.get(kind, [])), f"{kind} wrongly took {sorted(got - want)}"
     for sample in expected.get("boilerplate_samples") or []:
         assert sample not in draft.text.split("\n"), sample
+
+
+def test_attribution_and_targeting_are_drafted(small_knowledge: Knowledge) -> None:
+    text = ("Operation Ghost Relay\n\nOperation Ghost Relay was attributed to APT28 by several vendors.\n"
+            "APT28 targeted ministries in Germany with CHOPSTICK.\n")
+    draft = analyse(text, knowledge=small_knowledge, now=NOW, ner=False)
+    by_id = {o["id"]: o for o in draft.bundle["objects"]}
+    rels = {(by_id.get(o["source_ref"], {}).get("name", o["source_ref"]), o["relationship_type"],
+             by_id.get(o["target_ref"], {}).get("name", o["target_ref"]))
+            for o in draft.bundle["objects"] if o["type"] == "relationship"}
+    apt28 = "intrusion-set--11111111-1111-4111-8111-111111111111"
+    assert ("Operation Ghost Relay", "attributed-to", apt28) in rels
+    assert (apt28, "targets", "Germany") in rels
+    assert _validate(draft.bundle) == []
