@@ -135,3 +135,18 @@ def test_bare_acronyms_are_not_ner_organisations() -> None:
     ents = find_entities("The analyst exported the PDF and the TLP label to the GPU cluster run by Microsoft.",
                          lang="en", knowledge=None, ner=True)
     assert not {"PDF", "TLP", "GPU"} & {e.name for e in ents}
+
+
+def test_names_in_cyrillic_and_arabic_script_match_with_case_endings_and_clitics() -> None:
+    kb = Knowledge.from_objects([
+        {"type": "intrusion-set", "id": "intrusion-set--88888888-8888-4888-8888-888888888888",
+         "name": "Lazarus Group", "aliases": ["Лазарус", "لازاروس"]},
+    ])
+    assert [m.surface for m in kb.match("Атаку приписали группировке Лазаруса из КНДР.")] == ["Лазаруса"]
+    assert [m.surface for m in kb.match("وقالت الشركة ولازاروس نفذت الهجوم")] == ["لازاروس"]
+    assert kb.match("Лазарусовский стиль") == []
+
+
+def test_hyphenated_compounds_match_but_numbered_variants_do_not(small_knowledge: Knowledge) -> None:
+    assert [m.surface for m in small_knowledge.match("APT28-linked servers")] == ["APT28"]
+    assert small_knowledge.match("APT28-2 cluster") == []

@@ -70,6 +70,28 @@ def _is_ambiguous(alias: str) -> bool:
     return alias.isalpha() and " " not in alias and is_common_word(alias)
 
 
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_ARABIC = re.compile(r"[\u0600-\u06FF]")
+_AR_CLITICS = "وبلفك"
+_RU_ENDING = re.compile(r"[\u0430-\u044F\u0451]{1,3}(?![\w])")
+
+
+def _whole_word(text: str, start: int, end: int) -> int | None:
+    """Return the end of a match that is a whole word (with a Russian case ending or an Arabic clitic), or None."""
+    if start > 0 and (_WORD.match(text[start - 1]) or text[start - 1] in "-_/"):
+        clitic = text[start - 1] in _AR_CLITICS and _ARABIC.match(text[start])
+        if not clitic or (start > 1 and _WORD.match(text[start - 2])):
+            return None
+    if end < len(text) and (_WORD.match(text[end]) or text[end] == "_"):
+        ending = _RU_ENDING.match(text, end) if _CYRILLIC.match(text[end - 1]) else None
+        if ending is None:
+            return None
+        return ending.end()
+    if end < len(text) and text[end] == "-" and not text[end + 1 : end + 2].isalpha():
+        return None  # "APT28-1" is another name; "Sandworm-Gruppe", "Gafgyt-based" are compounds
+    return end
+
+
 def _lower_same_length(text: str) -> str:
     low = text.lower()
     if len(low) == len(text):
@@ -195,11 +217,10 @@ class Knowledge:
         for end_idx, key in self._automaton.iter_long(low):
             end = end_idx + 1
             start = end - len(key)
-            if (start > 0 and (_WORD.match(text[start - 1]) or text[start - 1] in "-_/")) or (
-                end < len(text) and (_WORD.match(text[end]) or text[end] == "_"
-                                     or (text[end] == "-" and not text[end + 1 : end + 2].isalpha()))
-            ):
+            bounded_end = _whole_word(text, start, end)
+            if bounded_end is None:
                 continue
+            end = bounded_end
             if any(s < end and start < e for s, e in spans):
                 continue
             surface = text[start:end]
