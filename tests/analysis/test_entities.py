@@ -150,3 +150,20 @@ def test_names_in_cyrillic_and_arabic_script_match_with_case_endings_and_clitics
 def test_hyphenated_compounds_match_but_numbered_variants_do_not(small_knowledge: Knowledge) -> None:
     assert [m.surface for m in small_knowledge.match("APT28-linked servers")] == ["APT28"]
     assert small_knowledge.match("APT28-2 cluster") == []
+
+
+def test_hub_identities_and_locations_link_to_their_objects() -> None:
+    kb = Knowledge.from_objects([
+        {"type": "identity", "id": "identity--99999999-9999-4999-8999-999999999999", "name": "CERT-Nordland",
+         "identity_class": "organization"},
+        {"type": "identity", "id": "identity--99999999-9999-4999-8999-999999999998", "name": "Jane Analyst",
+         "identity_class": "individual"},
+        {"type": "location", "id": "location--99999999-9999-4999-8999-999999999997", "name": "Nordland",
+         "country": "NO"},
+    ])
+    ents = find_entities("CERT-Nordland and Jane Analyst warned banks in Nordland.", lang="en", knowledge=kb,
+                         ner=False)
+    linked = {(e.kind, e.stix_id) for e in ents}
+    assert ("organization", "identity--99999999-9999-4999-8999-999999999999") in linked
+    assert ("person", "identity--99999999-9999-4999-8999-999999999998") in linked
+    assert ("location", "location--99999999-9999-4999-8999-999999999997") in linked

@@ -15,7 +15,7 @@ from pacte.analysis.places import find_places, lookup_place
 ENTITY_KINDS = ("threat_actor", "malware", "tool", "campaign", "organization", "person", "location", "date")
 _STIX_TO_KIND = {
     "intrusion-set": "threat_actor", "threat-actor": "threat_actor", "malware": "malware", "tool": "tool",
-    "campaign": "campaign",
+    "campaign": "campaign", "identity": "organization", "location": "location",
 }
 
 
@@ -130,6 +130,8 @@ def find_entities(
     if knowledge is not None:
         for km in knowledge.match(text, blocked=spans):
             kind = _STIX_TO_KIND[km.entity.stix_type]
+            if km.entity.identity_class == "individual":
+                kind = "person"
             found.append(Entity(kind, km.entity.name, km.start, km.end, km.surface, km.confidence, "knowledge",
                                 km.entity.stix_id, km.entity.stix_type))
     taken = spans + [(e.start, e.end) for e in found]

@@ -15,7 +15,7 @@ import ahocorasick  # type: ignore[import-not-found]
 from pacte.errors import InvalidInput
 
 # Types whose names and aliases are matched, best first when two objects share an alias.
-MATCHED_TYPES = ("intrusion-set", "threat-actor", "campaign", "malware", "tool")
+MATCHED_TYPES = ("intrusion-set", "threat-actor", "campaign", "malware", "tool", "identity", "location")
 _ALIAS_KEYS = ("aliases", "x_mitre_aliases")
 _WORD = re.compile(r"\w", re.UNICODE)
 # Words near a single-word name that show the text speaks of a threat, in the languages the hub reads.
@@ -38,6 +38,7 @@ class KnownEntity:
     stix_id: str
     stix_type: str
     name: str
+    identity_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,9 @@ class Knowledge:
                     kb._vulnerabilities[name.upper()] = sid
             if stype not in rank or not isinstance(obj.get("name"), str):
                 continue
-            entity = KnownEntity(sid, stype, str(obj["name"]))
+            identity_class = obj.get("identity_class") if stype == "identity" else None
+            entity = KnownEntity(sid, stype, str(obj["name"]),
+                                 identity_class if isinstance(identity_class, str) else None)
             kb._objects[sid] = obj
             names = [entity.name]
             for key in _ALIAS_KEYS:
