@@ -338,6 +338,21 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join([head, sep, *(f"| {t} | " + " | ".join(c) + " |" for t, c in rows)])
 
 
+def growth(results: list[dict[str, Any]]) -> str:
+    """Return the latency ratios (with synthetic objects / ATT&CK only) of each scale pair."""
+    lines = []
+    for base, big in zip(results[::2], results[1::2], strict=False):
+        ratios = []
+        for name in ("match[type]=intrusion-set", "match[id]=<id>", "GET objects/<id>/", "added_after=<ts>",
+                     "manifest page 1 (limit)"):
+            b, g = _q(base, name), _q(big, name)
+            ratios.append(f"{name}: {b:.2f} -> {g:.2f} ms (x{g / b:.2f})" if b and g else f"{name}: -")
+        read = [r.get("readback", {}).get("items_per_s_median") for r in (base, big)]
+        lines.append(f"{big['info']['label']}: " + "; ".join(ratios) + f"; read-back {read[0]:.0f} -> {read[1]:.0f} obj/s"
+                     if all(read) else f"{big['info']['label']}: " + "; ".join(ratios))
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Parse arguments and run the benchmark."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -365,6 +380,10 @@ def main() -> None:
         which = (a.only or "pacte-sqlite,pacte-postgres").split(",")
         ensure_venvs(False)
         for name in which:
+            base = sqlite_url("scale-base") if name == "pacte-sqlite" else pg_url()
+            results.append(bench_pacte(f"{name} (ATT&CK only)", base, extra=runs))
+            if name == "pacte-postgres":
+                drop_pg(base)
             url = sqlite_url("scale") if name == "pacte-sqlite" else pg_url()
             rate = load_synthetic(url, a.scale)
             print(f"# {name}: {a.scale} synthetic objects stored at {rate:.0f} obj/s", flush=True)
@@ -391,6 +410,9 @@ def main() -> None:
                 results.append(bench_medallion())
     print()
     print(table(results))
+    if a.scale:
+        print()
+        print(growth(results))
     Path(a.json_out).write_text(json.dumps(results))
     shutil.copy(a.json_out, WORK / f"summary-{int(time.time())}.json")
 

@@ -40,9 +40,10 @@ def _params(request: Request) -> dict[str, str]:
     return dict(params)
 
 
-def _filters(hub: Hub, request: Request, **kw: object) -> Filters:
+def _filters(hub: Hub, request: Request, allowed: tuple[str, ...] = ("id", "type", "version", "spec_version"),
+             default_version: str = "last") -> Filters:
     return parse_filters(_params(request), default_limit=hub.settings.default_page,
-                         max_limit=hub.settings.max_page, **kw)  # type: ignore[arg-type]
+                         max_limit=hub.settings.max_page, allowed=allowed, default_version=default_version)
 
 
 def _collection(hub: Hub, p: Principal, collection_id: str) -> Collection:
@@ -170,7 +171,8 @@ def get_versions(request: Request, collection_id: str, object_id: str) -> Respon
     hub, p = _caller(request)
     coll = _collection(hub, p, collection_id)
     f = _filters(hub, request, allowed=("spec_version",), default_version="all")
-    f.limit = hub.settings.max_page if request.query_params.get("limit") is None else f.limit
+    if request.query_params.get("limit") is None:
+        f.limit = hub.settings.max_page  # a versions list is small: answer it whole by default
     page = read_page(hub, p.org.org_id, coll.cid, f, ids=[object_id])
     if not page.items and not readable(hub, p.org.org_id, coll.cid, object_id):
         raise NotFound(f"no object {object_id!r} in this collection")
