@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import orjson
 
+from pacte.hub.clock import FrozenClock
 from pacte.stix.markings import Tlp
+from pacte.store.taxii_status import STATUS_RETENTION_DAYS
 from pacte.taxii.filters import encode_next
 
 from .world import ROOT, TAXII, World, basic, indicator, malware, stix_id
@@ -193,3 +197,13 @@ def test_next_is_reauthorised(world: World) -> None:
     assert world.get("gamma", world.objects_url("g1"), next=first["next"]).status_code == 404
     forged = world.get("gamma", world.objects_url("community"), next=encode_next(0)).json()
     assert all(o["type"] == "identity" for o in forged.get("objects", []))
+
+
+def test_status_kept_at_least_a_day_then_purged(world: World, clock: FrozenClock) -> None:
+    first = world.post("alpha", "alpha", [indicator(1)])
+    clock.advance(timedelta(days=2))
+    world.post("alpha", "alpha", [indicator(2)])  # each POST purges statuses past retention
+    assert world.get("alpha", f"{ROOT}/status/{first['id']}/").json() == first
+    clock.advance(timedelta(days=STATUS_RETENTION_DAYS))
+    world.post("alpha", "alpha", [indicator(3)])
+    assert world.get("alpha", f"{ROOT}/status/{first['id']}/").status_code == 404

@@ -20,9 +20,17 @@ class TaxiiStatusSQL:
     if TYPE_CHECKING:
         from pacte.store.sqlbase import Conn
 
-        def _writing(self) -> AbstractContextManager[Conn]: ...
-        def _one(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-        def sql(self, text: str) -> str: ...
+        def _writing(self) -> AbstractContextManager[Conn]:
+            """Return the serialised write connection (provided by SQLStore)."""
+            ...
+
+        def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+            """Return the first row of a read (provided by SQLStore)."""
+            ...
+
+        def sql(self, text: str) -> str:
+            """Return the statement in the backend's placeholder style (provided by SQLStore)."""
+            ...
 
     def save_taxii_status(self, status_id: str, org_id: int, created: str, doc: str, purge_before: str) -> None:
         """Store a status resource of ``org_id`` and purge those created before ``purge_before``."""
