@@ -52,6 +52,7 @@ class Subscription:
     org_id: int
     token_id: str
     filters: Filters
+    gid: int  # the same for every stream of this reader with these filters
     cursor: int  # the log is read for this stream after this event id
     queue: asyncio.Queue[tuple[bytes, int, int] | None]  # (chunk, cursor after it, epoch), None: end
     sent: int = 0  # the cursor after the last chunk handed to the connection
@@ -112,6 +113,8 @@ class Broker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.rounds = 0
         self.epoch = 0  # bumped by every narrowing change committed in this process
+        self._gids: dict[tuple[int, Filters], int] = {}
+        self._stale = True  # a stream may be behind the known head (new, or rewound)
         self._epoch_lock = threading.Lock()
 
     # lifecycle
@@ -157,7 +160,8 @@ class Broker:
                 loop.call_soon_threadsafe(self._wake.set)
 
     def wake(self) -> None:
-        """Ask for a round soon (from the event loop)."""
+        """Ask for a full round soon (from the event loop), even if the head did not move."""
+        self._stale = True
         self._wake.set()
 
     def _notified(self, narrowing: bool) -> None:
@@ -181,10 +185,11 @@ class Broker:
     # subscriptions
     def subscribe(self, org_id: int, token_id: str, filters: Filters, cursor: int) -> Subscription:
         """Register a stream that starts after event ``cursor``."""
-        sub = Subscription(org_id, token_id, filters, cursor, asyncio.Queue(self.settings.queue_chunks),
+        gid = self._gids.setdefault((org_id, filters), len(self._gids))
+        sub = Subscription(org_id, token_id, filters, gid, cursor, asyncio.Queue(self.settings.queue_chunks),
                            sent=cursor, idle_cursor=cursor)
         self.subs.add(sub)
-        self._wake.set()
+        self.wake()
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -206,15 +211,20 @@ class Broker:
                 await asyncio.sleep(self.settings.poll_seconds)
                 continue
             if more:
-                self._wake.set()
+                self.wake()
 
     async def round(self) -> bool:
         """Run one round; return True if some group has more to read at once."""
-        groups: dict[GroupKey, list[Subscription]] = defaultdict(list)
+        if not self._stale and await self.db(self.store.event_head) == self.head:
+            return False  # a wake-up without a new event: nothing to read, nothing to re-check
+        self._stale = False
+        by_key: dict[tuple[int, int], list[Subscription]] = defaultdict(list)
         for sub in self.subs:
             if not sub.closed:
-                groups[(sub.org_id, sub.filters, sub.cursor)].append(sub)
-        tokens = sorted({s.token_id for subs in groups.values() for s in subs})
+                by_key[(sub.gid, sub.cursor)].append(sub)
+        groups: dict[GroupKey, list[Subscription]] = {
+            (subs[0].org_id, subs[0].filters, subs[0].cursor): subs for subs in by_key.values()}
+        tokens = sorted({s.token_id for s in self.subs})
         result: _Round = await self.db(self._read, list(groups), tokens, self.head)
         self.rounds += 1
         if result.head != self.head:

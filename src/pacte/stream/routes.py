@@ -12,7 +12,8 @@ import orjson
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from pacte.api.auth import hub_of, principal, require_admin
 from pacte.errors import Conflict, Detail, InvalidInput, NotFound
@@ -138,6 +139,37 @@ async def _frames(broker: Broker, sub: Subscription) -> AsyncIterator[bytes]:
         broker.unsubscribe(sub)
 
 
+class EventStreamResponse(Response):
+    """A ``text/event-stream`` response fed by a subscription (leaner than StreamingResponse per chunk)."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, broker: Broker, sub: Subscription) -> None:
+        self.broker, self.sub = broker, sub
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the stream until the server closes it or the client goes away."""
+        watcher = asyncio.create_task(self._watch(receive))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async for chunk in _frames(self.broker, self.sub):
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            pass  # the client went away while we wrote
+        finally:
+            watcher.cancel()
+            self.broker.unsubscribe(self.sub)
+
+    async def _watch(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self.sub.close()
+
+
 @router.get("/stream", summary="Live event stream (Server-Sent Events) of what the caller may read")
 async def stream(
     request: Request, p: Caller,
@@ -157,8 +189,7 @@ async def stream(
     last = _last_id(last_event_id_header, last_event_id)
     cursor = await run_in_threadpool(_position, hub.store, last)
     sub = broker.subscribe(p.org.org_id, p.token.token_id, filters, cursor)
-    return StreamingResponse(_frames(broker, sub), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return EventStreamResponse(broker, sub)
 
 
 # webhooks --------------------------------------------------------------------------------
