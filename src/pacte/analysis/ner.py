@@ -169,6 +169,8 @@ def find_named_entities(text: str, lang: str) -> list[NamedEntity]:
             span = _COMPOUND_TAIL.sub("", ent_text).strip(" .,;:'\"’()[]-–—")
             if not _acceptable(span):
                 continue
+            if kind == "person" and ("&" in span or span.isupper()):
+                continue  # "ATT&CK", "AUTHORS": names of people are neither
             line_start = piece.rfind("\n", 0, ent_start) + 1
             line_end = piece.find("\n", ent_end)
             line = piece[line_start : line_end if line_end >= 0 else len(piece)]
