@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import orjson
@@ -12,6 +13,8 @@ from pacte.store.taxii_status import STATUS_RETENTION_DAYS
 from pacte.taxii.filters import encode_next
 
 from .world import ROOT, TAXII, World, basic, indicator, malware, stix_id
+
+TAXII_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
 def test_discovery_api_root_and_collections(world: World) -> None:
@@ -104,7 +107,8 @@ def test_write_permissions_and_errors(world: World) -> None:
 
 
 def test_pagination_headers_and_added_after(world: World) -> None:
-    world.post("alpha", "alpha", [indicator(i) for i in range(1, 8)])
+    for i in range(1, 8):  # one POST each: each gets its own date_added
+        world.post("alpha", "alpha", [indicator(i)])
     url = world.objects_url("alpha")
     seen: list[str] = []
     added: list[str] = []
@@ -125,10 +129,25 @@ def test_pagination_headers_and_added_after(world: World) -> None:
         params = {"limit": "3", "next": body["next"]}
     assert seen == [stix_id("indicator", i) for i in range(1, 8)]
     assert added == sorted(added) and len(set(added)) == 7
+    assert all(TAXII_TIMESTAMP.match(a) for a in added)  # TAXII timestamps: exactly microseconds
     after = world.get("alpha", url, added_after=added[4]).json()
     assert [o["id"] for o in after["objects"]] == seen[5:]
     empty = world.get("alpha", url, added_after=added[-1])
     assert empty.status_code == 200 and empty.json() == {} and "x-taxii-date-added-first" not in empty.headers
+
+
+def test_objects_of_one_post_share_date_added(world: World) -> None:
+    world.post("alpha", "alpha", [indicator(1)])
+    world.post("alpha", "alpha", [indicator(i) for i in range(2, 6)])
+    url = world.objects_url("alpha")
+    r = world.get("alpha", url, limit="2", **{"match[id]": ",".join(stix_id("indicator", i) for i in range(2, 6))})
+    first, last = r.headers["x-taxii-date-added-first"], r.headers["x-taxii-date-added-last"]
+    assert first == last and TAXII_TIMESTAMP.match(first)
+    # "added after T" is after what is shown as T: the whole POST, whatever the page boundary
+    assert world.get("alpha", url, added_after=last).json() == {}
+    before = world.get("alpha", f"{ROOT}/collections/{world.colls['alpha']}/manifest/").json()["objects"]
+    after_first = world.get("alpha", url, added_after=before[0]["date_added"]).json()["objects"]
+    assert [o["id"] for o in after_first] == [stix_id("indicator", i) for i in range(2, 6)]
 
 
 def test_match_filters_and_versions(world: World) -> None:

@@ -60,11 +60,21 @@ def taxii(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(orjson.dumps(data), status_code=status, headers=headers, media_type=TAXII_MEDIA_TYPE)
 
 
+def taxii_timestamp(key: str) -> str:
+    """Return a stored added time (nanosecond key) as a TAXII timestamp: exactly microseconds.
+
+    The value is truncated, so objects added within one microsecond (the objects of one POST may
+    be) share a ``date_added``; ``added_after`` is read the same way (see ``filters``).
+    """
+    return key[:26] + "Z"
+
+
 def date_headers(items: list[StoredObject]) -> dict[str, str]:
     """Return the X-TAXII-Date-Added-First/Last headers for the items of a response."""
     if not items:
         return {}
-    return {"X-TAXII-Date-Added-First": items[0].added, "X-TAXII-Date-Added-Last": items[-1].added}
+    return {"X-TAXII-Date-Added-First": taxii_timestamp(items[0].added),
+            "X-TAXII-Date-Added-Last": taxii_timestamp(items[-1].added)}
 
 
 def _head(items: list[StoredObject], more: bool) -> bytes:
@@ -94,7 +104,8 @@ def manifest(items: list[StoredObject], more: bool) -> Response:
     """Return a manifest resource for stored objects."""
     if not items:
         return taxii({})
-    records = [{"id": i.id, "date_added": i.added, "version": version_of(i), "media_type": STIX_MEDIA_TYPE}
+    records = [{"id": i.id, "date_added": taxii_timestamp(i.added), "version": version_of(i),
+                "media_type": STIX_MEDIA_TYPE}
                for i in items]
     body = _head(items, more)[:-1] + b',"objects":' + orjson.dumps(records) + b"}"
     return Response(body, media_type=TAXII_MEDIA_TYPE, headers=date_headers(items))

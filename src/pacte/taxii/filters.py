@@ -112,9 +112,11 @@ def parse_filters(params: Mapping[str, str], *, default_limit: int, max_limit: i
     f.spec_matches = not specs or any(s in SPEC_VERSIONS for s in specs)
     added_after = params.get("added_after")
     if added_after is not None:
-        f.added_after = timestamps.normalize(added_after)
-        if f.added_after is None:
-            raise _bad("added_after", "a STIX timestamp such as 2024-01-31T00:00:00.000Z")
+        key = timestamps.normalize(added_after)
+        if key is None:
+            raise _bad("added_after", "a timestamp such as 2024-01-31T00:00:00.000000Z")
+        # date_added is shown truncated to the microsecond: "added after T" means shown later than T
+        f.added_after = key[:26] + "999Z"
     raw_limit = params.get("limit")
     f.limit = default_limit
     if raw_limit is not None:
