@@ -109,8 +109,8 @@ _NOT_PROSE = re.compile(r"[0-9a-fA-F]{32,}|hxxp|https?://|\[\.\]|(?:\d{1,3}\.){3
 
 def _is_prose(line: str) -> bool:
     """Tell whether a line is running text worth the NER model's time (not a list of indicators)."""
-    if len(line) < 12 or _NOT_PROSE.search(line):
-        return False
+    if len(line) < 12 or _NOT_PROSE.search(line) or line.lstrip().startswith("|"):
+        return False  # table rows (AsciiDoc, Markdown) are lists of values, not sentences
     words = _PROSE_WORD.findall(line)
     return len(words) >= 3 and sum(len(w) for w in words) >= len(line) * 0.5
 
