@@ -62,6 +62,7 @@ def test_post_status_and_duplicates(world: World) -> None:
         "complete", 3, 2, 1, 0)
     assert {s["id"] for s in st["successes"]} == {stix_id("indicator", 1), stix_id("indicator", 2)}
     assert st["failures"][0]["message"]
+    assert TAXII_TIMESTAMP.match(st["request_timestamp"])
     again = world.post("alpha", "g1", [indicator(1)])  # exact duplicate: a success
     assert again["success_count"] == 1 and again["failure_count"] == 0
     got = world.get("alpha", f"{ROOT}/status/{st['id']}/")

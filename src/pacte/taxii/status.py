@@ -16,9 +16,10 @@ import orjson
 from pacte.errors import NotFound
 from pacte.hub import Hub
 from pacte.hub.sharing import Outcome, ShareReport
-from pacte.stix.timestamps import format_dt, format_key
+from pacte.stix.timestamps import format_key
 from pacte.store.base import Org
 from pacte.store.taxii_status import STATUS_RETENTION_DAYS
+from pacte.taxii.envelope import taxii_timestamp
 
 
 def _entry(o: Outcome) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def record_status(hub: Hub, org: Org, report: ShareReport) -> bytes:
     """Build, store and return (as JSON) the status resource of a POST by ``org``."""
     now = hub.clock.now()
     status_id = str(hub.ids.uuid4())
-    doc = orjson.dumps(build_status(status_id, format_dt(now), report))
+    doc = orjson.dumps(build_status(status_id, taxii_timestamp(format_key(now)), report))
     purge_before = format_key(now - timedelta(days=STATUS_RETENTION_DAYS))
     hub.store.save_taxii_status(status_id, org.org_id, format_key(now), doc.decode(), purge_before)
     return doc
