@@ -16,6 +16,7 @@ TAXII routes) and the CLI prints ``error: <message>`` and exits non-zero.
     ├── Forbidden                   403 forbidden
     │   └── PolicyRefused           403 policy_refused      (the sharing policy refused a write)
     ├── NotFound                    404 not_found           (hidden and missing look the same)
+    ├── MethodNotAllowed            405 method_not_allowed
     ├── Conflict                    409 conflict
     ├── UnprocessableEntity         422 unprocessable
     └── StorageError                503 storage_error       (database errors, translated at the store boundary)
@@ -151,6 +152,13 @@ class NotFound(PacteError):
 
     status = 404
     code = "not_found"
+
+
+class MethodNotAllowed(PacteError):
+    """The path exists but not with this HTTP method."""
+
+    status = 405
+    code = "method_not_allowed"
 
 
 class Conflict(PacteError):

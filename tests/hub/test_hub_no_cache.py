@@ -89,9 +89,6 @@ def test_default_marking_change_applies_at_read_time(hub: Hub) -> None:
     assert hub.get_object(bravo.org, unmarked["id"])
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the root 'ids' fixture (SequentialIds) counts in the low bits of "
-                   "the UUID while members.new_token takes the leading 16 hex digits for the token id, so the "
-                   "second token of a test collides (IntegrityError on tokens.token_id)")
 def test_two_tokens_under_the_frozen_ids_fixture(store: Store, clock: FrozenClock) -> None:
     hub = Hub(store, Settings(), clock=clock, ids=SequentialIds())
     org = m.add_org(hub.store, hub.ids, hub.clock, "Alpha", None)

@@ -70,9 +70,6 @@ def test_same_member_into_two_groups_is_the_union(hub: Hub, five: tuple[list[Mem
     assert readers(hub, members, own["id"]) == {"Alpha", "Charlie", "Delta"}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: store/sqlbase.py insert_shares skips a (version, collection) pair "
-                   "already present, so a second member sharing the same version into the same collection is told "
-                   "'success' but is not recorded as a sharer, and loses it when it leaves the group")
 def test_second_sharer_into_the_same_collection_keeps_reading_it(
         hub: Hub, five: tuple[list[Member], Collection, Collection]) -> None:
     members, ab, _ = five

@@ -74,14 +74,7 @@ def test_json_comes_back_semantically_unchanged(hub: Hub, obj: dict[str, Any]) -
     assert len(hub.get_object(bravo.org, obj["id"], "all")) == 1
 
 
-KEY_ORDER_BUG = ("bug: hub/sharing.py identifies a version's content by a hash of orjson.dumps(obj) in the order "
-                 "the keys arrived (stix/validate.py prepare: sha of doc), so the same object with its keys in "
-                 "another order is 'different content': refused as a conflicting version for its producer, and "
-                 "stored as a second, duplicate 'last' version when relayed by another member; hash a canonical "
-                 "form (orjson.OPT_SORT_KEYS) instead")
 
-
-@pytest.mark.xfail(strict=True, reason=KEY_ORDER_BUG)
 def test_same_object_with_keys_reordered_is_the_same_version(hub: Hub) -> None:
     alpha = add_member(hub, "Alpha")
     obj = sdo("malware", "ordered", 1, description="same content")
@@ -91,7 +84,6 @@ def test_same_object_with_keys_reordered_is_the_same_version(hub: Hub) -> None:
     assert hub.share_as(alpha.org, hub.community, [reordered]).successes == 1
 
 
-@pytest.mark.xfail(strict=True, reason=KEY_ORDER_BUG)
 def test_relayed_object_with_keys_reordered_is_stored_once(hub: Hub) -> None:
     alpha, bravo = add_member(hub, "Alpha"), add_member(hub, "Bravo")
     obj = sdo("attack-pattern", "relayed-twice", 1, created_by=MITRE_IDENTITY)

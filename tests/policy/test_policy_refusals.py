@@ -89,8 +89,6 @@ def test_readers_and_outsiders_cannot_share(hub: Hub, pair: tuple[Member, Member
     assert readable_ids(hub, alpha) == set() == readable_ids(hub, bravo)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: check_share skips the community refusal when any marking ref is "
-                   "unresolved (level UNKNOWN), so TLP:RED + an unknown marking is accepted into community")
 def test_red_with_unknown_marking_into_community_is_refused(hub: Hub, pair: tuple[Member, Member]) -> None:
     alpha, _ = pair
     unknown = statement_marking("not-yet-held")["id"]
@@ -99,9 +97,6 @@ def test_red_with_unknown_marking_into_community_is_refused(hub: Hub, pair: tupl
     assert (out.ok, out.code) == (False, "policy_refused")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a marking definition refused in a batch still resolves the object "
-                   "markings of the rest of the batch (batch_levels), so an object whose marking the hub does not "
-                   "hold becomes readable by the whole community instead of producer-only")
 def test_refused_marking_definition_does_not_resolve_markings(hub: Hub, pair: tuple[Member, Member]) -> None:
     alpha, bravo = pair
     marking = statement_marking("spoofed-statement", created_by=bravo.org.identity_id)  # refused: spoofed

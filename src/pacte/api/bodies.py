@@ -35,6 +35,6 @@ def parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        if "recursion" in exc.msg:
+        if "recursion" in exc.msg or "depth" in exc.msg:
             raise TooDeep("JSON nests too deeply to parse", [Detail(reason=exc.msg)]) from None
         raise InvalidJSON("malformed JSON", [Detail(reason=f"{exc.msg} at line {exc.lineno} column {exc.colno}")]) from None

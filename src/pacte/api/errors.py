@@ -14,6 +14,7 @@ from pacte.errors import (
     Detail,
     Forbidden,
     InvalidInput,
+    MethodNotAllowed,
     NotAcceptable,
     NotFound,
     PacteError,
@@ -28,7 +29,7 @@ TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 TAXII_PREFIX = "/taxii2"
 
 _BY_STATUS: dict[int, type[PacteError]] = {
-    400: InvalidInput, 401: Unauthenticated, 403: Forbidden, 404: NotFound, 406: NotAcceptable,
+    400: InvalidInput, 401: Unauthenticated, 403: Forbidden, 404: NotFound, 405: MethodNotAllowed, 406: NotAcceptable,
     413: TooLarge, 415: UnsupportedMediaType,
 }
 
@@ -76,7 +77,10 @@ def install(app: FastAPI) -> None:
             err.status = exc.status_code
             return render(request, err)
         message = "not found" if exc.status_code == 404 else str(exc.detail)
-        return render(request, cls(message))
+        response = render(request, cls(message))
+        if exc.headers:
+            response.headers.update(exc.headers)  # e.g. Allow on 405
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -82,7 +82,7 @@ def new_token(store: Store, ids: Ids, clock: Clock, org: Org, role: Role,
               label: str | None) -> tuple[Token, str]:
     """Create a token for a member; return it and its secret (shown once, stored hashed)."""
     secret = new_secret()
-    token_id = "tok_" + ids.uuid4().hex[:16]
+    token_id = "tok_" + ids.uuid4().hex[-16:]
     token = store.add_token(token_id, org.org_id, role, label, hash_secret(secret), format_dt(clock.now()))
     return token, secret
 

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from pacte.errors import Detail, PacteError, PolicyRefused
-from pacte.policy import check_share, explicit_level
+from pacte.policy import check_share, explicit_level, stored_level
 from pacte.stix.markings import TLP_BY_ID
 from pacte.stix.validate import SCO_TYPES, ObjectInvalid, Prepared, prepare
 from pacte.store.base import Collection, Org, Store, VersionRow, WriteTxn
@@ -113,9 +113,12 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
         if ev.producer == org.org_id:
             own_keys[(ev.id, ev.vkey)] = ev.sha
     owners = tx.owners(ids)
-    batch_levels = {p.id: p.marking_level for _, p in valid if p.marking_level is not None}
-    refs = {m for _, p in valid for m in p.markings if m not in TLP_BY_ID and m not in batch_levels}
-    held = {**tx.marking_levels(sorted(refs)), **batch_levels}
+    refs = {m for _, p in valid for m in p.markings if m not in TLP_BY_ID}
+    held = tx.marking_levels(sorted(refs))
+    batch_levels: dict[str, int] = {}  # marking definitions of this batch that were accepted
+    # Marking definitions first: only those accepted may resolve the markings of the others.
+    definitions = [(i, p) for i, p in valid if p.marking_level is not None]
+    ordered = definitions + [(i, p) for i, p in valid if p.marking_level is None]
 
     new_rows: list[VersionRow] = []
     new_index: list[int] = []
@@ -124,7 +127,9 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
     new_owners: dict[str, int | None] = {}
     seen: dict[tuple[str, str, str], int] = {}
     levels: dict[tuple[str, ...], tuple[int | None, list[str]]] = {}  # per marking set, for this batch
-    for i, p in valid:
+    for n, (i, p) in enumerate(ordered):
+        if n == len(definitions):
+            levels.clear()  # the accepted definitions are now held
         try:
             level, unresolved = _check(p, org, coll, idents, owners, own_keys, held, levels)
         except PacteError as exc:
@@ -151,14 +156,16 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
             new_index.append(i)
             unresolved_for.append(unresolved)
         outcomes[i] = _success(i, p)
+        if p.marking_level is not None:
+            batch_levels[p.id] = p.marking_level
+            held.setdefault(p.id, p.marking_level)
     vids = tx.insert_versions(new_rows, now)
     tx.set_owners(sorted(new_owners.items()))
     tx.add_unresolved([(vid, m) for vid, refs_ in zip(vids, unresolved_for, strict=True) for m in refs_])
     share_vids = list(vids)
     share_vids.extend(vid if vid >= 0 else vids[-1 - vid] for _, vid in reuse)
     tx.insert_shares([(vid, coll.cid, org.org_id) for vid in share_vids], now)
-    stored_ids = {p.id for i, p in valid if (o := outcomes[i]) is not None and o.ok}
-    _resolve_markings(tx, [(m, lvl) for m, lvl in batch_levels.items() if m in stored_ids])
+    _resolve_markings(tx, sorted(batch_levels.items()))
 
 
 def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int], owners: dict[str, int | None],
@@ -189,7 +196,7 @@ def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int], owne
         cached = levels[p.markings] = explicit_level(p.markings, held)
     level, unresolved = cached
     check_share(coll.kind, level, p.id)
-    return level, unresolved
+    return stored_level(level, unresolved), unresolved
 
 
 def _resolve_markings(tx: WriteTxn, levels: list[tuple[str, int]]) -> None:
@@ -205,4 +212,4 @@ def _resolve_markings(tx: WriteTxn, levels: list[tuple[str, int]]) -> None:
         refs += [g["marking_ref"] for g in obj.get("granular_markings", ()) if "marking_ref" in g]
         all_refs[vid] = refs
     held = tx.marking_levels(sorted({m for refs in all_refs.values() for m in refs if m not in TLP_BY_ID}))
-    tx.set_version_tlp([(vid, explicit_level(refs, held)[0]) for vid, refs in all_refs.items()])
+    tx.set_version_tlp([(vid, stored_level(*explicit_level(refs, held))) for vid, refs in all_refs.items()])

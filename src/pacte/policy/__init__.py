@@ -20,7 +20,7 @@ Read paths never filter pages in Python: they embed :func:`visible_clause` in th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 
 from pacte.errors import Detail, Forbidden, PolicyRefused
@@ -63,11 +63,11 @@ MAX_TLP: dict[CollectionKind, Tlp] = {
 
 
 def explicit_level(markings: Iterable[str], held: Mapping[str, int]) -> tuple[int | None, list[str]]:
-    """Return the object's own TLP level (None if it has no TLP marking) and unresolved refs.
+    """Return the most restrictive TLP level among the resolvable markings, and the unresolved refs.
 
     ``held`` maps the ids of marking definitions the hub holds to their level
-    (``NON_RESTRICTING`` for markings that are not TLP). Any unresolved reference makes the
-    level ``Tlp.UNKNOWN``: readable by the producer only.
+    (``NON_RESTRICTING`` for markings that are not TLP). The level is None when no resolvable
+    marking is TLP. See :func:`stored_level` for what is recorded.
     """
     level: int | None = None
     unresolved: list[str] = []
@@ -76,10 +76,14 @@ def explicit_level(markings: Iterable[str], held: Mapping[str, int]) -> tuple[in
         found = int(tlp) if tlp is not None else held.get(ref)
         if found is None:
             unresolved.append(ref)
-            found = int(Tlp.UNKNOWN)
-        if found != NON_RESTRICTING:
+        elif found != NON_RESTRICTING:
             level = found if level is None else max(level, found)
     return level, unresolved
+
+
+def stored_level(level: int | None, unresolved: Sequence[str]) -> int | None:
+    """Return the level a version is stored with: any unresolved marking means producer-only."""
+    return int(Tlp.UNKNOWN) if unresolved else level
 
 
 def check_share(kind: CollectionKind, level: int | None, obj_id: str) -> None:
@@ -117,10 +121,12 @@ def visible_clause(v: str = "v") -> str:
     """
     level = f"COALESCE({v}.tlp, c.default_tlp)"
     return (
-        f"({v}.producer = ? OR EXISTS (SELECT 1 FROM shares s JOIN collections c ON c.cid = s.cid"
-        f" WHERE s.vid = {v}.vid AND (s.org_id = ? OR (c.deleted = 0 AND {level} <= {int(Tlp.RED)}"
+        f"({v}.producer = ?"
+        f" OR EXISTS (SELECT 1 FROM sharers sh WHERE sh.vid = {v}.vid AND sh.org_id = ?)"
+        f" OR EXISTS (SELECT 1 FROM shares s JOIN collections c ON c.cid = s.cid"
+        f" WHERE s.vid = {v}.vid AND c.deleted = 0 AND {level} <= {int(Tlp.RED)}"
         f" AND (CASE WHEN c.kind = 'community' THEN {level} <= {int(MAX_TLP[CollectionKind.COMMUNITY])}"
-        f" ELSE EXISTS (SELECT 1 FROM members m WHERE m.cid = c.cid AND m.org_id = ?) END)))))"
+        f" ELSE EXISTS (SELECT 1 FROM members m WHERE m.cid = c.cid AND m.org_id = ?) END)))"
     )
 
 

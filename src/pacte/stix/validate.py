@@ -165,25 +165,6 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         spec = "2.1"
     if spec != "2.1":
         raise _fail(obj_id, "spec_version", "must be \"2.1\"" if spec is not None else "required, must be \"2.1\"")
-    created = obj.get("created")
-    modified = obj.get("modified")
-    version_key = ""
-    if not is_sco:
-        if created is None:
-            raise _fail(obj_id, "created", "required")
-        if otype != "marking-definition":
-            if modified is None:
-                raise _fail(obj_id, "modified", "required")
-            version_key = timestamps.normalize(modified) or ""
-            if version_key < (timestamps.normalize(created) or ""):
-                raise _fail(obj_id, "modified", "must not be earlier than created")
-        else:
-            version_key = timestamps.normalize(created) or ""
-    for prop in REQUIRED.get(otype, ()):
-        if prop not in obj:
-            raise _fail(obj_id, prop, f"required for {otype}")
-    if otype == "malware" and obj.get("is_family") is True and "name" not in obj:
-        raise _fail(obj_id, "name", "required for a malware family")
     for key, value in obj.items():
         kind = _KEY_KIND.get(key)
         if kind is None:
@@ -204,6 +185,25 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
                     raise _fail(obj_id, f"{key}[{i}]", "must be a STIX identifier of the form type--uuid")
         if (type(value) is dict or type(value) is list) and depth_exceeds(value, max_depth - 1):
             raise _fail(obj_id, key, f"nests deeper than {max_depth} levels")
+    created = obj.get("created")
+    modified = obj.get("modified")
+    version_key = ""
+    if not is_sco:
+        if created is None:
+            raise _fail(obj_id, "created", "required")
+        if otype != "marking-definition":
+            if modified is None:
+                raise _fail(obj_id, "modified", "required")
+            version_key = timestamps.normalize(modified) or ""
+            if version_key < (timestamps.normalize(created) or ""):
+                raise _fail(obj_id, "modified", "must not be earlier than created")
+        else:
+            version_key = timestamps.normalize(created) or ""
+    for prop in REQUIRED.get(otype, ()):
+        if prop not in obj:
+            raise _fail(obj_id, prop, f"required for {otype}")
+    if otype == "malware" and obj.get("is_family") is True and "name" not in obj:
+        raise _fail(obj_id, "name", "required for a malware family")
     created_by = obj.get("created_by_ref")
     if created_by is not None and not created_by.startswith("identity--"):
         raise _fail(obj_id, "created_by_ref", "must refer to an identity")
@@ -246,6 +246,6 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         markings=tuple(dict.fromkeys(markings)),
         revoked=revoked,
         doc=doc,
-        sha=hashlib.blake2b(doc, digest_size=16).hexdigest(),
+        sha=hashlib.blake2b(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest(),
         marking_level=marking_definition_level(obj) if otype == "marking-definition" else None,
     )

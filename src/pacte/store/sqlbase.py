@@ -201,6 +201,8 @@ class SQLWriteTxn:
             self._next_sid += 1
             fresh.append(True)
         self.store.bulk_insert(self.conn, "shares", ("sid", "vid", "cid", "org_id", "added"), rows)
+        self._many("INSERT INTO sharers (vid, org_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                   sorted({(vid, org) for vid, _, org in shares}))
         self.store._event_append(self.conn, [(OBJECT, r[1], r[2], r[3], None) for r in rows])
         return fresh
 
