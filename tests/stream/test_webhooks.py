@@ -179,3 +179,15 @@ def test_registration_needs_admin_and_a_public_url(world: World) -> None:
     resp = httpx.post(w.url + "/api/v1/webhooks", json={"url": "ftp://example.org/hook"},
                       headers={"Authorization": f"Bearer {w.tokens['beta-admin']}"})
     assert resp.status_code == 400
+
+
+def test_private_addresses_are_refused_unless_allowed() -> None:
+    from pacte.errors import InvalidInput
+    from pacte.stream.webhooks import check_url
+
+    for url in ("http://127.0.0.1:8080/hook", "http://10.1.2.3/hook", "http://[::1]/hook", "http://169.254.169.254/"):
+        with pytest.raises(InvalidInput):
+            check_url(url, allow_private=False)
+        check_url(url, allow_private=True)
+    with pytest.raises(InvalidInput):
+        check_url("http://user:pw@example.org/hook", allow_private=True)

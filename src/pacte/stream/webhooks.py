@@ -211,6 +211,11 @@ class WebhookManager:
 
     async def _post(self, client: httpx.AsyncClient, wh: Webhook, eid: int, did: str,
                     body: bytes) -> tuple[int | None, str | None, int]:
+        if not self.settings.webhook_allow_private:  # the name may resolve elsewhere than at registration
+            try:
+                await asyncio.to_thread(check_url, wh.url, False)
+            except InvalidInput as exc:
+                return None, f"refused: {exc}", 0
         ts = str(int(time.time()))
         headers = {"Content-Type": "application/json", DELIVERY_HEADER: did, EVENT_HEADER: str(eid),
                    TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(wh.secret, ts, body)}
