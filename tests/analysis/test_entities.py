@@ -167,3 +167,9 @@ def test_hub_identities_and_locations_link_to_their_objects() -> None:
     assert ("organization", "identity--99999999-9999-4999-8999-999999999999") in linked
     assert ("person", "identity--99999999-9999-4999-8999-999999999998") in linked
     assert ("location", "location--99999999-9999-4999-8999-999999999997") in linked
+
+
+def test_vendor_cluster_codenames_and_regions() -> None:
+    ents = find_entities("TGR-UNK-0044 and APT-C-36 target South America.", lang="en", knowledge=None, ner=False)
+    assert {"TGR-UNK-0044", "APT-C-36"} <= {e.name for e in ents if e.kind == "threat_actor"}
+    assert ("location", "south-america") in {(e.kind, e.code) for e in ents}

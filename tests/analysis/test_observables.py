@@ -274,3 +274,16 @@ def test_rule_well_known_services_named_plainly_are_not_indicators() -> None:
     ex = extract_observables("Payloads were staged on pastebin.com and dropbox.com, then ksproxy.ax was loaded.")
     assert ex.values("domain") == []
     assert ex.rejected_by("reference-host") == ["pastebin.com", "dropbox.com"]
+
+
+def test_rule_method_calls_are_not_domains() -> None:
+    ex = extract_observables('req.open("POST", "/index.html"); hashArray.map(b => b) and evil[.]top')
+    assert ex.values("domain") == ["evil.top"]
+    assert "req.open" in ex.rejected_by("code-expression")
+
+
+def test_rule_a_cut_copy_of_a_longer_hex_value_is_not_a_hash() -> None:
+    full = "93f21756aeeb5a9547cc62dea8d58581b0da4f2328"
+    ex = extract_observables(f'old: "{full[:40]} |  new: "{full}')
+    assert ex.values("sha1") == []
+    assert full[:40] in ex.rejected_by("truncated-copy")

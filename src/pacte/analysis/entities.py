@@ -37,7 +37,8 @@ class Entity:
 
 # Vendor naming schemes for threat actors: numbered codenames and the animal, weather and star families.
 _ACTOR_CODENAME = re.compile(
-    r"(?<![\w\-])(?:APT ?\d{1,3}|UNC\d{3,5}|TA\d{3,4}|FIN\d{1,2}|Storm-\d{4}|DEV-\d{4}|TAG-\d{2,3}|UAC-\d{4}|"
+    r"(?<![\w\-])(?:APT ?\d{1,3}|APT-C-\d{2}|UNC\d{3,5}|TA\d{3,4}|FIN\d{1,2}|Storm-\d{4}|DEV-\d{4}|TAG-\d{2,3}|"
+    r"UAC-\d{4}|(?:TGR|CL)-(?:STA|CRI|UNK|MIX)-\d{4}|"
     r"(?:[A-Z][a-z]+ )(?:Panda|Bear|Kitten|Chollima|Spider|Tiger|Jackal|Buffalo|Leopard|Hawk|Typhoon|"
     r"Blizzard|Sandstorm|Sleet|Tempest|Hail|Cyclone|Ursa|Serpens|Libra|Taurus|Pisces|Scorpius|Draco|Lynx|"
     r"Aquarius|Virgo|Orion|Wolf|Werewolf|Columba|Vulpes|Lupus|Pegasus|Hydra|Cygnus|Corvus|Cassiopeia))(?![\w\-])"

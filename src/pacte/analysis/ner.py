@@ -103,6 +103,7 @@ def available_languages() -> list[str]:
 
 # "European Commission-Related", "Gafgyt-based": the model's span runs into a compound tail.
 _COMPOUND_TAIL = re.compile(r"-(?:related|based|linked|style|like|themed|affiliated)\b.*$", re.IGNORECASE)
+_CODE_HINT = re.compile(r"[;{}]|\w\(|=>|===?|\$\(|\w\.\w+\(")
 _PROSE_WORD = re.compile(r"\b[^\W\d_]{3,}\b")
 _NOT_PROSE = re.compile(r"[0-9a-fA-F]{32,}|hxxp|https?://|\[\.\]|(?:\d{1,3}\.){3}\d{1,3}")
 
@@ -111,6 +112,8 @@ def _is_prose(line: str) -> bool:
     """Tell whether a line is running text worth the NER model's time (not a list of indicators)."""
     if len(line) < 12 or _NOT_PROSE.search(line) or line.lstrip().startswith("|"):
         return False  # table rows (AsciiDoc, Markdown) are lists of values, not sentences
+    if len(_CODE_HINT.findall(line)) >= 2:
+        return False  # source code: calls, braces, statements
     words = _PROSE_WORD.findall(line)
     return len(words) >= 3 and sum(len(w) for w in words) >= len(line) * 0.5
 

@@ -108,6 +108,7 @@ _CVE_RE = re.compile(r"(?<![\w\-])CVE[\-‐‑–](?P<year>(?:19|20)\d{2})[\-‐
 _ATTACK_RE = re.compile(r"(?<![\w\-/.])(?P<tid>T1\d{3}(?:\.\d{3})?)(?![\w\-])")
 
 _HASH_KINDS = {32: "md5", 40: "sha1", 64: "sha256"}
+_LONG_HEX_RE = re.compile(r"[0-9a-fA-F]{33,}")
 _FILE_HASH_LABEL = r"md5|sha-?1|sha-?256|sha256sum|sha1sum|md5sum|file hash|hash(?:es)?|empreinte|huella"
 _OTHER_HASH_LABEL = (
     r"imp-?hash|import hash|ssdeep|tlsh|ssh(?: host)?(?: key)?|fingerprint|jarm|ja3s?|ja4\w*|pdb|guid|uuid|"
@@ -355,6 +356,8 @@ class _Finder:
                 continue
             defanged = is_defanged(raw)
             rule = _domain_rule(text, start, raw, value, defanged)
+            if rule is None and not defanged and text[end : end + 1] == "(":
+                rule = "code-expression"  # req.open(...), hashArray.map(...): a method call, not a host
             if rule is None:
                 rule = self.is_reference_host(value, raw)
                 if rule is not None:
@@ -367,6 +370,7 @@ class _Finder:
     def hashes(self) -> None:
         """Find MD5, SHA-1 and SHA-256 file hashes."""
         text = self.text
+        longer_hex = [h.lower() for h in _LONG_HEX_RE.findall(text)]
         for m in _HASH_RE.finditer(text):
             start, end = m.start("hash"), m.end("hash")
             value = m.group("hash").lower()
@@ -379,6 +383,9 @@ class _Finder:
                 continue
             if value.isdigit() or not any(c.isdigit() for c in value):
                 self.reject(kind, value, start, end, "not-hash-like")
+                continue
+            if any(len(h) > len(value) and h.startswith(value) for h in longer_hex):
+                self.reject(kind, value, start, end, "truncated-copy")  # a cut copy of a longer value
                 continue
             label = _hash_label(text, start)
             if label == "other":
