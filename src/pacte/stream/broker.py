@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import threading
 from collections import defaultdict
@@ -114,6 +115,7 @@ class Broker:
         self.rounds = 0
         self.epoch = 0  # bumped by every narrowing change committed in this process
         self._gids: dict[tuple[int, Filters], int] = {}
+        self._next_gid = itertools.count()
         self._stale = True  # a stream may be behind the known head (new, or rewound)
         self._epoch_lock = threading.Lock()
 
@@ -185,7 +187,9 @@ class Broker:
     # subscriptions
     def subscribe(self, org_id: int, token_id: str, filters: Filters, cursor: int) -> Subscription:
         """Register a stream that starts after event ``cursor``."""
-        gid = self._gids.setdefault((org_id, filters), len(self._gids))
+        gid = self._gids.get((org_id, filters))
+        if gid is None:
+            gid = self._gids[(org_id, filters)] = next(self._next_gid)
         sub = Subscription(org_id, token_id, filters, gid, cursor, asyncio.Queue(self.settings.queue_chunks),
                            sent=cursor, idle_cursor=cursor)
         self.subs.add(sub)
@@ -225,7 +229,7 @@ class Broker:
         groups: dict[GroupKey, list[Subscription]] = {
             (subs[0].org_id, subs[0].filters, subs[0].cursor): subs for subs in by_key.values()}
         tokens = sorted({s.token_id for s in self.subs})
-        result: _Round = await self.db(self._read, list(groups), tokens, self.head)
+        result: _Round = await self.db(self._read, list(groups), tokens)
         self.rounds += 1
         if result.head != self.head:
             self.head = result.head
@@ -265,7 +269,7 @@ class Broker:
             sub.idle_cursor = page.cursor
         sub.cursor = page.cursor
 
-    def _read(self, keys: Sequence[GroupKey], tokens: Sequence[str], known_head: int) -> _Round:
+    def _read(self, keys: Sequence[GroupKey], tokens: Sequence[str]) -> _Round:
         """Read one round (on a broker thread): pages per group, then the re-checks."""
         store = self.store
         while True:
@@ -294,6 +298,9 @@ class Broker:
         """Queue a heartbeat for every stream that had nothing to send during the last interval."""
         while True:
             await asyncio.sleep(self.settings.heartbeat_seconds)
+            live = {(s.org_id, s.filters) for s in self.subs}
+            for key in [k for k in self._gids if k not in live]:  # forget filters nobody uses any more
+                del self._gids[key]
             for sub in list(self.subs):
                 if sub.closed:
                     continue

@@ -19,6 +19,7 @@ from pacte.api.auth import hub_of, principal, require_admin
 from pacte.errors import Conflict, Detail, InvalidInput, NotFound
 from pacte.hub import Principal
 from pacte.stix.timestamps import format_dt
+from pacte.store.base import Store
 from pacte.stream.broker import HEARTBEAT, Broker, Subscription
 from pacte.stream.filters import Filters, resolve
 from pacte.stream.settings import StreamSettings
@@ -100,12 +101,12 @@ def _last_id(header: str | None, query: str | None) -> int | None:
     return int(raw.strip())
 
 
-def _position(hub_store: Any, last: int | None) -> int:
+def _position(hub_store: Store, last: int | None) -> int:
     """Return where a new stream starts: after ``last``, or at the head of the log."""
-    head = int(hub_store.event_head())
+    head = hub_store.event_head()
     if last is None:
         return head
-    horizon = int(hub_store.event_horizon())
+    horizon = hub_store.event_horizon()
     if last < horizon or last > head:
         why = (f"events after {last} were pruned (retention keeps events after {horizon})" if last < horizon
                else f"event {last} does not exist in this hub's log (head is {head})")
