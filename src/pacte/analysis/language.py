@@ -18,7 +18,10 @@ def _detector() -> Any:
     from lingua import IsoCode639_1, LanguageDetectorBuilder
 
     codes = [getattr(IsoCode639_1, code.upper()) for code in LANGUAGES]
-    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_preloaded_language_models().build()
+    # Low-accuracy mode uses trigram models only: ~35 MB instead of ~400 MB resident, and the same answers on
+    # report-length texts (lingua documents it as reliable above ~120 characters).
+    return (LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_preloaded_language_models()
+            .with_low_accuracy_mode().build())
 
 
 def detect_language(text: str) -> str | None:
