@@ -110,15 +110,20 @@ def get_objects(request: Request, collection_id: str) -> Response:
     return render.envelope(page.items, page.more)
 
 
-@router.post(f"{ROOT}/collections/{{collection_id}}/objects/", status_code=202, summary="Add objects")
-async def add_objects(request: Request, collection_id: str) -> Response:
-    """Share the objects of an envelope; reply 202 with a complete status resource."""
+def _writable(request: Request, collection_id: str) -> tuple[Hub, Principal, Collection]:
     hub, p = _caller(request)
     render.check_content_type(request.headers.get("content-type"))
     coll = _collection(hub, p, collection_id)
     if not hub.can_write(p, coll):
         raise Forbidden(f"this token cannot add objects to collection {coll.name!r}"
                         + ("" if p.role.may_write else f" (its role is {p.role.value})"))
+    return hub, p, coll
+
+
+@router.post(f"{ROOT}/collections/{{collection_id}}/objects/", status_code=202, summary="Add objects")
+async def add_objects(request: Request, collection_id: str) -> Response:
+    """Share the objects of an envelope; reply 202 with a complete status resource."""
+    hub, p, coll = await run_in_threadpool(_writable, request, collection_id)  # DB lookups off the event loop
     body = await read_body(request, hub.settings.max_body_bytes)
     objects = objects_of(parse_json(body), hub.settings.max_depth, envelope=True)
     report = await run_in_threadpool(hub.share, p, coll, objects)
