@@ -219,3 +219,16 @@ def test_attribution_and_targeting_are_drafted(small_knowledge: Knowledge) -> No
     assert ("Operation Ghost Relay", "attributed-to", apt28) in rels
     assert (apt28, "targets", "Germany") in rels
     assert _validate(draft.bundle) == []
+
+
+def test_wallets_become_indicators_with_the_extension_in_the_bundle() -> None:
+    draft = analyse("Send BTC to bc1q4qhczl32av4sldml26ry5zv6zywr4meqxf53sy or ETH to "
+                    "0xc54e1f4E1aD38D892b28Acfb56e83951b61671D9.", now=NOW, ner=False)
+    assert _validate(draft.bundle) == []
+    types = [o["type"] for o in draft.bundle["objects"]]
+    assert types.count("cryptocurrency-wallet") == 2 and types.count("extension-definition") == 1
+    wallets = draft.items_of("crypto_wallet")
+    assert {w.detail["note"] for w in wallets} == {"BTC", "ETH"}
+    assert all(w.stix_id and w.stix_id.startswith("indicator--") for w in wallets)
+    report = draft.bundle["objects"][0]
+    assert not any(r.startswith("extension-definition--") for r in report["object_refs"])

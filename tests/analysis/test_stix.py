@@ -39,9 +39,13 @@ def test_patterns_are_valid_stix_patterns(kind: str, value: str) -> None:
     assert run_validator(pattern) == []
 
 
-def test_wallets_have_no_stix_object() -> None:
-    assert stix.pattern_for("crypto_wallet", "bc1qxyz") is None
-    assert stix.observable_sco("crypto_wallet", "bc1qxyz") is None
+def test_wallets_use_the_pacte_new_sco_extension() -> None:
+    sco = stix.wallet_sco("bc1q4qhczl32av4sldml26ry5zv6zywr4meqxf53sy", "BTC")
+    assert sco["type"] == "cryptocurrency-wallet" and sco["currency"] == "BTC"
+    assert sco["extensions"] == {stix.WALLET_EXTENSION_ID: {"extension_type": "new-sco"}}
+    assert sco["id"] == stix.wallet_sco("bc1q4qhczl32av4sldml26ry5zv6zywr4meqxf53sy", None)["id"]
+    pattern = stix.pattern_for("crypto_wallet", "bc1q4qhczl32av4sldml26ry5zv6zywr4meqxf53sy")
+    assert pattern is not None and run_validator(pattern) == []
 
 
 def test_draft_ids_are_reproducible_uuid4_form() -> None:

@@ -23,6 +23,7 @@ Evidence = tuple[int, int, str]
 _KIND_LABEL = {
     "ipv4": "IPv4 address", "ipv6": "IPv6 address", "domain": "Domain", "url": "URL", "email": "E-mail address",
     "md5": "MD5 file hash", "sha1": "SHA-1 file hash", "sha256": "SHA-256 file hash",
+    "crypto_wallet": "Cryptocurrency wallet",
 }
 _SNIPPET = 60
 
@@ -147,6 +148,10 @@ class _Builder:
             item.stix_id = self.add_object(obj)
             return
         sco = stix.observable_sco(o.kind, o.value)
+        if o.kind == "crypto_wallet":
+            for support in (stix.pacte_identity(), stix.wallet_extension()):  # in the bundle, not the report
+                self.objects.setdefault(support["id"], support)
+            sco = stix.wallet_sco(o.value, o.note or None)
         pattern = stix.pattern_for(o.kind, o.value)
         if sco is None or pattern is None:
             return

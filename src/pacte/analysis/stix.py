@@ -14,6 +14,43 @@ SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 _DRAFT_SALT = b"pacte-analysis-draft\x00"
 
 HASH_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256"}
+
+# STIX 2.1 has no cryptocurrency-wallet SCO: Pacte defines one with a "new-sco" extension definition, created by
+# a fixed system identity; both objects travel in every bundle that holds a wallet.
+PACTE_IDENTITY_ID = "identity--5f0e3f4c-8a2d-4b7e-9c61-2d7a0f3b8e11"
+WALLET_EXTENSION_ID = "extension-definition--5f0e3f4c-8a2d-4b7e-9c61-2d7a0f3b8e12"
+_FIXED_TIME = "2026-11-29T00:00:00.000Z"
+WALLET_SCO_TYPE = "cryptocurrency-wallet"
+
+
+def pacte_identity() -> dict[str, Any]:
+    """Return the system identity that defines Pacte's STIX extensions."""
+    return {"type": "identity", "spec_version": "2.1", "id": PACTE_IDENTITY_ID, "created": _FIXED_TIME,
+            "modified": _FIXED_TIME, "name": "Pacte report analysis", "identity_class": "system"}
+
+
+def wallet_extension() -> dict[str, Any]:
+    """Return the extension definition of the cryptocurrency-wallet SCO."""
+    return {
+        "type": "extension-definition", "spec_version": "2.1", "id": WALLET_EXTENSION_ID,
+        "created_by_ref": PACTE_IDENTITY_ID, "created": _FIXED_TIME, "modified": _FIXED_TIME,
+        "name": "Cryptocurrency wallet",
+        "description": "A cryptocurrency wallet address named in a report.",
+        "schema": "Object type cryptocurrency-wallet: value (string, required) is the address as written; "
+                  "currency (string, optional) is the coin's ticker (BTC, ETH, XMR, ...).",
+        "version": "1.0.0", "extension_types": ["new-sco"],
+    }
+
+
+def wallet_sco(address: str, currency: str | None) -> dict[str, Any]:
+    """Return the cryptocurrency-wallet SCO for an address (id stable across reports, UUIDv4 form)."""
+    sco: dict[str, Any] = {
+        "type": WALLET_SCO_TYPE, "spec_version": "2.1", "id": draft_id(WALLET_SCO_TYPE, "sco", address),
+        "value": address, "extensions": {WALLET_EXTENSION_ID: {"extension_type": "new-sco"}},
+    }
+    if currency and currency != "unknown":
+        sco["currency"] = currency
+    return sco
 _SCO_TYPES = {"ipv4": "ipv4-addr", "ipv6": "ipv6-addr", "domain": "domain-name", "url": "url", "email": "email-addr"}
 
 
@@ -66,6 +103,8 @@ def pattern_for(kind: str, value: str) -> str | None:
         return f"[{_SCO_TYPES[kind]}:value = {_quote(value)}]"
     if kind in HASH_NAMES:
         return f"[file:hashes.{_quote(HASH_NAMES[kind])} = {_quote(value)}]"
+    if kind == "crypto_wallet":
+        return f"[{WALLET_SCO_TYPE}:value = {_quote(value)}]"
     return None
 
 
