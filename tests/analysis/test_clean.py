@@ -57,6 +57,8 @@ BODY = [
         ("5 min read", "reading-time"),
         ("Share this article", "share"),
         ("Tags: ransomware, phishing", "tags"),
+        ("/", "separator"),
+        ("»", "separator"),
     ],
 )
 def test_boilerplate_line_rules(line: str, rule: str) -> None:

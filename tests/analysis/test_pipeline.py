@@ -232,3 +232,9 @@ def test_wallets_become_indicators_with_the_extension_in_the_bundle() -> None:
     assert all(w.stix_id and w.stix_id.startswith("indicator--") for w in wallets)
     report = draft.bundle["objects"][0]
     assert not any(r.startswith("extension-definition--") for r in report["object_refs"])
+
+
+def test_title_is_not_a_boilerplate_line() -> None:
+    draft = analyse("Aller au contenu\n\nRançongiciel\n\nUn rançongiciel chiffre les données des victimes.\n",
+                    now=NOW, ner=False)
+    assert draft.title == "Rançongiciel"

@@ -162,6 +162,8 @@ def _is_navigation(line: str) -> bool:
 
 def line_rule(line: str) -> str | None:
     """Return the name of the boilerplate rule that matches one stripped line, or None for body text."""
+    if re.fullmatch(r"[/|»›•·>\\—–-]{1,2}", line):
+        return "separator"  # a lone breadcrumb or menu separator
     if not line or len(line) > 300 or not _HAS_LETTER.search(line):
         return None
     if _LOADING.fullmatch(line):

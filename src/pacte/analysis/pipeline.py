@@ -20,6 +20,7 @@ from pacte.analysis.relations import find_relations
 from pacte.errors import InvalidInput
 
 Evidence = tuple[int, int, str]
+_LETTER = re.compile(r"[^\W\d_]")
 _KIND_LABEL = {
     "ipv4": "IPv4 address", "ipv6": "IPv6 address", "domain": "Domain", "url": "URL", "email": "E-mail address",
     "md5": "MD5 file hash", "sha1": "SHA-1 file hash", "sha256": "SHA-256 file hash",
@@ -239,7 +240,11 @@ def analyse(
     if lang is not None and not re.fullmatch(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", lang):
         raise InvalidInput(f"invalid language code {lang!r}")
     language = lang or detect_language(text)
-    title = (doc.title or text.split("\n", 1)[0]).strip()[:250] or "Untitled report"
+    removed_lines = {line for _, line in cleaned.removed}
+    title = doc.title if doc.title and doc.title.strip() not in removed_lines else None
+    if not title:
+        title = next((line for line in text.split("\n") if len(_LETTER.findall(line)) >= 3), "")
+    title = title.strip()[:250] or "Untitled report"
     moment = now or datetime.now(UTC)
     stamp = stix.timestamp(moment)
     scope = _scope(text, title)
