@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pacte.policy import CollectionKind, Role
+from pacte.store.drafts import AnalysisRecord, Decision
 from pacte.store.events import Delivery, EventQuery, EventRow, Webhook
 
 
@@ -374,4 +375,40 @@ class Store(Protocol):
 
     def deliveries(self, wid: int, limit: int = 100) -> list[Delivery]:
         """Return a webhook's latest delivery attempts, newest first."""
+        ...
+
+    # report analysis drafts (implemented in pacte.store.drafts)
+    def add_analysis(self, uuid: str, org_id: int, token_id: str | None, source: str, draft: Mapping[str, Any],
+                     now: str) -> AnalysisRecord:
+        """Store a new draft analysis of ``org_id``, every item undecided."""
+        ...
+
+    def analyses(self, org_id: int, status: str | None = None, limit: int = 100,
+                 before: int | None = None) -> list[AnalysisRecord]:
+        """Return the analyses of ``org_id``, newest first, without their draft JSON."""
+        ...
+
+    def analysis(self, uuid: str, org_id: int) -> AnalysisRecord | None:
+        """Return an analysis with its draft JSON if ``org_id`` made it, else None."""
+        ...
+
+    def decide_analysis(self, uuid: str, org_id: int, changes: Mapping[int, Decision], now: str) -> str | None:
+        """Apply {item index: decision} to a draft of ``org_id`` not being published; return its status."""
+        ...
+
+    def claim_analysis(self, uuid: str, org_id: int, claim: str, now: str, until: str) -> bool:
+        """Take the right to publish a draft of ``org_id`` until ``until``; False if not a draft or claimed."""
+        ...
+
+    def release_analysis(self, uuid: str, org_id: int, claim: str) -> None:
+        """Give up a publication claim (the publication failed; the draft stays a draft)."""
+        ...
+
+    def publish_analysis(self, uuid: str, org_id: int, claim: str, now: str, bundle_id: str, collection: str,
+                         tlp: str, result: Mapping[str, Any]) -> bool:
+        """Record that a claimed draft was published; False if the claim was lost."""
+        ...
+
+    def discard_analysis(self, uuid: str, org_id: int, now: str) -> str | None:
+        """Discard a draft of ``org_id`` that is not being published; return the status it now has, None if none."""
         ...

@@ -19,6 +19,7 @@ from pacte.store.base import (
     VersionRow,
     WriteTxn,
 )
+from pacte.store.drafts import DraftsSQL
 from pacte.store.events import (
     COLLECTION_DELETED,
     DEFAULT_TLP_CHANGED,
@@ -249,7 +250,7 @@ class SQLWriteTxn:
             self.store._event_append(self.conn, [(MARKING_CHANGED, v, None, None, None) for v, _ in updates])
 
 
-class SQLStore(TaxiiStatusSQL, EventLogSQL, ABC):
+class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
     """The Store implementation over a DB-API connection; backends supply connections."""
 
     dialect: str = ""
