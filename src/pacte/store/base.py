@@ -333,7 +333,7 @@ class Store(Protocol):
         ...
 
     def prune_events(self, before: str) -> int:
-        """Delete the events logged before ``before`` (a store time key); return the new horizon."""
+        """Delete the events (and webhook delivery logs) older than ``before``; return the new horizon."""
         ...
 
     def add_webhook(self, uuid: str, org_id: int, token_id: str, url: str, secret: str, filters: str,

@@ -138,6 +138,7 @@ def migration(dialect: str) -> list[str]:
             org_id INTEGER,
             token_id TEXT,
             time TEXT NOT NULL)""",
+        "CREATE INDEX ix_events_time ON events (time)",
         "CREATE TABLE event_horizon (pruned_upto BIGINT NOT NULL)",
         "INSERT INTO event_horizon (pruned_upto) VALUES (0)",
         f"""CREATE TABLE webhooks (
@@ -167,6 +168,7 @@ def migration(dialect: str) -> list[str]:
             error TEXT,
             ms INTEGER NOT NULL)""",
         "CREATE INDEX ix_webhook_deliveries ON webhook_deliveries (wid, did)",
+        "CREATE INDEX ix_webhook_deliveries_time ON webhook_deliveries (time)",
     ]
 
 
@@ -319,8 +321,9 @@ class EventLogSQL:
                          None if r[8] is None else int(r[8]), r[9]) for r in rows]
 
     def prune_events(self, before: str) -> int:
-        """Delete the events logged before ``before`` (a store time key); return the new horizon."""
+        """Delete the events (and webhook delivery logs) older than ``before``; return the new horizon."""
         with self._writing() as conn:
+            conn.execute(self.sql("DELETE FROM webhook_deliveries WHERE time < ?"), (before,))
             row = conn.execute(self.sql("SELECT MAX(eid) FROM events WHERE time < ?"), (before,)).fetchone()
             upto = int(row[0]) if row and row[0] is not None else 0
             if upto:
