@@ -12,7 +12,7 @@ from pacte.hub.clock import RandomIds
 from pacte.hub.members import add_group, add_org, new_token
 from pacte.policy import Role
 from pacte.stix.markings import Tlp
-from pacte.stix.timestamps import format_dt, format_key
+from pacte.stix.timestamps import format_dt, format_key, normalize
 from pacte.store.base import VersionRow
 from pacte.store.events import EventQuery
 
@@ -71,3 +71,18 @@ def test_pruning_moves_the_horizon_and_never_rewinds_ids(hub: Hub) -> None:
     assert hub.store.event_head() == head + 1
     rows = hub.store.stream_events(EventQuery(reader=beta.org_id, after=head, upto=head + 1))
     assert [r.eid for r in rows] == [head + 1]
+
+
+def test_deleted_shares_are_logged_and_no_longer_delivered(hub: Hub) -> None:
+    alpha = add_org(hub.store, hub.ids, hub.clock, "Alpha", "FR")
+    beta = add_org(hub.store, hub.ids, hub.clock, "Beta", "DE")
+    start = hub.store.event_head()
+    obj = sdo("indicator", "withdrawn", markings=[TLP2["green"]])
+    hub.share_as(alpha, hub.community, [obj])
+    key = normalize(str(obj["modified"]))
+    assert key is not None
+    assert hub.store.remove_shares(hub.community.cid, alpha.org_id, obj["id"], [key]) == 1
+    assert [k for _, k in _kinds(hub, start)] == ["object", "share-deleted"]
+    assert hub.store.auth_changed_after(start + 1)  # a narrowing change: open streams read again
+    pending = hub.store.stream_events(EventQuery(reader=beta.org_id, after=start, upto=hub.store.event_head()))
+    assert pending == []  # the object event is still in the log, but Beta may no longer read the version

@@ -11,8 +11,9 @@ Event kinds:
 * ``object``: a version was shared into a collection (vid, cid, org = the sharer).
 * ``member-added`` / ``member-removed``: an org joined or left a collection's audience.
 * ``token-revoked``: a token stopped working (org, token).
-* ``collection-deleted``, ``default-tlp-changed`` (cid) and ``marking-changed`` (vid):
-  changes that may narrow what members read.
+* ``collection-deleted``, ``default-tlp-changed`` (cid), ``marking-changed`` (vid) and
+  ``share-deleted`` (vid, cid, org; written by a database trigger on ``shares``, so that every
+  deletion path is logged in its own transaction): changes that may narrow what members read.
 
 Only ``object`` events (to readers) and membership events (to the org concerned) are ever
 delivered; the other kinds exist so that open streams re-check authorisation at once.
@@ -40,6 +41,7 @@ TOKEN_REVOKED = "token-revoked"
 COLLECTION_DELETED = "collection-deleted"
 DEFAULT_TLP_CHANGED = "default-tlp-changed"
 MARKING_CHANGED = "marking-changed"
+SHARE_DELETED = "share-deleted"  # logged by a trigger: whatever code path deletes a share
 DELIVERED_KINDS = (OBJECT, MEMBER_ADDED, MEMBER_REMOVED)
 
 # (kind, vid, cid, org_id, token_id)
@@ -169,6 +171,32 @@ def migration(dialect: str) -> list[str]:
             ms INTEGER NOT NULL)""",
         "CREATE INDEX ix_webhook_deliveries ON webhook_deliveries (wid, did)",
         "CREATE INDEX ix_webhook_deliveries_time ON webhook_deliveries (time)",
+        *_share_delete_trigger(dialect),
+    ]
+
+
+def _share_delete_trigger(dialect: str) -> list[str]:
+    """Return the trigger that logs every deleted share (writers are serialised, so MAX + 1 is safe)."""
+    next_eid = ("(SELECT COALESCE((SELECT MAX(eid) FROM events), (SELECT MAX(pruned_upto) FROM event_horizon), 0)"
+                " + 1)")
+    if dialect == "sqlite":
+        return [f"""CREATE TRIGGER tr_shares_deleted AFTER DELETE ON shares BEGIN
+            INSERT INTO events (eid, kind, vid, cid, org_id, token_id, time)
+            VALUES ({next_eid}, '{SHARE_DELETED}', OLD.vid, OLD.cid, OLD.org_id, NULL,
+                    strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000000Z');
+        END"""]
+    return [
+        f"""CREATE FUNCTION pacte_log_share_deleted() RETURNS trigger LANGUAGE plpgsql AS $body$
+        BEGIN
+            INSERT INTO events (eid, kind, vid, cid, org_id, token_id, time)
+            VALUES ({next_eid}, '{SHARE_DELETED}', OLD.vid, OLD.cid, OLD.org_id, NULL,
+                    to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '000Z');
+            PERFORM pg_notify(CASE WHEN current_schema() = 'public' THEN 'pacte_events'
+                              ELSE 'pacte_events_' || current_schema() END, 'narrowing');
+            RETURN OLD;
+        END
+        $body$""",
+        "CREATE TRIGGER tr_shares_deleted AFTER DELETE ON shares FOR EACH ROW EXECUTE FUNCTION pacte_log_share_deleted()",
     ]
 
 
