@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from pacte import __version__
 from pacte.api import errors
+from pacte.api.analyses import router as analyses_router
 from pacte.api.routes import router
 from pacte.hub import Hub
 from pacte.stream.routes import router as stream_router
@@ -20,6 +21,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.state.hub = hub
     errors.install(app)
     app.include_router(router)
+    app.include_router(analyses_router)
     app.include_router(taxii_router)
     app.include_router(stream_router)
     return app
