@@ -93,7 +93,7 @@ class KnowledgeCache:
 def readable_knowledge(hub: Hub, org: Org) -> Iterable[dict[str, Any]]:
     """Yield the objects the member may read that the knowledge matcher uses (read path, policy applied)."""
     for stored in hub.export(org, types=KNOWLEDGE_TYPES):
-        if stored.type == "relationship" and b'"revoked-by"' not in stored.doc.encode():
+        if stored.type == "relationship" and '"revoked-by"' not in stored.doc:
             continue  # only revoked-by relationships matter to the matcher
         obj = orjson.loads(stored.doc)
         if isinstance(obj, dict):
