@@ -72,9 +72,11 @@ def test_watch_resumes_after_a_dropped_connection(world: World) -> None:
     proc = subprocess.Popen([PACTE, "watch", "--url", f"http://127.0.0.1:{proxy.port}", "--token", w.tokens["beta"],
                              "--json", "--count", "10", "--type", "indicator"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
+    watchdog = threading.Timer(60, proc.kill)  # a broken watcher fails the test instead of hanging it
+    watchdog.start()
     try:
-        time.sleep(1.0)  # connected (watch starts at the head of the log)
+        assert proc.stderr.readline().startswith(b"# connected")  # watch starts at the head of the log
         sent: list[str] = []
 
         def publish(n: int, tag: str) -> None:
@@ -93,9 +95,9 @@ def test_watch_resumes_after_a_dropped_connection(world: World) -> None:
         assert proc.wait(10) == 0
         received = [orjson.loads(line)["object"]["id"] for line in lines]
         assert received == sent
-        assert proc.stderr is not None
         assert b"resuming after event" in proc.stderr.read()
     finally:
+        watchdog.cancel()
         proc.kill()
 
 

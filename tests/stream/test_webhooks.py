@@ -37,6 +37,7 @@ class Receiver:
     url: str = ""
     hits: list[Hit] = field(default_factory=list)
     fail_first: dict[str, int] = field(default_factory=dict)
+    release: threading.Event = field(default_factory=threading.Event)  # /slow answers once set
 
     def on(self, path: str) -> list[Hit]:
         """Return the hits on one path."""
@@ -45,7 +46,7 @@ class Receiver:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    """Serve /ok, /flaky (500 a few times), /redirect (302 to /target), /slow (sleeps 3 s)."""
+    """Serve /ok, /flaky (500 a few times), /redirect (302 to /target), /slow (hangs until released)."""
     rec = Receiver(fail_first={"/flaky": 2})
 
     class Handler(BaseHTTPRequestHandler):
@@ -57,7 +58,7 @@ def receiver() -> Iterator[Receiver]:
             rec.hits.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()))
             status = 200
             if self.path == "/slow":
-                time.sleep(3)
+                rec.release.wait(30)
             elif self.path == "/redirect":
                 status = 302
             elif rec.fail_first.get(self.path, 0) > 0:
@@ -74,6 +75,7 @@ def receiver() -> Iterator[Receiver]:
     rec.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield rec
+    rec.release.set()
     server.shutdown()
 
 
@@ -143,13 +145,18 @@ def test_slow_receiver_does_not_delay_others(world: World, receiver: Receiver) -
     w = world
     _register(w, receiver.url + "/slow")
     _register(w, receiver.url + "/ok")
-    start = time.monotonic()
-    for i in range(3):
-        w.hub.share_as(w.orgs["alpha"], w.hub.community, [sdo("indicator", f"wh-s{i}", markings=[TLP2["green"]])])
-    assert _wait(lambda: len(receiver.on("/ok")) >= 3, 3)
-    assert receiver.on("/ok")[-1].at - start < 1.5  # while /slow still holds its first delivery
-    stream = httpx.get(w.url + "/api/v1/organisations", headers={"Authorization": f"Bearer {w.tokens['beta']}"})
-    assert stream.status_code == 200
+    sent = [sdo("indicator", f"wh-s{i}", markings=[TLP2["green"]]) for i in range(3)]
+    for obj in sent:
+        w.hub.share_as(w.orgs["alpha"], w.hub.community, [obj])
+    assert _wait(lambda: len(receiver.on("/ok")) >= 3, 10)
+    assert [orjson.loads(h.body)["object"]["id"] for h in receiver.on("/ok")] == [o["id"] for o in sent]
+    slow = receiver.on("/slow")
+    assert slow, "the hanging receiver was tried"
+    assert len({h.headers[DELIVERY_HEADER.lower()] for h in slow}) == 1  # still stuck on its first event
+    api = httpx.get(w.url + "/api/v1/organisations", headers={"Authorization": f"Bearer {w.tokens['beta']}"})
+    assert api.status_code == 200  # and the hub answers as usual
+    receiver.release.set()
+    assert _wait(lambda: len({h.headers[DELIVERY_HEADER.lower()] for h in receiver.on("/slow")}) == 3, 15)
 
 
 def test_policy_and_revocation_apply_to_webhooks(world: World, receiver: Receiver) -> None:
