@@ -16,6 +16,7 @@ from stix2validator import ValidationOptions, validate_instance
 
 from api.conftest import Api, assert_error
 from helpers import TLP2, Member
+from pacte.analysis.review import knowledge_cache
 from pacte.api.analyses import AnalysisSettings
 from pacte.policy import Role
 from pacte.store.base import ObjectQuery
@@ -356,6 +357,9 @@ def test_known_entities_link_to_existing_hub_objects_and_are_not_duplicated(api_
     assert (fancy["known"], fancy["stix_id"]) == (True, APT28) and "Fancy Bear" in fancy["surfaces"]
     assert (cozy["known"], cozy["stix_id"]) == (True, APT29)
     assert not any(o["type"] == "intrusion-set" for o in draft["bundle"]["objects"])
+    builds = knowledge_cache(api.hub).builds
+    assert item_of(created(api, api.alpha, text), "threat_actor", "APT28")["known"]
+    assert knowledge_cache(api.hub).builds == builds  # nothing changed in the store: the cached knowledge served
     decide(api, api.alpha, draft["id"], *({"index": i["index"], "decision": "accepted"} for i in draft["items"]))
     resp = publish(api, api.alpha, draft["id"], "AB", "green")
     assert resp.status_code == 200, resp.text
@@ -394,3 +398,71 @@ def test_routes_are_in_the_openapi_document(api: Api) -> None:
     assert "post" in paths["/api/v1/analyses/{analysis_id}/publish"]
     upload_body = paths["/api/v1/analyses"]["post"]["requestBody"]["content"]
     assert {"multipart/form-data", "application/json", "application/pdf"} <= set(upload_body)
+
+
+def test_pdf_upload_keeps_binary_bytes_intact(api_ner_off: Api) -> None:
+    from analysis.test_inputs import _pdf_with_text
+
+    api = api_ner_off
+    pdf = _pdf_with_text("Beacon traffic went to 45.77.12.9 and bad-host[.]net during the intrusion.")
+    resp = api.client.post("/api/v1/analyses", files={"file": ("note.pdf", pdf, "application/pdf")},
+                           headers=api.alpha.auth())
+    assert resp.status_code == 201, resp.text
+    assert {i["value"] for i in resp.json()["items"]} >= {"45.77.12.9", "bad-host.net"}
+    assert resp.json()["source"] == "file:note.pdf"
+
+
+def test_a_draft_being_published_cannot_change(api_ner_off: Api) -> None:
+    api = api_ner_off
+    aid = created(api, api.alpha)["id"]
+    now = api.hub.now_key()
+    assert api.hub.store.claim_analysis(aid, api.alpha.org.org_id, "other-process", now, "9999-12-31T00:00:00Z")
+    for resp in (publish(api, api.alpha, aid, "AB", "amber"), decide(api, api.alpha, aid, {"index": 0,
+                                                                                          "decision": "accepted"}),
+                 api.client.delete(f"/api/v1/analyses/{aid}", headers=api.alpha.auth())):
+        assert "being published" in assert_error(resp, 409, "conflict")["details"][0]["reason"]
+    api.hub.store.release_analysis(aid, api.alpha.org.org_id, "other-process")
+    assert decide(api, api.alpha, aid, {"index": 0, "decision": "accepted"}).status_code == 200
+
+
+def _accept_all_and_publish(api: Api, member: Member, text: str, collection: str, tlp: str) -> httpx.Response:
+    draft = created(api, member, text)
+    decide(api, member, draft["id"], *({"index": i["index"], "decision": "accepted"} for i in draft["items"]))
+    return publish(api, member, draft["id"], collection, tlp)
+
+
+def test_existing_objects_are_referenced_not_reposted(api_ner_off: Api) -> None:
+    api = api_ner_off
+    text = "Beacons went to 45.77.12.9 and to bad-host[.]net over HTTPS."
+    first = _accept_all_and_publish(api, api.alpha, text, "community", "green")
+    assert first.status_code == 200, first.text
+    scos = {o["id"] for o in first.json()["bundle"]["objects"] if o["type"] in ("ipv4-addr", "domain-name")}
+    assert len(scos) == 2 and scos <= set(first.json()["published"]["result"]["posted"])
+    second = _accept_all_and_publish(api, api.bravo, text, "AB", "amber")
+    assert second.status_code == 200, second.text
+    result = second.json()["published"]["result"]
+    assert scos <= {o["id"] for o in second.json()["bundle"]["objects"]}  # in the bundle, by id
+    assert not scos & set(result["posted"]) and result["failure_count"] == 0  # but not posted again
+    versions = api.hub.store.query(ObjectQuery(reader=api.bravo.org.org_id, ids=sorted(scos), versions="all")).items
+    assert len(versions) == 2
+    # the two members' reports of the same text do not collide: ids are scoped to the member
+    reports = [next(o["id"] for o in r.json()["bundle"]["objects"] if o["type"] == "report") for r in (first, second)]
+    assert reports[0] != reports[1] and all(readable(api, api.bravo, r) for r in reports)
+
+
+def test_objects_the_write_path_refuses_are_reported_per_object(api_ner_off: Api) -> None:
+    """A wallet report: objects the hub refuses (if any) are listed with a 207, the others are stored."""
+    api = api_ner_off
+    text = "The ransom was paid to the Bitcoin wallet bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq from 45.77.12.9."
+    resp = _accept_all_and_publish(api, api.alpha, text, "AB", "amber")
+    assert resp.status_code in (200, 207), resp.text
+    result = resp.json()["published"]["result"]
+    assert resp.status_code == (207 if result["failure_count"] else 200)
+    assert resp.json()["status"] == "published"
+    refused = {f["id"] for f in result["failures"]}
+    assert all(i.startswith(("cryptocurrency-wallet--", "identity--", "extension-definition--")) for i in refused)
+    for failure in result["failures"]:
+        assert failure["status"] == "failure" and failure["reason"] and failure["code"]
+    stored = set(result["posted"]) - refused
+    assert any(i.startswith("report--") for i in stored)
+    assert all(readable(api, api.bravo, i) and not readable(api, api.charlie, i) for i in stored)

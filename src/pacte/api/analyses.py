@@ -309,10 +309,14 @@ class PublishRequest(BaseModel):
 
 @router.post("/analyses/{analysis_id}/publish", summary="Publish the accepted items of a draft (analyst)")
 async def publish_analysis(request: Request, p: Analyst, analysis_id: str, body: PublishRequest) -> Response:
-    """Share the accepted items into a collection at a TLP through the normal write path; returns the bundle."""
+    """Share the accepted items into a collection at a TLP through the normal write path; returns the bundle.
+
+    200 when every object was stored; 207 when some were refused (listed in ``published.result.failures``).
+    """
     hub = hub_of(request)
     view = await run_in_threadpool(_publish, hub, p, analysis_id, body)
-    return _json(view)
+    failures = int(((view.get("published") or {}).get("result") or {}).get("failure_count") or 0)
+    return _json(view, 207 if failures else 200)
 
 
 def _publish(hub: Hub, p: Principal, analysis_id: str, body: PublishRequest) -> dict[str, Any]:
