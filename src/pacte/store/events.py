@@ -106,7 +106,7 @@ class Delivery:
     eid: int
     attempt: int
     time: str
-    outcome: str  # delivered | retrying | failed
+    outcome: str  # delivered | retrying | failed | withdrawn
     http_status: int | None
     error: str | None
     ms: int

@@ -93,6 +93,9 @@ class WebhookManager:
         self.owner = uuid.uuid4().hex  # this process, for leases
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self._reload: asyncio.Task[None] | None = None
+        self._lease_until: dict[int, int] = {}  # ms; renewed in the database only past half its life
+        self._scanned: dict[int, int] = {}  # cursor past events the webhook may not receive, not yet stored
+        self._stored_at: dict[int, float] = {}
 
     async def start(self) -> None:
         """Start delivering every live webhook, and pick up new ones periodically."""
@@ -143,8 +146,12 @@ class WebhookManager:
 
     async def _lease(self, wid: int) -> bool:
         now = int(time.time() * 1000)
-        return bool(await self.broker.db(self.store.lease_webhook, wid, self.owner, now,
-                                         now + int(self.settings.webhook_lease_seconds * 1000)))
+        span = int(self.settings.webhook_lease_seconds * 1000)
+        if self._lease_until.get(wid, 0) - now > span // 2:
+            return True  # held, and far from expiry: no write on the hub's serialised write path
+        held = bool(await self.broker.db(self.store.lease_webhook, wid, self.owner, now, now + span))
+        self._lease_until[wid] = now + span if held else 0
+        return held
 
     async def _next(self, wh: Webhook, after: int, upto: int) -> tuple[EventRow | None, bytes] | None:
         """Return the next deliverable event in (after, upto] and its body; None if the token was revoked."""
@@ -168,19 +175,25 @@ class WebhookManager:
             await asyncio.sleep(self.settings.webhook_lease_seconds / 3)
             return True
         head: int = await self.broker.db(self.store.event_head)
-        found = await self._next(wh, wh.cursor, head)
+        cursor = max(wh.cursor, self._scanned.get(wid, 0))
+        found = await self._next(wh, cursor, head)
         if found is None:
             return False
         row, body = found
         if row is None:
-            if head > wh.cursor:
-                await self.broker.db(self.store.advance_webhook, wid, head, self.owner)
+            if head > cursor:  # nothing for this webhook up to head; store that now and then, not per event
+                self._scanned[wid] = head
+                if time.monotonic() - self._stored_at.get(wid, 0.0) > 10.0:
+                    await self.broker.db(self.store.advance_webhook, wid, head, self.owner)
+                    self._stored_at[wid] = time.monotonic()
             await self.broker.changed(self.settings.poll_seconds * 4)
             return True
-        await self._deliver(client, wh, row, body)
+        if await self._deliver(client, wh, row, body):
+            self._scanned[wid] = row.eid
         return True
 
-    async def _deliver(self, client: httpx.AsyncClient, wh: Webhook, row: EventRow, body: bytes) -> None:
+    async def _deliver(self, client: httpx.AsyncClient, wh: Webhook, row: EventRow, body: bytes) -> bool:
+        """Deliver one event with its retries; return True once the webhook is done with it."""
         s = self.settings
         did = delivery_id(wh.uuid, row.eid)
         attempt = 0
@@ -196,18 +209,18 @@ class WebhookManager:
                 break
             await asyncio.sleep(min(s.webhook_backoff_seconds * 2 ** (attempt - 1), s.webhook_backoff_max_seconds))
             if not await self._lease(wh.wid):
-                return  # another process took over; it resumes from the durable cursor
+                return False  # another process took over; it resumes from the durable cursor
             # authorisation may have changed during the backoff: read the event again
             found = await self._next(wh, row.eid - 1, row.eid)
             if found is None:
-                return
+                return False
             again, body = found
             if again is None:
                 await self.broker.db(self.store.log_delivery, wh.wid, Delivery(
                     did, row.eid, attempt, format_dt(_now()), "withdrawn", None,
                     "no longer deliverable under the sharing policy", 0))
                 break
-        await self.broker.db(self.store.advance_webhook, wh.wid, row.eid, self.owner)
+        return bool(await self.broker.db(self.store.advance_webhook, wh.wid, row.eid, self.owner))
 
     async def _post(self, client: httpx.AsyncClient, wh: Webhook, eid: int, did: str,
                     body: bytes) -> tuple[int | None, str | None, int]:
