@@ -3,4 +3,32 @@
 The event log in the store (:mod:`pacte.store.events`) is the source of truth; the
 :class:`~pacte.stream.broker.Broker` of each server process pages it for its subscribers,
 woken after each local commit, by PostgreSQL NOTIFY, or by a short poll.
+
+Stream (``GET /api/v1/stream``, ``Authorization: Bearer <token>``)
+    Filters (repeat or comma-separate): ``type``, ``producer`` (organisation name),
+    ``collection`` (id or name; 404 if the caller does not read it), ``tlp`` (clear, green,
+    amber, amber+strict, red: the effective level), ``label``; ``refs=true`` adds, to each
+    object, the objects it refers to that the caller may read (never the others). Each event is
+    ``id: <event id>``, ``event: object | member-added | member-removed``, ``data: <JSON>`` with
+    ``event``, ``kind``, ``time``, ``collection`` {id, name}, and for objects ``producer``,
+    ``tlp``, ``object`` (the STIX object) and ``references``. Idle streams get a heartbeat
+    comment carrying ``id:`` of the position scanned, so a client that resumes skips what it
+    could not read. Resume with ``Last-Event-ID`` (or ``?last_event_id=``); an id older than
+    the retention, or unknown, is HTTP 409 with ``resync_required``. The server ends a stream
+    with ``event: error`` (``unauthenticated``, ``resync_required``, ``too_slow``,
+    ``shutting_down``); the last two invite a reconnect with ``Last-Event-ID``.
+
+Webhooks (``/api/v1/webhooks``, admin token)
+    ``POST {url, types, producer, collection, tlp, labels, refs}`` returns the id and the signing
+    secret (shown once). Each event is POSTed alone, as the stream's JSON, with
+    ``X-Pacte-Delivery`` (the same on retries), ``X-Pacte-Event``, ``X-Pacte-Timestamp`` and
+    ``X-Pacte-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`` (see
+    :func:`pacte.stream.webhooks.verify`). A 2xx is success; anything else, a redirect included
+    (never followed), is retried with exponential backoff. ``GET .../{id}/deliveries`` shows the
+    log to the member's tokens. A webhook stops when the token that registered it is revoked.
+
+Settings (environment, ``PACTE_STREAM_<NAME>``; see :class:`~pacte.stream.settings.StreamSettings`)
+    ``RETENTION_SECONDS`` (7 days), ``HEARTBEAT_SECONDS`` (15), ``POLL_SECONDS`` (0.25),
+    ``WEBHOOK_MAX_ATTEMPTS`` (8), ``WEBHOOK_BACKOFF_SECONDS`` (1), ``WEBHOOK_TIMEOUT_SECONDS``
+    (10), ``WEBHOOK_ALLOW_PRIVATE`` (off: loopback and private receivers are refused).
 """
