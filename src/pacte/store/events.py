@@ -259,9 +259,14 @@ class EventLogSQL:
             if callback in listeners:
                 listeners.remove(callback)
 
-    def _events_committed(self) -> None:
-        """Signal the listeners that a write transaction committed."""
-        narrowing = bool(getattr(_pending, "narrowing", False))
+    def _events_committed(self, narrowing: bool = False) -> None:
+        """Signal the listeners that a write transaction committed (call it after the commit).
+
+        Writes that bypass ``write()`` and ``_exec_logged`` (e.g. a share deletion, logged by the
+        trigger) should call ``self._events_committed(narrowing=True)`` once their transaction
+        committed, so that open streams drop what they read before the change.
+        """
+        narrowing = narrowing or bool(getattr(_pending, "narrowing", False))
         _pending.narrowing = False
         listeners: list[Callable[[bool], None]] = list(self.__dict__.get("_event_listeners", ()))
         for callback in listeners:
