@@ -121,6 +121,8 @@ def test_pasted_text_raw_html_and_bad_inputs(api_ner_off: Api) -> None:
     assert raw.status_code == 201, raw.text
     assert {i["value"] for i in raw.json()["items"]} >= {"bad-host.net", "45.77.12.9"}
     assert "Home | News" not in raw.json()["text"]
+    french = api.client.post("/api/v1/analyses?lang=FR", files={"text": (None, REPORT)}, headers=api.alpha.auth())
+    assert french.status_code == 201 and french.json()["lang"] == "fr" and french.json()["source"] == "text"
     assert_error(api.client.post("/api/v1/analyses", content=b"x", headers={**api.alpha.auth(),
                                                                              "Content-Type": "image/png"}), 415)
     err = assert_error(api.client.post("/api/v1/analyses", json={"lang": "en"}, headers=api.alpha.auth()), 400)

@@ -230,6 +230,8 @@ async def create_analysis(request: Request, p: Analyst,
         raise UnsupportedMediaType(f"cannot analyse a body of type {media or 'none'!r}", [Detail(
             reason="multipart/form-data, application/json, or one of " + ", ".join(_DOCUMENT_TYPES),
             field="Content-Type")])
+    if src.lang is None:
+        src.lang = _lang(lang, "lang")
     if src.url is not None:
         if not settings.fetch:
             raise Forbidden("this hub does not fetch reports by URL; upload the file or paste its text",
