@@ -260,6 +260,12 @@ def run(subscribers: list[int], rate: int, seconds: float, db_kind: str, filtere
         except subprocess.TimeoutExpired:
             server.kill()
         shutil.rmtree(tmp, ignore_errors=True)
+        if db_kind == "postgres":
+            from pacte.store.postgres import PostgresStore
+
+            store = PostgresStore(db)
+            store.drop_schema()
+            store.close()
     return rows
 
 
