@@ -50,11 +50,9 @@ def boundary_of(content_type: str) -> str:
 def parse_form(body: bytes, content_type: str) -> list[Part]:
     """Return the parts of a ``multipart/form-data`` body; InvalidInput when it is malformed."""
     delimiter = b"--" + boundary_of(content_type).encode("latin-1")
-    chunks = body.split(b"\r\n" + delimiter)
-    first = chunks[0]
-    if not first.startswith(delimiter):
-        raise InvalidInput("malformed multipart body", [Detail(reason="the body does not start with the boundary")])
-    chunks[0] = first[len(delimiter):]
+    _preamble, *chunks = (b"\r\n" + body).split(b"\r\n" + delimiter)  # the preamble, if any, is ignored
+    if not chunks:
+        raise InvalidInput("malformed multipart body", [Detail(reason="the boundary does not occur in the body")])
     parts: list[Part] = []
     closed = False
     for chunk in chunks:
