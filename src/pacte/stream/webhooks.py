@@ -176,6 +176,7 @@ class WebhookManager:
             return True
         head: int = await self.broker.db(self.store.event_head)
         cursor = max(wh.cursor, self._scanned.get(wid, 0))
+        epoch = self.broker.epoch  # before reading: a narrowing change after this is re-checked
         found = await self._next(wh, cursor, head)
         if found is None:
             return False
@@ -188,16 +189,36 @@ class WebhookManager:
                     self._stored_at[wid] = time.monotonic()
             await self.broker.changed(self.settings.poll_seconds * 4)
             return True
-        if await self._deliver(client, wh, row, body):
+        if await self._deliver(client, wh, row, body, epoch):
             self._scanned[wid] = row.eid
         return True
 
-    async def _deliver(self, client: httpx.AsyncClient, wh: Webhook, row: EventRow, body: bytes) -> bool:
-        """Deliver one event with its retries; return True once the webhook is done with it."""
+    async def _deliver(self, client: httpx.AsyncClient, wh: Webhook, row: EventRow, body: bytes, epoch: int) -> bool:
+        """Deliver one event with its retries; return True once the webhook is done with it.
+
+        Before every attempt after a narrowing change (``epoch``, bumped by the committing thread)
+        and before every retry, the event is read again through the policy-filtered log query and
+        the token re-checked: what the change forbids is not posted.
+        """
         s = self.settings
         did = delivery_id(wh.uuid, row.eid)
         attempt = 0
         while True:
+            if attempt:
+                await asyncio.sleep(min(s.webhook_backoff_seconds * 2 ** (attempt - 1), s.webhook_backoff_max_seconds))
+                if not await self._lease(wh.wid):
+                    return False  # another process took over; it resumes from the durable cursor
+            if attempt or self.broker.epoch != epoch:
+                epoch = self.broker.epoch
+                found = await self._next(wh, row.eid - 1, row.eid)
+                if found is None:
+                    return False
+                again, body = found
+                if again is None:
+                    await self.broker.db(self.store.log_delivery, wh.wid, Delivery(
+                        did, row.eid, attempt, format_dt(_now()), "withdrawn", None,
+                        "no longer deliverable under the sharing policy", 0))
+                    break
             attempt += 1
             status, error, ms = await self._post(client, wh, row.eid, did, body)
             ok = status is not None and 200 <= status < 300
@@ -206,19 +227,6 @@ class WebhookManager:
             await self.broker.db(self.store.log_delivery, wh.wid, Delivery(
                 did, row.eid, attempt, format_dt(_now()), outcome, status, error, ms))
             if last:
-                break
-            await asyncio.sleep(min(s.webhook_backoff_seconds * 2 ** (attempt - 1), s.webhook_backoff_max_seconds))
-            if not await self._lease(wh.wid):
-                return False  # another process took over; it resumes from the durable cursor
-            # authorisation may have changed during the backoff: read the event again
-            found = await self._next(wh, row.eid - 1, row.eid)
-            if found is None:
-                return False
-            again, body = found
-            if again is None:
-                await self.broker.db(self.store.log_delivery, wh.wid, Delivery(
-                    did, row.eid, attempt, format_dt(_now()), "withdrawn", None,
-                    "no longer deliverable under the sharing policy", 0))
                 break
         return bool(await self.broker.db(self.store.advance_webhook, wh.wid, row.eid, self.owner))
 
