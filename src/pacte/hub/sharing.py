@@ -123,7 +123,7 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
     new_rows: list[VersionRow] = []
     new_index: list[int] = []
     unresolved_for: list[list[str]] = []
-    reuse: list[tuple[int, int]] = []  # (position in batch, existing vid)
+    reuse: list[tuple[int, str]] = []  # (existing vid, or -1 - index of a new row of this batch; type)
     new_owners: dict[str, int | None] = {}
     seen: dict[tuple[str, str, str], int] = {}
     levels: dict[tuple[str, ...], tuple[int | None, list[str]]] = {}  # per marking set, for this batch
@@ -138,9 +138,9 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
             continue
         key = (p.id, p.version_key, p.sha)
         if key in stored:
-            reuse.append((i, stored[key]))
+            reuse.append((stored[key], p.type))
         elif key in seen:
-            reuse.append((i, -1 - seen[key]))  # duplicate inside the batch: resolve after insert
+            reuse.append((-1 - seen[key], p.type))  # duplicate inside the batch: resolve after insert
         else:
             seen[key] = len(new_rows)
             own_keys[(p.id, p.version_key)] = p.sha
@@ -162,9 +162,9 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
     vids = tx.insert_versions(new_rows, now)
     tx.set_owners(sorted(new_owners.items()))
     tx.add_unresolved([(vid, m) for vid, refs_ in zip(vids, unresolved_for, strict=True) for m in refs_])
-    share_vids = list(vids)
-    share_vids.extend(vid if vid >= 0 else vids[-1 - vid] for _, vid in reuse)
-    tx.insert_shares([(vid, coll.cid, org.org_id) for vid in share_vids], now)
+    shares = [(vid, coll.cid, org.org_id, row.type) for vid, row in zip(vids, new_rows, strict=True)]
+    shares += [(vid if vid >= 0 else vids[-1 - vid], coll.cid, org.org_id, otype) for vid, otype in reuse]
+    tx.insert_shares(shares, now)
     _resolve_markings(tx, sorted(batch_levels.items()))
 
 

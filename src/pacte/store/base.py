@@ -154,8 +154,8 @@ class WriteTxn(Protocol):
         """Record the owner of object ids seen for the first time."""
         ...
 
-    def insert_shares(self, shares: Sequence[tuple[int, int, int]], now: str) -> list[bool]:
-        """Insert (vid, cid, org) shares, each with a strictly increasing added time; True if new."""
+    def insert_shares(self, shares: Sequence[tuple[int, int, int, str]], now: str) -> list[bool]:
+        """Insert (vid, cid, org, type) shares, each with a strictly increasing added time; True if new."""
         ...
 
     def record_markings(self, levels: Sequence[tuple[str, int]]) -> list[int]:

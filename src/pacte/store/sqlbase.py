@@ -178,8 +178,8 @@ class SQLWriteTxn:
         if owners:
             self._many("INSERT INTO objects (id, owner_org) VALUES (?, ?) ON CONFLICT DO NOTHING", owners)
 
-    def insert_shares(self, shares: Sequence[tuple[int, int, int]], now: str) -> list[bool]:
-        """Insert (vid, cid, org) shares, each with a strictly increasing added time; True if new."""
+    def insert_shares(self, shares: Sequence[tuple[int, int, int, str]], now: str) -> list[bool]:
+        """Insert (vid, cid, org, type) shares, each with a strictly increasing added time; True if new."""
         if not shares:
             return []
         present: set[tuple[int, int]] = set()
@@ -191,19 +191,19 @@ class SQLWriteTxn:
                 present.add((int(vid), int(cid)))
         if self._next_sid is None:
             self._next_sid = int(self._x("SELECT COALESCE(MAX(sid), 0) FROM shares").fetchone()[0]) + 1
-        rows: list[tuple[int, int, int, int, str]] = []
+        rows: list[tuple[int, int, int, int, str, str]] = []
         fresh: list[bool] = []
-        for vid, cid, org in shares:
+        for vid, cid, org, otype in shares:
             if (vid, cid) in present:
                 fresh.append(False)
                 continue
             present.add((vid, cid))
-            rows.append((self._next_sid, vid, cid, org, self._added(now)))
+            rows.append((self._next_sid, vid, cid, org, self._added(now), otype))
             self._next_sid += 1
             fresh.append(True)
-        self.store.bulk_insert(self.conn, "shares", ("sid", "vid", "cid", "org_id", "added"), rows)
+        self.store.bulk_insert(self.conn, "shares", ("sid", "vid", "cid", "org_id", "added", "type"), rows)
         self._many("INSERT INTO sharers (vid, org_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                   sorted({(vid, org) for vid, _, org in shares}))
+                   sorted({(vid, org) for vid, _, org, _ in shares}))
         self.store._event_append(self.conn, [(OBJECT, r[1], r[2], r[3], None) for r in rows])
         return fresh
 
@@ -452,8 +452,8 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
         if q.ids:
             conds.append(f"v.id IN ({_marks(len(q.ids))})")
             params.extend(q.ids)
-        if q.types:
-            conds.append(f"v.type IN ({_marks(len(q.types))})")
+        if q.types:  # in a collection, the share's copy of the type lets (cid, type, sid) serve the query
+            conds.append(f"{'sc' if q.collection is not None else 'v'}.type IN ({_marks(len(q.types))})")
             params.extend(q.types)
         if q.producer is not None:
             conds.append("v.producer = ?")
