@@ -323,6 +323,18 @@ def test_publish_red_into_community_is_refused_and_nothing_is_stored(api_ner_off
     assert readable(api, api.bravo, report["id"]) and not readable(api, api.charlie, report["id"])
 
 
+def test_list_pages_newest_first(api_ner_off: Api) -> None:
+    api = api_ner_off
+    ids = [api.client.post("/api/v1/analyses", json={"text": f"{REPORT} Note {n}."}, headers=api.alpha.auth()).json()["id"]
+           for n in range(3)]
+    first = api.client.get("/api/v1/analyses?limit=2", headers=api.alpha.auth()).json()
+    assert [a["id"] for a in first["analyses"]] == ids[:0:-1] and first["more"] and first["next"] == ids[1]
+    rest = api.client.get(f"/api/v1/analyses?limit=2&after={first['next']}", headers=api.alpha.auth()).json()
+    assert [a["id"] for a in rest["analyses"]] == ids[:1] and not rest["more"] and "next" not in rest
+    err = assert_error(api.client.get(f"/api/v1/analyses?after={ids[0]}", headers=api.bravo.auth()), 400)
+    assert err["details"][0]["field"] == "after"
+
+
 def test_discard(api_ner_off: Api) -> None:
     api = api_ner_off
     aid = created(api, api.alpha)["id"]

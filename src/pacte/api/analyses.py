@@ -261,11 +261,26 @@ def _analyse(hub: Hub, p: Principal, src: _Input, ner: bool) -> AnalysisRecord:
 @router.get("/analyses", summary="Analyses of your organisation (analyst)")
 def list_analyses(request: Request, p: Analyst,
                   status: Annotated[Literal["draft", "published", "discarded"] | None, Query()] = None,
-                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
-    """Return your organisation's analyses, newest first, without their text and bundle."""
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                  after: Annotated[str | None, Query(max_length=100,
+                                                     description="the last id of the previous page")] = None,
+                  ) -> Response:
+    """Return your organisation's analyses, newest first, without their text and bundle; page with ``after``."""
     assert status is None or status in STATUSES
-    recs = hub_of(request).store.analyses(p.org.org_id, status, limit + 1)
-    return _json({"more": len(recs) > limit, "analyses": [summary_view(r) for r in recs[:limit]]})
+    store = hub_of(request).store
+    before: int | None = None
+    if after is not None:
+        last = store.analysis(after, p.org.org_id)
+        if last is None:
+            raise InvalidInput("unknown page position", [Detail(reason="the id of an analysis of a previous page",
+                                                                field="after")])
+        before = last.aid
+    recs = store.analyses(p.org.org_id, status, limit + 1, before)
+    page = recs[:limit]
+    body: dict[str, Any] = {"more": len(recs) > limit, "analyses": [summary_view(r) for r in page]}
+    if len(recs) > limit:
+        body["next"] = page[-1].uuid
+    return _json(body)
 
 
 @router.get("/analyses/{analysis_id}", summary="One analysis with its items and draft bundle (analyst)")
