@@ -164,6 +164,7 @@ def _ingest(base: str, token: str, rate: int, seconds: float, every: float, stop
     local = threading.local()
 
     def post(body: bytes) -> int:
+        """Post one bundle (one HTTP client per thread); return how many objects it carried."""
         http = getattr(local, "http", None)
         if http is None:
             http = local.http = httpx.Client(timeout=30)
