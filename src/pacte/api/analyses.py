@@ -59,7 +59,6 @@ class AnalysisSettings:
                    ner=_flag("PACTE_ANALYSIS_NER", True))
 
 
-
 def _review() -> ModuleType:
     """Return :mod:`pacte.analysis.review`, importing the pipeline on first use."""
     try:
