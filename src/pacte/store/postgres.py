@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -55,6 +56,9 @@ class PostgresStore(SQLStore):
 
     def __init__(self, url: str, max_connections: int = 10) -> None:
         conninfo, self.schema = split_schema(url)
+        self._stats_lock = threading.Lock()
+        self._unanalysed = 0
+        self._analysed_rows = 0
         # JIT compilation costs hundreds of ms on the short, selective queries the hub runs.
         options = "-c jit=off"
         if self.schema:
@@ -77,6 +81,21 @@ class PostgresStore(SQLStore):
         if rows:
             with conn.cursor() as cur:  # type: ignore[attr-defined]
                 cur.executemany(sql, rows)
+
+    def after_bulk_write(self, rows: int) -> None:
+        """Refresh planner statistics once a tenth of the table (at least 10,000 rows) is new.
+
+        The hub's queries are planned from statistics; a server with autovacuum off (or slow to
+        catch up after a bulk import) would otherwise plan against an empty table.
+        """
+        with self._stats_lock:
+            self._unanalysed += rows
+            if self._unanalysed < max(10_000, self._analysed_rows // 10):
+                return
+            self._analysed_rows += self._unanalysed
+            self._unanalysed = 0
+        with _translated(), self._pool.connection() as conn:
+            conn.execute("ANALYZE versions, shares, sharers, members, collections")
 
     def bulk_insert(self, conn: Conn, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Insert many new rows with COPY, PostgreSQL's bulk path."""

@@ -99,6 +99,7 @@ class SQLWriteTxn:
     def __init__(self, store: SQLStore, conn: Conn) -> None:
         self.store = store
         self.conn = conn
+        self.rows_written = 0
         self._next_vid: int | None = None
         self._next_sid: int | None = None
         self._last_added: str | None = None
@@ -162,6 +163,7 @@ class SQLWriteTxn:
         if self._next_vid is None:
             self._next_vid = int(self._x("SELECT COALESCE(MAX(vid), 0) FROM versions").fetchone()[0]) + 1
         first = self._next_vid
+        self.rows_written += len(rows)
         vids = list(range(first, first + len(rows)))
         self._next_vid = first + len(rows)
         self.store.bulk_insert(
@@ -274,6 +276,9 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+    def after_bulk_write(self, rows: int) -> None:
+        """Hook run after a committed write of ``rows`` new versions (backends refresh statistics)."""
 
     def bulk_insert(self, conn: Conn, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Insert many new rows into a table (backends may use a faster bulk path)."""
@@ -517,10 +522,16 @@ class _TxnContext:
     def __enter__(self) -> WriteTxn:
         self._cm = self.store._writing()
         conn = self._cm.__enter__()
-        return SQLWriteTxn(self.store, conn)
+        self._txn = SQLWriteTxn(self.store, conn)
+        return self._txn
+
+    @property
+    def _rows(self) -> int:
+        return self._txn.rows_written
 
     def __exit__(self, *exc: Any) -> None:
         assert self._cm is not None
         self._cm.__exit__(*exc)
         if exc[0] is None:
             self.store._events_committed()
+            self.store.after_bulk_write(self._rows)
