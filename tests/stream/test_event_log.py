@@ -52,7 +52,7 @@ def test_a_rolled_back_write_logs_nothing(hub: Hub) -> None:
                      tlp=int(Tlp.GREEN), revoked=False, sha="0", doc="{}")
     with pytest.raises(RuntimeError), hub.store.write() as tx:
         vids = tx.insert_versions([row], key)
-        assert tx.insert_shares([(vids[0], hub.community.cid, alpha.org_id)], key) == [True]  # logs an event
+        assert tx.insert_shares([(vids[0], hub.community.cid, alpha.org_id, "indicator")], key) == [True]  # logs
         raise RuntimeError("the transaction fails after the share: the event goes with it")
     assert hub.store.event_head() == head
     hub.share_as(alpha, hub.community, [sdo("indicator", "after-abort", markings=[TLP2["green"]])])

@@ -58,6 +58,11 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, tolerance: 
     return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+def backoff_seconds(attempt: int, base: float, cap: float) -> float:
+    """Return how long to wait before retrying after failed attempt number ``attempt`` (1, 2, ...)."""
+    return float(min(base * 2 ** (attempt - 1), cap))
+
+
 def delivery_id(webhook_uuid: str, eid: int) -> str:
     """Return the delivery id of an event to a webhook (the same on every retry)."""
     return str(uuid.uuid5(_DELIVERY_NS, f"{webhook_uuid}:{eid}"))
@@ -205,7 +210,7 @@ class WebhookManager:
         attempt = 0
         while True:
             if attempt:
-                await asyncio.sleep(min(s.webhook_backoff_seconds * 2 ** (attempt - 1), s.webhook_backoff_max_seconds))
+                await asyncio.sleep(backoff_seconds(attempt, s.webhook_backoff_seconds, s.webhook_backoff_max_seconds))
                 if not await self._lease(wh.wid):
                     return False  # another process took over; it resumes from the durable cursor
             if attempt or self.broker.epoch != epoch:
