@@ -168,8 +168,8 @@ def _from_json(body: bytes) -> _Input:
     return _Input(source=url, lang=lang, url=url)
 
 
-def _from_form(body: bytes, content_type: str) -> _Input:
-    parts = {p.name: p for p in parse_form(body, content_type)}
+async def _from_form(body: bytes, content_type: str) -> _Input:
+    parts = {p.name: p for p in await parse_form(body, content_type)}
     unknown = sorted(set(parts) - {"file", "text", "lang"})
     if unknown:
         raise InvalidInput("unknown form fields", [Detail(reason="not a field of this form", field=k) for k in unknown])
@@ -212,7 +212,7 @@ async def create_analysis(request: Request, p: Analyst,
     media = content_type.split(";", 1)[0].strip().lower()
     if media == "multipart/form-data":
         body = await read_body(request, limit + _FORM_OVERHEAD)
-        src = _from_form(body, content_type)
+        src = await _from_form(body, content_type)
         field = "file" if src.filename is not None or src.source != "text" else "text"
     elif media == "application/json":
         body = await read_body(request, limit + _FORM_OVERHEAD)

@@ -1,15 +1,17 @@
-"""``multipart/form-data`` bodies (RFC 7578), parsed from bytes already read under the size limit.
+"""``multipart/form-data`` bodies (RFC 7578), parsed by python-multipart through Starlette's parser.
 
-Written here rather than pulled in as ``python-multipart``: the body is already in memory and
-bounded by :func:`pacte.api.bodies.read_body`, and only names, file names, media types and bytes
-are needed.
+The body has already been read under the size limit by :func:`pacte.api.bodies.read_body`; this
+module turns it into parts (name, file name, media type, bytes) and malformed bodies into
+``InvalidInput``.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from email.message import Message
+
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from pacte.errors import Detail, InvalidInput
 
@@ -30,53 +32,30 @@ class Part:
         return self.data.decode("utf-8", errors="replace")
 
 
-def _params(header: str) -> tuple[str, dict[str, str]]:
-    msg = Message()
-    msg["content-type"] = header
-    params = {k.lower(): v for k, v in msg.get_params(failobj=[], header="content-type")[1:]}
-    return msg.get_content_type(), {k: str(v) for k, v in params.items()}
-
-
-def boundary_of(content_type: str) -> str:
-    """Return the boundary parameter of a multipart Content-Type; InvalidInput if it has none."""
-    _, params = _params(content_type)
-    boundary = params.get("boundary", "")
-    if not boundary or len(boundary) > 200:
-        raise InvalidInput("multipart body without a boundary", [Detail(reason="Content-Type needs a boundary",
-                                                                        field="Content-Type")])
-    return boundary
-
-
-def parse_form(body: bytes, content_type: str) -> list[Part]:
+async def parse_form(body: bytes, content_type: str) -> list[Part]:
     """Return the parts of a ``multipart/form-data`` body; InvalidInput when it is malformed."""
-    delimiter = b"--" + boundary_of(content_type).encode("latin-1")
-    _preamble, *chunks = (b"\r\n" + body).split(b"\r\n" + delimiter)  # the preamble, if any, is ignored
-    if not chunks:
-        raise InvalidInput("malformed multipart body", [Detail(reason="the boundary does not occur in the body")])
+    if "boundary=" not in content_type:
+        raise InvalidInput("multipart body without a boundary", [Detail(
+            reason="Content-Type needs a boundary", field="Content-Type")])
+
+    async def stream() -> AsyncGenerator[bytes, None]:
+        yield body
+
+    parser = MultiPartParser(Headers({"content-type": content_type}), stream(), max_files=_MAX_PARTS,
+                             max_fields=_MAX_PARTS, max_part_size=len(body) + 1)
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise InvalidInput("malformed multipart body", [Detail(reason=exc.message)]) from None
     parts: list[Part] = []
-    closed = False
-    for chunk in chunks:
-        if chunk.startswith(b"--"):
-            closed = True
-            break
-        if len(parts) >= _MAX_PARTS:
-            raise InvalidInput(f"more than {_MAX_PARTS} form fields")
-        head, sep, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        if not sep:
-            raise InvalidInput("malformed multipart body", [Detail(reason="a part has no blank line after its headers")])
-        headers: dict[str, str] = {}
-        for line in head.decode("utf-8", errors="replace").split("\r\n"):
-            key, colon, value = line.partition(":")
-            if colon:
-                headers[key.strip().lower()] = value.strip()
-        disposition = headers.get("content-disposition", "")
-        kind, params = _params(disposition.replace("form-data", "x-form/data", 1)) if disposition else ("", {})
-        if kind != "x-form/data" or "name" not in params:
-            raise InvalidInput("malformed multipart body",
-                               [Detail(reason="a part has no Content-Disposition: form-data with a name")])
-        media = headers.get("content-type")
-        parts.append(Part(params["name"], data, params.get("filename"),
-                          _params(media)[0] if media and re.match(r"^[\w.+-]+/[\w.+-]+", media) else None))
-    if not closed:
-        raise InvalidInput("malformed multipart body", [Detail(reason="the closing boundary is missing")])
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            data = await value.read()
+            media = value.content_type.split(";", 1)[0].strip().lower() if value.content_type else None
+            parts.append(Part(name, data, value.filename, media or None))
+            await value.close()
+        else:
+            parts.append(Part(name, value.encode("utf-8")))
+    if not parts and body.strip():
+        raise InvalidInput("malformed multipart body", [Detail(reason="no form field could be read")])
     return parts
