@@ -110,3 +110,14 @@ def test_marking_definition_posted_later_resolves_unknown(hub: Hub) -> None:
     assert hub.store.count(ObjectQuery(reader=a.org_id, ids=[obj["id"]])) == 1
     assert hub.share_as(a, hub.community, [statement]).successes == 1
     assert hub.store.count(ObjectQuery(reader=b.org_id, ids=[obj["id"]])) == 1  # now resolved, not TLP
+
+
+def test_custom_sco_via_new_sco_extension_is_an_ownerless_observable(hub: Hub) -> None:
+    a = m.add_org(hub.store, hub.ids, hub.clock, "WalletA", None)
+    b = m.add_org(hub.store, hub.ids, hub.clock, "WalletB", None)
+    ext = "extension-definition--5f0e3f4c-8a2d-4b7e-9c61-2d7a0f3b8e12"
+    wallet = {"type": "cryptocurrency-wallet", "spec_version": "2.1",
+              "id": "cryptocurrency-wallet--2b7e1f0a-5d3c-4e8f-9a61-7c2d0e4b8f13",
+              "value": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "extensions": {ext: {"extension_type": "new-sco"}}}
+    assert hub.share_as(a, hub.community, [copy.deepcopy(wallet)]).successes == 1  # no created/modified needed
+    assert hub.share_as(b, hub.community, [copy.deepcopy(wallet)]).successes == 1  # nobody owns an observable

@@ -25,8 +25,10 @@ WALLET_SCO_TYPE = "cryptocurrency-wallet"
 
 def pacte_identity() -> dict[str, Any]:
     """Return the system identity that defines Pacte's STIX extensions."""
+    # It names itself as creator: relayed by whichever member publishes first, owned by none.
     return {"type": "identity", "spec_version": "2.1", "id": PACTE_IDENTITY_ID, "created": _FIXED_TIME,
-            "modified": _FIXED_TIME, "name": "Pacte report analysis", "identity_class": "system"}
+            "modified": _FIXED_TIME, "name": "Pacte report analysis", "identity_class": "system",
+            "created_by_ref": PACTE_IDENTITY_ID}
 
 
 def wallet_extension() -> dict[str, Any]:

@@ -11,7 +11,7 @@ import orjson
 from pacte.errors import Detail, PacteError, PolicyRefused
 from pacte.policy import check_share, explicit_level, stored_level
 from pacte.stix.markings import TLP_BY_ID
-from pacte.stix.validate import SCO_TYPES, ObjectInvalid, Prepared, prepare
+from pacte.stix.validate import ObjectInvalid, Prepared, prepare
 from pacte.store.base import Collection, Org, Store, VersionRow, WriteTxn
 
 
@@ -146,7 +146,7 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
             own_keys[(p.id, p.version_key)] = p.sha
             creator = idents.get(p.created_by_ref) if p.created_by_ref else None
             if p.id not in owners and p.id not in new_owners:
-                member_made = creator is not None or (p.created_by_ref is None and p.type not in SCO_TYPES)
+                member_made = creator is not None or (p.created_by_ref is None and not p.is_sco)
                 new_owners[p.id] = org.org_id if member_made else None
             new_rows.append(VersionRow(
                 id=p.id, type=p.type, vkey=p.version_key, modified=p.modified, created=p.created,

@@ -109,6 +109,7 @@ class Prepared:
     doc: bytes  # compact JSON of the object
     sha: str
     marking_level: int | None  # for marking definitions: the TLP level they declare
+    is_sco: bool  # a cyber-observable (predefined or a new-sco extension): shared facts, no owner
 
 
 class ObjectInvalid(Exception):
@@ -132,6 +133,13 @@ def depth_exceeds(value: Any, limit: int) -> bool:
         if (type(child) is dict or type(child) is list) and depth_exceeds(child, limit - 1):
             return True
     return False
+
+
+def _declares_new_sco(obj: dict[str, Any]) -> bool:
+    """Return True for a custom observable: an object whose extension says ``new-sco``."""
+    extensions = obj.get("extensions")
+    return isinstance(extensions, dict) and any(
+        isinstance(e, dict) and e.get("extension_type") == "new-sco" for e in extensions.values())
 
 
 def is_stix_id(value: str, expected_type: str | None = None) -> bool:
@@ -159,7 +167,7 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
     m = _ID.match(obj_id)
     if m is None or m.group(1) != otype:
         raise _fail(obj_id, "id", f"must be '{otype}--' followed by a lowercase UUID")
-    is_sco = otype in SCO_TYPES
+    is_sco = otype in SCO_TYPES or _declares_new_sco(obj)
     spec = obj.get("spec_version")
     if spec is None and is_sco:
         spec = "2.1"
@@ -248,4 +256,5 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         doc=doc,
         sha=hashlib.blake2b(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest(),
         marking_level=marking_definition_level(obj) if otype == "marking-definition" else None,
+        is_sco=is_sco,
     )
