@@ -66,7 +66,8 @@ class PostgresStore(SQLStore):
         kwargs: dict[str, Any] = {"autocommit": True, "options": options}
         with _translated():
             if self.schema:
-                with psycopg.connect(conninfo, autocommit=True) as conn:
+                with psycopg.connect(conninfo, autocommit=True) as conn, conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK_KEY,))
                     conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             self._pool = ConnectionPool(conninfo, min_size=1, max_size=max_connections, kwargs=kwargs, open=True)
             self._pool.wait(timeout=10.0)
@@ -124,5 +125,7 @@ class PostgresStore(SQLStore):
     def drop_schema(self) -> None:
         """Drop this store's schema and everything in it (tests only)."""
         if self.schema:
-            with self._pool.connection() as conn:
+            with self._pool.connection() as conn, conn.transaction():
+                # the writers' lock keeps this DDL from deadlocking with migrations of other schemas
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK_KEY,))
                 conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
