@@ -61,6 +61,8 @@ NEVER_HELD = sid("marking-definition", "never-shared")  # no definition is ever 
 ALL_REFS = [*TLP_LEVEL, *STATEMENTS, NEVER_HELD]
 UNKNOWN = 99  # sentinel: a reference the hub cannot resolve
 TYPES = ["attack-pattern", "threat-actor", "intrusion-set"]
+SCOS = {"ipv4-addr"}
+SCO_VALUES = ["198.51.100.1", "198.51.100.2"]  # few values: the same SCO id is shared again and again
 
 DEFAULTS = {"community": GREEN, "group": AMBER, "private": AMBER}
 # Examples per backend (PostgreSQL round trips cost more); ORACLE_EXAMPLES overrides both.
@@ -166,7 +168,8 @@ class Oracle:
         oid = obj["id"]
         if oid not in self.owner:
             creator = obj.get("created_by_ref")
-            self.owner[oid] = org if creator is None or creator in self.identities else None
+            member_made = creator in self.identities or (creator is None and obj["type"] not in SCOS)
+            self.owner[oid] = org if member_made else None  # SCOs and relayed objects are nobody's
         version, tag = version_of(obj)
         key = (oid, version, tag)
         v = self.versions.setdefault(key, MVersion(oid, version, tag, tuple(obj.get("object_marking_refs", [])), org))
@@ -183,7 +186,7 @@ class Oracle:
 
 def version_of(obj: dict[str, Any]) -> tuple[str, str]:
     """Return (version, content tag) of a generated object."""
-    return str(obj.get("modified", obj.get("created"))), str(obj.get("name"))
+    return str(obj.get("modified", obj.get("created"))), str(obj.get("name", obj.get("x_tag")))
 
 
 def key_of(doc: str, identities: Iterable[str]) -> Key:
@@ -191,7 +194,7 @@ def key_of(doc: str, identities: Iterable[str]) -> Key:
     obj = orjson.loads(doc)
     if obj["type"] == "identity" and obj["id"] in identities:
         return (obj["id"], "*", "*")
-    return (obj["id"], str(obj.get("modified", obj.get("created"))), str(obj.get("name")))
+    return (obj["id"], *version_of(obj))
 
 
 def select(keys: set[Key], which: str) -> set[Key]:
@@ -251,23 +254,21 @@ def draw_markings(data: st.DataObject, w: World, cname: str) -> list[str]:
 def draw_object(data: st.DataObject, w: World, org: int, cname: str, batch: list[dict[str, Any]]) -> dict[str, Any]:
     o = w.oracle
     n = next(w.counter)
-    kinds = ["new", "new", "version", "reshare", "conflict", "marking", "invalid"]
+    kinds = ["new", "new", "version", "reshare", "conflict", "marking", "invalid", "sco"]
     kind = data.draw(st.sampled_from(kinds), label="object kind")
     creators = [None, None, w.orgs[org].identity_id, MITRE_IDENTITY,
                 w.orgs[(org + 1) % len(w.orgs)].identity_id]  # the last one is spoofed
-    if kind == "version" and o.owner:
-        oid = data.draw(st.sampled_from(sorted(o.owner)), label="versioned id")
+    versionable = sorted(i for i in o.owner if i.split("--")[0] in TYPES)
+    if kind == "version" and versionable:
+        oid = data.draw(st.sampled_from(versionable), label="versioned id")
         otype = oid.split("--")[0]
-        if otype == "marking-definition":
-            kind = "new"
-        else:
-            new: dict[str, Any] = {"type": otype, "spec_version": "2.1", "id": oid, "created": ts(0),
-                                   "modified": ts(n), "name": f"t{n}",
-                                   "object_marking_refs": draw_markings(data, w, cname)}
-            creator = data.draw(st.sampled_from(creators[:4]), label="creator")
-            if creator is not None:
-                new["created_by_ref"] = creator
-            return new
+        new: dict[str, Any] = {"type": otype, "spec_version": "2.1", "id": oid, "created": ts(0),
+                               "modified": ts(n), "name": f"t{n}",
+                               "object_marking_refs": draw_markings(data, w, cname)}
+        creator = data.draw(st.sampled_from(creators[:4]), label="creator")
+        if creator is not None:
+            new["created_by_ref"] = creator
+        return new
     if kind == "reshare":
         candidates = [k for k in o.versions if not k[0].startswith("marking")]
         if candidates:
@@ -288,6 +289,10 @@ def draw_object(data: st.DataObject, w: World, org: int, cname: str, batch: list
         if data.draw(st.integers(0, 3), label="spoofed definition?") == 0:
             definition["created_by_ref"] = creators[-1]  # refused: it must then resolve nothing
         return definition
+    if kind == "sco":
+        value = data.draw(st.sampled_from(SCO_VALUES), label="sco value")
+        return {"type": "ipv4-addr", "spec_version": "2.1", "id": sid("ipv4-addr", value), "value": value,
+                "x_tag": f"t{n}", "object_marking_refs": draw_markings(data, w, cname)}
     if kind == "invalid":
         w.invalid.add(f"threat-actor--{n}")
         return {"type": "threat-actor", "spec_version": "2.1", "id": f"threat-actor--{n}", "created": ts(0),
