@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import threading
@@ -146,7 +147,9 @@ class Broker:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
         self._tasks.clear()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        # let a query still running on the broker's threads end before the store may go away
+        await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(self._executor.shutdown, wait=True, cancel_futures=True))
 
     async def db(self, func: Any, *args: Any) -> Any:
         """Run a blocking store call on the broker's threads."""
@@ -313,10 +316,10 @@ class Broker:
     async def _prune(self) -> None:
         retention = self.settings.retention_seconds
         while True:
+            await asyncio.sleep(self.settings.prune_every_seconds)
             if retention > 0:
                 cutoff = format_key(datetime.now(UTC) - timedelta(seconds=retention))
                 try:
                     await self.db(self.store.prune_events, cutoff)
                 except Exception:
                     log.exception("pruning the event log failed")
-            await asyncio.sleep(self.settings.prune_every_seconds)
