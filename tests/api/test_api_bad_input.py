@@ -8,6 +8,7 @@ import pytest
 
 from api.conftest import Api, assert_error
 from helpers import TLP2, bundle, sdo, sid
+from pacte.policy import Role
 
 GOOD = sdo("threat-actor", "valid-sibling", 1)
 
@@ -131,3 +132,25 @@ def test_json_nested_beyond_the_parser_limit_is_a_clear_400(api: Api) -> None:
 def test_json_nested_beyond_the_parser_limit_is_too_deep(api: Api) -> None:
     body = b'{"type":"bundle","x":' + b"[" * 5000 + b"]" * 5000 + b"}"
     assert_error(api.post(api.alpha, "community", body), 400, "too_deep")
+
+
+def test_streamed_body_over_the_limit_is_413_without_content_length(api: Api) -> None:
+    limit = api.hub.settings.max_body_bytes
+    head = b'{"type":"bundle","id":"' + sid("bundle", "s").encode() + b'","objects":[],"x_pad":"'
+
+    def chunks() -> Any:
+        yield head
+        for _ in range(limit // 65536 + 2):
+            yield b"x" * 65536
+        yield b'"}'
+
+    resp = api.client.post("/api/v1/collections/community/objects", content=chunks(),
+                           headers={**api.alpha.auth(), "Content-Type": "application/json"})
+    assert_error(resp, 413, "too_large")
+    assert api.everything() == set()
+
+
+def test_token_label_over_200_characters_is_400(api: Api) -> None:
+    admin = api.alpha.auth(Role.ADMIN)
+    err = assert_error(api.client.post("/api/v1/tokens", json={"label": "x" * 201}, headers=admin), 400)
+    assert any(d.get("field", "").endswith("label") for d in err["details"])

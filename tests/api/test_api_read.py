@@ -163,3 +163,20 @@ def test_openapi_document(api: Api) -> None:
     params = {p["name"] for p in doc["paths"]["/api/v1/objects"]["get"]["parameters"]}
     assert {"type", "producer", "collection", "modified_from", "modified_to", "versions", "limit", "cursor"} <= params
     assert api.get(api.alpha, "/whoami", Role.READER).status_code == 200
+
+
+def test_latest_readable_version_when_the_newest_is_hidden(api: Api) -> None:
+    v1 = sdo("intrusion-set", "layered", 1, created_by=MITRE_IDENTITY)
+    v2 = sdo("intrusion-set", "layered", 2, created_by=MITRE_IDENTITY, description="group-only detail")
+    assert api.post(api.alpha, "community", bundle(v1)).status_code == 200
+    assert api.post(api.alpha, "AB", bundle(v2)).status_code == 200
+    report = sdo("report", "layered-report", 3, object_refs=[v1["id"]])
+    assert api.post(api.alpha, "community", bundle(report)).status_code == 200
+    assert api.get(api.charlie, f"/objects/{v1['id']}").json()["objects"] == [v1]
+    assert api.get(api.bravo, f"/objects/{v1['id']}").json()["objects"] == [v2]
+    assert api.get(api.charlie, f"/objects/{v1['id']}", versions="all").json()["objects"] == [v1]
+    assert ids(api.get(api.charlie, "/objects", type="intrusion-set")) == [(v1["id"], v1["modified"])]
+    assert ids(api.get(api.bravo, "/objects", type="intrusion-set")) == [(v1["id"], v2["modified"])]
+    refs = api.get(api.charlie, f"/objects/{report['id']}", with_refs="true").json()["references"]
+    assert refs == [v1]
+    assert api.get(api.bravo, f"/objects/{report['id']}", with_refs="true").json()["references"] == [v2]
