@@ -90,12 +90,13 @@ def test_pagination_cursor_and_more(hub: Hub) -> None:
     assert hub.store.count(ObjectQuery(reader=org.org_id, types=["malware"])) == 25
 
 
-def test_added_times_strictly_increase() -> None:
+def test_added_times_strictly_increase_by_whole_microseconds() -> None:
     assert next_added("2024-01-01T00:00:00.000000000Z", None) == "2024-01-01T00:00:00.000000000Z"
     assert next_added("2024-01-01T00:00:00.000000000Z", "2024-01-01T00:00:00.000000000Z") == \
-        "2024-01-01T00:00:00.000000001Z"
-    assert next_added("2023-01-01T00:00:00.000000000Z", "2024-01-01T00:00:00.000000005Z") == \
-        "2024-01-01T00:00:00.000000006Z"
+        "2024-01-01T00:00:00.000001000Z"
+    assert next_added("2023-01-01T00:00:00.000000000Z", "2024-01-01T00:00:00.999999000Z") == \
+        "2024-01-01T00:00:01.000000000Z"
+    assert next_added("2024-01-01T00:00:00.123456789Z", None) == "2024-01-01T00:00:00.123456000Z"
 
 
 def test_marking_definition_posted_later_resolves_unknown(hub: Hub) -> None:

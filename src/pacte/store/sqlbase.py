@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pacte.policy import CollectionKind, Role, visible_clause, visible_params
@@ -82,15 +83,16 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 def next_added(now: str, last: str | None) -> str:
-    """Return ``now`` or, if the clock has not moved past ``last``, one nanosecond after it."""
+    """Return ``now`` or, if the clock has not moved past ``last``, one microsecond after it.
+
+    Added times are shown with microsecond precision (TAXII's ``date_added``), so each share
+    gets a distinct microsecond and ``added_after`` can page inside a large batch.
+    """
+    now = now[:26] + "000Z"  # whole microseconds
     if last is None or now > last:
         return now
-    digits = last[20:29]
-    stem = last[:20]
-    bumped = int(digits) + 1
-    if bumped < 10**9:
-        return f"{stem}{bumped:09d}Z"
-    return last  # pathological: keep order via the sequence number
+    moment = datetime.strptime(last[:26], "%Y-%m-%dT%H:%M:%S.%f") + timedelta(microseconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
 
 
 class SQLWriteTxn:
