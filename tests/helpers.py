@@ -122,12 +122,12 @@ def add_member(hub: Hub, name: str, country: str | None = None) -> Member:
 
 
 class SpreadIds(SequentialIds):
-    """Predictable UUIDs whose leading hex digits differ too.
+    """Predictable UUIDs whose leading and trailing hex digits both differ from one call to the next.
 
-    ``SequentialIds`` (the ``ids`` fixture) counts in the low bits only, while token ids are cut
-    from the leading 16 hex digits of a UUID, so a second token under it collides (see
+    Token ids were once cut from the leading hex digits while ``SequentialIds`` (the ``ids``
+    fixture) counts in the low bits only, so tokens collided (regression test:
     tests/hub/test_hub_no_cache.py::test_two_tokens_under_the_frozen_ids_fixture). Tests that
-    create several tokens use this instead.
+    create many tokens use this so that they do not depend on which bits ids are cut from.
     """
 
     def uuid4(self) -> uuid.UUID:
