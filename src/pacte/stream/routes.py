@@ -129,13 +129,29 @@ async def _frames(broker: Broker, sub: Subscription) -> AsyncIterator[bytes]:
                     sub.sent = max(sub.sent, sub.idle_cursor)
                 yield b"id: %d\n: heartbeat\n\n" % sub.sent
                 continue
-            if cursor >= 0:
-                if epoch != broker.epoch:  # read before a narrowing change: never sent, read again
-                    sub.rewind()
-                    broker.wake()
-                    continue
-                sub.sent = cursor
-            yield chunk  # no await between the epoch check and the write to the connection
+            if cursor < 0:  # the final message of a stream the server closes
+                yield chunk
+                continue
+            if epoch != broker.epoch:  # read before a narrowing change: never sent, read again
+                sub.rewind()
+                broker.wake()
+                continue
+            # Later chunks were read after this one, so under the same epoch: send what is queued as
+            # one write (a lagging connection catches up with fewer, larger writes).
+            sub.sent = cursor
+            parts = [chunk]
+            end = False
+            while not sub.queue.empty():
+                more = sub.queue.get_nowait()
+                if more is None:
+                    end = True
+                    break
+                if more[1] != HEARTBEAT:
+                    parts.append(more[0])
+                    sub.sent = max(sub.sent, more[1])
+            yield chunk if len(parts) == 1 else b"".join(parts)  # no await since the epoch check
+            if end:
+                return
     finally:
         broker.unsubscribe(sub)
 
