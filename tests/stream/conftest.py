@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from fastapi import FastAPI
 
 from pacte.api.app import create_app
 from pacte.hub import Hub
@@ -18,7 +19,8 @@ from pacte.stream.settings import StreamSettings
 from .live import LiveServer
 
 FAST = StreamSettings(heartbeat_seconds=0.5, poll_seconds=0.2, webhook_backoff_seconds=0.05,
-                      webhook_timeout_seconds=1.0, webhook_reload_seconds=0.2, webhook_allow_private=True)
+                      webhook_timeout_seconds=1.0, webhook_reload_seconds=0.2, webhook_allow_private=True,
+                      send_timeout_seconds=2.0, queue_chunks=64)
 
 
 @dataclass
@@ -27,6 +29,7 @@ class World:
 
     hub: Hub
     server: LiveServer
+    app: FastAPI
     orgs: dict[str, Org] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)  # "<org>" reader, "<org>-admin" admin
     token_ids: dict[str, str] = field(default_factory=dict)
@@ -44,7 +47,7 @@ def world(hub: Hub) -> Iterator[World]:
     app = create_app(hub)
     app.state.stream_settings = FAST
     with LiveServer(app) as server:
-        w = World(hub, server)
+        w = World(hub, server, app)
         ids = RandomIds()
         for name, country in (("Alpha", "FR"), ("Beta", "DE"), ("Gamma", "BE")):
             org = add_org(hub.store, hub.ids, hub.clock, name, country)

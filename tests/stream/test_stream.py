@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import socket
 import threading
 import time
 from datetime import UTC, datetime
@@ -237,3 +238,32 @@ def test_heartbeats_carry_the_position(world: World) -> None:
 def test_stream_needs_a_valid_token(world: World, header: str) -> None:
     resp = httpx.get(world.url + "/api/v1/stream", headers={"Authorization": header} if header else {})
     assert resp.status_code == 401
+
+
+def test_a_client_that_stops_reading_is_dropped(world: World) -> None:
+    w = world
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", w.server.port))
+    sock.sendall(f"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {w.tokens['beta']}\r\n\r\n"
+                 .encode())
+    broker = w.app.state.stream.broker
+    deadline = time.monotonic() + 10
+    while not broker.subs and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(broker.subs) == 1
+    try:
+        filler = "x" * 4000
+        for batch in range(40):  # ~4 MB of events that the client never reads
+            _share(w, "alpha", w.hub.community,
+                   *[sdo("indicator", f"flood-{batch}-{i}", markings=[TLP2["green"]], description=filler)
+                     for i in range(25)])
+        deadline = time.monotonic() + 15
+        while broker.subs and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not broker.subs  # dropped (too slow, then no write accepted): the hub holds nothing for it
+        reader = Collector(w.url, w.tokens["beta"]).start()  # the hub still serves everyone else
+        end = _sentinel(w, "after-flood")
+        assert reader.wait_id(end)
+    finally:
+        sock.close()

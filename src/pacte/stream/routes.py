@@ -170,13 +170,15 @@ class EventStreamResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the stream until the server closes it or the client goes away."""
         watcher = asyncio.create_task(self._watch(receive))
+        limit = self.broker.settings.send_timeout_seconds
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             async for chunk in _frames(self.broker, self.sub):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                async with asyncio.timeout(limit):  # a client that stops reading must not pin us forever
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except OSError:
-            pass  # the client went away while we wrote
+        except (OSError, TimeoutError):
+            pass  # the client went away, or stopped reading: the server drops the connection
         finally:
             watcher.cancel()
             self.broker.unsubscribe(self.sub)

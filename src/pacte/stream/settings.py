@@ -16,6 +16,7 @@ class StreamSettings:
     poll_seconds: float = 0.25  # fallback wake-up when no commit signal or NOTIFY arrives
     batch: int = 500  # events read per subscriber group per round
     queue_chunks: int = 512  # chunks buffered per subscriber before it is dropped as too slow
+    send_timeout_seconds: float = 60.0  # a connection that accepts no byte for this long is dropped
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 1.0  # first retry delay, doubled each attempt
     webhook_backoff_max_seconds: float = 300.0
