@@ -29,6 +29,7 @@ Webhooks (``/api/v1/webhooks``, admin token)
 
 Settings (environment, ``PACTE_STREAM_<NAME>``; see :class:`~pacte.stream.settings.StreamSettings`)
     ``RETENTION_SECONDS`` (7 days), ``HEARTBEAT_SECONDS`` (15), ``POLL_SECONDS`` (0.25),
+    ``QUEUE_CHUNKS`` (512) and ``SEND_TIMEOUT_SECONDS`` (60) for clients that read too slowly,
     ``WEBHOOK_MAX_ATTEMPTS`` (8), ``WEBHOOK_BACKOFF_SECONDS`` (1), ``WEBHOOK_TIMEOUT_SECONDS``
     (10), ``WEBHOOK_ALLOW_PRIVATE`` (off: loopback and private receivers are refused).
 """
