@@ -16,12 +16,9 @@ from pacte.hub import Hub
 from pacte.hub import members as m
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "stix21-examples"
-UPPERCASE_UUID = ("bug: stix/validate.py _ID accepts only lowercase hex in the UUID part, but STIX 2.1 asks for an "
-                  "RFC 4122 UUID, whose hex digits are case-insensitive on input; the OASIS example "
-                  "relationship--81f12913-1372-4c96-85ec-E9034ac98aba (valid for stix2-validator) is refused")
 BUNDLES = ["apt1.json", "indicator-for-c2-ip-address.json", "indicator-to-campaign-relationship.json",
            "indicators-for-C2-with-COA.json",
-           pytest.param("infrastructure.json", marks=pytest.mark.xfail(strict=True, reason=UPPERCASE_UUID)),
+           "infrastructure.json",
            "malicious-email-indicator-with-attachment.json", "poisonivy.json"]
 
 

@@ -93,9 +93,6 @@ def test_relayed_object_with_keys_reordered_is_stored_once(hub: Hub) -> None:
     assert len(hub.get_object(alpha.org, obj["id"], "last")) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="bug: api/bodies.py parse_json uses orjson, which turns integers beyond 64 "
-                   "bits into floats, so an integer such as 2**70 + 1 is stored and served as 1.1805916207174113e+21: "
-                   "silently changed instead of kept exactly or refused with a 400 naming the field")
 def test_integer_beyond_64_bits_is_kept_exactly_or_refused(hub: Hub) -> None:
     alpha = add_member(hub, "Alpha")
     obj = sdo("threat-actor", "big-number", 1, x_serial=2**70 + 1)

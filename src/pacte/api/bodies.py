@@ -10,7 +10,7 @@ import orjson
 from fastapi import Request
 
 from pacte.errors import Detail, InvalidJSON, TooDeep, TooLarge
-from pacte.stix.bundle import objects_of
+from pacte.stix.bundle import objects_of, refuse_inexact_integers
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -33,8 +33,10 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise InvalidJSON("the request body is empty", [Detail(reason="a JSON document is required")])
     try:
-        return orjson.loads(body)
+        doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if "recursion" in exc.msg or "depth" in exc.msg:
             raise TooDeep("JSON nests too deeply to parse", [Detail(reason=exc.msg)]) from None
         raise InvalidJSON("malformed JSON", [Detail(reason=f"{exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+    refuse_inexact_integers(body, doc)
+    return doc

@@ -141,7 +141,7 @@ def _seq(cursor: str | None) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, _, seq = raw.partition(":")
-        if version != "v1" or not seq.isdigit():
+        if version != "v1" or not seq.isdigit() or len(seq) > 18:
             raise ValueError
         return int(seq)
     except ValueError:

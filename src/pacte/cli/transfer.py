@@ -17,7 +17,7 @@ from pacte.errors import Detail, InvalidJSON
 from pacte.hub import Hub
 from pacte.hub.members import require_org
 from pacte.hub.sharing import Checked, check_objects, share_checked
-from pacte.stix.bundle import objects_of
+from pacte.stix.bundle import objects_of, refuse_inexact_integers
 from pacte.store.base import Org
 
 # Objects of the bundle being imported, inherited by forked validation workers (never pickled).
@@ -54,11 +54,14 @@ def import_bundle(hub: Hub, file: Path, org_name: str, collection: str, batch: i
     coll = hub.collection_for(org, collection)
     if not hub.can_write_as(org, coll):
         hub.share_as(org, coll, [])  # raises the membership error
+    raw = file.read_bytes()
     try:
-        doc = orjson.loads(file.read_bytes())
+        doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidJSON(f"{file.name} is not valid JSON", [Detail(
             reason=f"{exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+    refuse_inexact_integers(raw, doc)
+    del raw
     objects = objects_of(doc, hub.settings.max_depth)
     del doc
     ok = failed = shown = 0

@@ -67,13 +67,3 @@ class SequentialIds:
         """Return the next predictable UUID."""
         self.counter += 1
         return uuid.UUID(int=self.counter, version=4)
-
-
-# Namespace for the identities the hub mints for its members.
-MEMBER_NAMESPACE = uuid.UUID("6b1d9c1e-3f0a-5c55-9a3e-70616374652e")
-
-
-def member_identity_id(name: str) -> str:
-    """Return the deterministic STIX identity id of a member with this name."""
-    derived = uuid.uuid5(MEMBER_NAMESPACE, name.casefold())
-    return f"identity--{uuid.UUID(bytes=derived.bytes, version=4)}"

@@ -9,7 +9,7 @@ import orjson
 
 from pacte.errors import Conflict, Detail, InvalidInput, NotFound
 from pacte.hub.auth import hash_secret, new_secret
-from pacte.hub.clock import Clock, Ids, member_identity_id
+from pacte.hub.clock import Clock, Ids
 from pacte.hub.sharing import share_objects
 from pacte.policy import DEFAULT_TLP, CollectionKind, Role
 from pacte.stix.timestamps import format_dt, format_key
@@ -48,10 +48,10 @@ def add_org(store: Store, ids: Ids, clock: Clock, name: str, country: str | None
     if country is not None and not _COUNTRY.match(country.upper()):
         raise InvalidInput(f"invalid country code {country!r}", [Detail(
             reason="an ISO 3166-1 alpha-2 code such as FR or DE", field="country")])
-    if store.org_by_name(name) is not None:
-        raise Conflict(f"organisation {name!r} already exists")
+    if any(o.name.casefold() == name.casefold() for o in store.list_orgs()):
+        raise Conflict(f"organisation {name!r} already exists (names are compared without case)")
     now = format_dt(clock.now())
-    identity_id = member_identity_id(name)
+    identity_id = f"identity--{ids.uuid4()}"  # unpredictable: nobody can publish it before the member exists
     org = store.add_org(name, country.upper() if country else None, identity_id, now)
     store.add_collection(str(ids.uuid4()), CollectionKind.PRIVATE, private_name(org), f"{name} (private)",
                          f"Private to {name}", org.org_id, int(DEFAULT_TLP[CollectionKind.PRIVATE]), now)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pacte.errors import Detail, InvalidSTIX, TooDeep
 from pacte.stix.validate import depth_exceeds, is_stix_id
+
+# A JSON string, or an integer literal of 20+ digits outside strings.
+_BIG_INT = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?\d{20,})(?![\d.eE])')
+# What orjson keeps as an exact int; literals outside become floats.
+_EXACT = range(-(2**63), 2**64)
 
 
 def objects_of(doc: Any, max_depth: int, *, envelope: bool = False) -> list[Any]:
@@ -31,3 +37,43 @@ def objects_of(doc: Any, max_depth: int, *, envelope: bool = False) -> list[Any]
             raise TooDeep(f"JSON nests deeper than {max_depth} levels", [Detail(
                 reason=f"nests deeper than {max_depth} levels", field=key)])
     return objects
+
+
+def refuse_inexact_integers(raw: bytes, doc: Any) -> None:
+    """Raise InvalidSTIX if the JSON holds an integer too large to keep exactly (beyond 64 bits).
+
+    STIX 2.1 integers are at most 2^53 - 1 in magnitude; the parser would turn larger literals
+    into floats and so change what the member sent, which the hub never does silently.
+    """
+    if re.search(rb"\d{20}", raw) is None:
+        return
+    inexact = {float(int(m.group(1))) for m in _BIG_INT.finditer(raw)
+               if m.group(1) and int(m.group(1)) not in _EXACT}
+    if not inexact:
+        return
+    path = _first_float_of(doc, "", inexact)
+    raise InvalidSTIX("integer too large to keep exactly", [Detail(
+        reason="integers beyond 64 bits cannot be stored exactly; STIX integers are within ±(2^53 - 1)",
+        field=path.split(".", 2)[-1] if path.startswith("objects[") else path or None,
+        object_id=_object_id(doc, path))])
+
+
+def _first_float_of(value: Any, path: str, inexact: set[float]) -> str:
+    if isinstance(value, float) and value in inexact:
+        return path
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        sub = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
+        found = _first_float_of(child, sub, inexact)
+        if found:
+            return found
+    return ""
+
+
+def _object_id(doc: Any, path: str) -> str | None:
+    m = re.match(r"objects\[(\d+)\]", path)
+    if m is None or not isinstance(doc, dict) or not isinstance(doc.get("objects"), list):
+        return None
+    obj = doc["objects"][int(m.group(1))]
+    oid = obj.get("id") if isinstance(obj, dict) else None
+    return oid if isinstance(oid, str) else None

@@ -20,7 +20,8 @@ from pacte.stix import timestamps
 from pacte.stix.markings import marking_definition_level
 
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
-_ID = re.compile(r"^([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# RFC 4122: hex digits are case-insensitive on input (the OASIS examples include an uppercase one).
+_ID = re.compile(r"^([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _PROP = re.compile(r"^[a-z0-9_]{1,250}$")
 
 SCO_TYPES = frozenset({
@@ -166,7 +167,7 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         raise _fail(None, "id", "required")
     m = _ID.match(obj_id)
     if m is None or m.group(1) != otype:
-        raise _fail(obj_id, "id", f"must be '{otype}--' followed by a lowercase UUID")
+        raise _fail(obj_id, "id", f"must be '{otype}--' followed by a UUID")
     is_sco = otype in SCO_TYPES or _declares_new_sco(obj)
     spec = obj.get("spec_version")
     if spec is None and is_sco:
