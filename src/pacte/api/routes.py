@@ -14,8 +14,9 @@ from starlette.responses import Response
 from pacte.api.auth import hub_of, principal, require_admin
 from pacte.api.bodies import objects_of, parse_json, read_body
 from pacte.errors import Detail, InvalidInput, NotFound
-from pacte.hub import Principal
+from pacte.hub import Hub, Principal
 from pacte.hub.members import group_view, new_token
+from pacte.hub.sharing import ShareReport
 from pacte.policy import CollectionKind, Role
 from pacte.stix import timestamps
 from pacte.store.base import Collection, ObjectQuery, StoredObject
@@ -111,11 +112,9 @@ def revoke_token(request: Request, p: Caller, token_id: str) -> Response:
 async def post_bundle(request: Request, collection: str) -> Response:
     """Share the objects of a bundle; reply with success or failure per object."""
     hub = hub_of(request)
-    p = principal(request)
-    coll = hub.collection_for(p.org, collection)
     body = await read_body(request, hub.settings.max_body_bytes)
-    objects = objects_of(parse_json(body), hub.settings.max_depth)
-    report = await run_in_threadpool(hub.share, p, coll, objects)
+    # everything after reading the body runs off the event loop: live streams keep flowing
+    coll, report = await run_in_threadpool(_share_body, request, hub, collection, body)
     results = [o.as_dict() for o in report.outcomes]
     summary = {"collection": coll.name, "success_count": report.successes, "failure_count": report.failures,
                "results": results}
@@ -129,6 +128,13 @@ async def post_bundle(request: Request, collection: str) -> Response:
                  "message": "no object was stored", "details": details}
         return _json({"error": error, **summary}, status)
     return _json(summary, 207 if report.failures else 200)
+
+
+def _share_body(request: Request, hub: Hub, collection: str, body: bytes) -> tuple[Collection, ShareReport]:
+    p = principal(request)
+    coll = hub.collection_for(p.org, collection)
+    objects = objects_of(parse_json(body), hub.settings.max_depth)
+    return coll, hub.share(p, coll, objects)
 
 
 def _cursor(seq: int) -> str:

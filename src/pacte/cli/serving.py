@@ -11,4 +11,5 @@ from pacte.hub import Hub
 def run_server(hub: Hub, host: str, port: int) -> None:
     """Serve the hub's ASGI app with uvicorn until interrupted."""
     uvicorn.run(create_app(hub), host=host, port=port, log_level="info", access_log=False,
-                proxy_headers=False, server_header=False)
+                proxy_headers=False, server_header=False,
+                timeout_graceful_shutdown=5)  # open live streams must not hold a shutdown forever

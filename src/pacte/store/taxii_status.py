@@ -32,6 +32,10 @@ class TaxiiStatusSQL:
             """Return the statement in the backend's placeholder style (provided by SQLStore)."""
             ...
 
+        def _events_committed(self, narrowing: bool = False) -> None:
+            """Wake the live streams after a commit (provided by EventLogSQL)."""
+            ...
+
     def save_taxii_status(self, status_id: str, org_id: int, created: str, doc: str, purge_before: str) -> None:
         """Store a status resource of ``org_id`` and purge those created before ``purge_before``."""
         with self._writing() as conn:
@@ -54,4 +58,7 @@ class TaxiiStatusSQL:
                 "DELETE FROM shares WHERE cid = ? AND org_id = ? AND vid IN"
                 f" (SELECT vid FROM versions WHERE id = ? AND vkey IN ({marks}))"),
                 (cid, org_id, obj_id, *vkeys))
-            return int(cur.rowcount)
+            removed = int(cur.rowcount)
+        if removed:
+            self._events_committed(narrowing=True)  # open streams drop what they read before it
+        return removed
