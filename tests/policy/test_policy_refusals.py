@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from helpers import MITRE_IDENTITY, TLP1, TLP2, Member, add_member, sdo, statement_marking
+from pacte.config import Settings
 from pacte.errors import Forbidden, NotFound
 from pacte.hub import Hub
 from pacte.hub import members as m
+from pacte.hub.clock import FrozenClock, SequentialIds
 from pacte.policy import Role
-from pacte.store.base import ObjectQuery
+from pacte.store.base import ObjectQuery, Store
 
 
 @pytest.fixture
@@ -105,3 +109,50 @@ def test_refused_marking_definition_does_not_resolve_markings(hub: Hub, pair: tu
     assert [o.ok for o in report.outcomes] == [False, True]
     assert readable_ids(hub, alpha) == {obj["id"]}  # the producer reads it
     assert readable_ids(hub, bravo) == set()  # the marking is unresolvable: producer only
+
+
+def upper_uuid(stix_id: str) -> str:
+    """Return the same STIX id with its UUID part in upper case (the same UUID for RFC 4122)."""
+    kind, _, uuid_part = stix_id.partition("--")
+    return f"{kind}--{uuid_part.upper()}"
+
+
+CASE_BUG = ("bug: since uppercase UUID hex is accepted (stix/validate.py _ID), ids are still compared "
+            "case-sensitively by the write path (member_identities, owners, existing_versions in hub/sharing.py), "
+            "so the same RFC 4122 UUID in upper case escapes the provenance and ownership rules; compare (or "
+            "store) a lowercased key")
+
+
+class LetterIds(SequentialIds):
+    """Predictable UUIDs with hex letters in them, so that upper case changes them."""
+
+    def uuid4(self) -> uuid.UUID:
+        """Return the next predictable UUID."""
+        self.counter += 1
+        return uuid.UUID(int=(0xABCDEF << 100) | (self.counter << 64) | (0xFACE << 16) | self.counter, version=4)
+
+
+@pytest.fixture
+def lettered(store: Store, clock: FrozenClock) -> tuple[Hub, Member, Member]:
+    hub = Hub(store, Settings(), clock=clock, ids=LetterIds())
+    alpha, bravo = add_member(hub, "Alpha"), add_member(hub, "Bravo")
+    assert bravo.org.identity_id != upper_uuid(bravo.org.identity_id)
+    return hub, alpha, bravo
+
+
+@pytest.mark.xfail(strict=True, reason=CASE_BUG)
+def test_spoofed_created_by_ref_in_upper_case_is_refused(lettered: tuple[Hub, Member, Member]) -> None:
+    hub, alpha, bravo = lettered
+    spoofed = sdo("intrusion-set", "case-spoof", created_by=upper_uuid(bravo.org.identity_id))
+    (out,) = hub.share_as(alpha.org, hub.community, [spoofed]).outcomes
+    assert (out.ok, out.code, out.field) == (False, "policy_refused", "created_by_ref")
+
+
+@pytest.mark.xfail(strict=True, reason=CASE_BUG)
+def test_version_of_another_members_object_in_upper_case_is_refused(lettered: tuple[Hub, Member, Member]) -> None:
+    hub, alpha, bravo = lettered
+    v1 = sdo("malware", "case-owned", 1)
+    assert hub.share_as(alpha.org, hub.community, [v1]).successes == 1
+    v2 = {**sdo("malware", "case-owned", 2, description="bravo's edit"), "id": upper_uuid(v1["id"])}
+    (out,) = hub.share_as(bravo.org, hub.community, [v2]).outcomes
+    assert (out.ok, out.code) == (False, "policy_refused")
