@@ -21,7 +21,7 @@ Hypothesis generates members, groups, memberships (added and removed), tokens (r
 not), objects shared through ``Hub.share`` / ``Hub.share_as`` with TLP 2.0 / TLP 1.0 / statement
 / unknown markings, collections deleted and default markings changed; then, for every member,
 the exact readable (id, version) sets and counts from ``store.query`` / ``store.count`` (all,
-last and first versions, paginated, per collection), ``Hub.get_object`` and ``Hub.export`` are
+last and first versions, paginated, per collection with counts), ``Hub.get_object`` and ``Hub.export`` are
 compared with the oracle; at the end of each example the native API's paginated listing and its
 404 for hidden objects (byte for byte the body of a missing one) are compared too.
 """
@@ -441,6 +441,10 @@ def verify(w: World) -> int:
             got_c = keys(store.query(ObjectQuery(reader=org.org_id, collection=mc.coll.cid, versions="all",
                                                  limit=100_000)).items, idents)
             assert sorted(got_c) == sorted(in_coll), f"{org.name} in {cname}"
+            assert store.count(ObjectQuery(reader=org.org_id, collection=mc.coll.cid, versions="all")) == len(in_coll)
+            last_c = keys(store.query(ObjectQuery(reader=org.org_id, collection=mc.coll.cid, limit=100_000)).items,
+                          idents)
+            assert sorted(last_c) == sorted(select(in_coll, "last")), f"{org.name} last in {cname}"
         # get by id: hidden and missing are the same NotFound
         for oid in all_ids:
             want_id = {k for k in expected if k[0] == oid}
