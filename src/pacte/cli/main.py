@@ -264,7 +264,7 @@ def group_member_remove(db: str | None, group_name: str, org_name: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--org", "org_name", required=True, help="Member that shares the objects.")
 @click.option("--collection", default="community", show_default=True, help="Collection (name or id).")
-@click.option("--batch", default=2000, show_default=True, type=click.IntRange(1, 50_000), help="Objects per transaction.")
+@click.option("--batch", default=5000, show_default=True, type=click.IntRange(1, 50_000), help="Objects per transaction.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @clear_errors
 def import_(db: str | None, file: Path, org_name: str, collection: str, batch: int, quiet: bool) -> None:

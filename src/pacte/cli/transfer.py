@@ -47,6 +47,10 @@ def _checked_batches(objects: Sequence[Any], batch: int, max_depth: int) -> Iter
         _OBJECTS = ()
 
 
+def _is_marking(obj: Any) -> bool:
+    return isinstance(obj, dict) and obj.get("type") == "marking-definition"
+
+
 def import_bundle(hub: Hub, file: Path, org_name: str, collection: str, batch: int,
                   progress: bool = True) -> tuple[int, int]:
     """Share a bundle file's objects as a member, in batches; return (stored, refused)."""
@@ -64,6 +68,8 @@ def import_bundle(hub: Hub, file: Path, org_name: str, collection: str, batch: i
     del raw
     objects = objects_of(doc, hub.settings.max_depth)
     del doc
+    # marking definitions first, so the objects that reference them are levelled on arrival
+    objects = [o for o in objects if _is_marking(o)] + [o for o in objects if not _is_marking(o)]
     ok = failed = shown = 0
     with click.progressbar(length=len(objects), label=f"importing {file.name}", show_pos=True,
                            hidden=not progress) as bar:

@@ -15,7 +15,7 @@ from pacte.stix.validate import ObjectInvalid, Prepared, prepare
 from pacte.store.base import Collection, Org, Store, VersionRow, WriteTxn
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built per object on the ingest path, and frozen init is slow
 class Outcome:
     """What happened to one object of a batch."""
 
@@ -114,7 +114,7 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
             own_keys[(ev.id, ev.vkey)] = ev.sha
     owners = tx.owners(ids)
     refs = {m for _, p in valid for m in p.markings if m not in TLP_BY_ID}
-    held = tx.marking_levels(sorted(refs))
+    held = tx.marking_levels(list(refs))
     batch_levels: dict[str, int] = {}  # marking definitions of this batch that were accepted
     # Marking definitions first: only those accepted may resolve the markings of the others.
     definitions = [(i, p) for i, p in valid if p.marking_level is not None]
@@ -160,7 +160,7 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
             batch_levels[p.id] = p.marking_level
             held.setdefault(p.id, p.marking_level)
     vids = tx.insert_versions(new_rows, now)
-    tx.set_owners(sorted(new_owners.items()))
+    tx.set_owners(list(new_owners.items()))
     tx.add_unresolved([(vid, m) for vid, refs_ in zip(vids, unresolved_for, strict=True) for m in refs_])
     shares = [(vid, coll.cid, org.org_id, row.type) for vid, row in zip(vids, new_rows, strict=True)]
     shares += [(vid if vid >= 0 else vids[-1 - vid], coll.cid, org.org_id, otype) for vid, otype in reuse]

@@ -91,8 +91,11 @@ def next_added(now: str, last: str | None) -> str:
     now = now[:26] + "000Z"  # whole microseconds
     if last is None or now > last:
         return now
-    moment = datetime.strptime(last[:26], "%Y-%m-%dT%H:%M:%S.%f") + timedelta(microseconds=1)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+    micros = int(last[20:26]) + 1
+    if micros < 1_000_000:  # the common case: same second, next microsecond
+        return f"{last[:20]}{micros:06d}000Z"
+    moment = datetime.strptime(last[:19], "%Y-%m-%dT%H:%M:%S") + timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "000000000Z"
 
 
 class SQLWriteTxn:
@@ -115,7 +118,7 @@ class SQLWriteTxn:
     def existing_versions(self, ids: Sequence[str]) -> list[ExistingVersion]:
         """Return every stored version of these object ids."""
         out: list[ExistingVersion] = []
-        for part in _chunks(sorted(set(ids))):
+        for part in _chunks(list(set(ids))):
             out.extend(ExistingVersion(int(r[0]), r[1], r[2], r[3], int(r[4])) for r in self._x(
                 f"SELECT vid, id, vkey, sha, producer FROM versions WHERE id IN ({_marks(len(part))})", part
             ).fetchall())
@@ -124,7 +127,7 @@ class SQLWriteTxn:
     def owners(self, ids: Sequence[str]) -> dict[str, int | None]:
         """Return {id: owner org or None} for the object ids that are stored."""
         out: dict[str, int | None] = {}
-        for part in _chunks(sorted(set(ids))):
+        for part in _chunks(list(set(ids))):
             for oid, owner in self._x(
                 f"SELECT id, owner_org FROM objects WHERE id IN ({_marks(len(part))})", part
             ).fetchall():
@@ -134,7 +137,7 @@ class SQLWriteTxn:
     def marking_levels(self, ids: Sequence[str]) -> dict[str, int]:
         """Return {marking id: level} for the marking definitions the hub holds."""
         out: dict[str, int] = {}
-        for part in _chunks(sorted(set(ids))):
+        for part in _chunks(list(set(ids))):
             for mid, level in self._x(
                 f"SELECT marking_id, level FROM marking_levels WHERE marking_id IN ({_marks(len(part))})", part
             ).fetchall():
@@ -144,7 +147,7 @@ class SQLWriteTxn:
     def member_identities(self, identity_ids: Sequence[str]) -> dict[str, int]:
         """Return {identity id: org id} for identities that belong to members."""
         out: dict[str, int] = {}
-        for part in _chunks(sorted(set(identity_ids))):
+        for part in _chunks(list(set(identity_ids))):
             for ident, org in self._x(
                 f"SELECT identity_id, org_id FROM orgs WHERE identity_id IN ({_marks(len(part))})", part
             ).fetchall():
@@ -187,7 +190,7 @@ class SQLWriteTxn:
         if not shares:
             return []
         present: set[tuple[int, int]] = set()
-        vids = sorted({s[0] for s in shares})
+        vids = list({s[0] for s in shares})
         for part in _chunks(vids):
             for vid, cid in self._x(
                 f"SELECT vid, cid FROM shares WHERE vid IN ({_marks(len(part))})", part
@@ -207,7 +210,7 @@ class SQLWriteTxn:
             fresh.append(True)
         self.store.bulk_insert(self.conn, "shares", ("sid", "vid", "cid", "org_id", "added", "type"), rows)
         self._many("INSERT INTO sharers (vid, org_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                   sorted({(vid, org) for vid, _, org, _ in shares}))
+                   list({(vid, org) for vid, _, org, _ in shares}))
         self.store._event_append(self.conn, [(OBJECT, r[1], r[2], r[3], None) for r in rows])
         return fresh
 
