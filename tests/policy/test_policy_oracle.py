@@ -250,11 +250,11 @@ def build_world(data: st.DataObject, hub: Hub) -> World:
     return World(hub, orgs, principals, secrets, oracle)
 
 
-def draw_markings(data: st.DataObject, w: World, cname: str) -> list[str]:
+def draw_markings(data: st.DataObject) -> list[str]:
     return data.draw(st.lists(st.sampled_from(ALL_REFS), max_size=3, unique=True), label="markings")
 
 
-def draw_object(data: st.DataObject, w: World, org: int, cname: str, batch: list[dict[str, Any]]) -> dict[str, Any]:
+def draw_object(data: st.DataObject, w: World, org: int, cname: str) -> dict[str, Any]:
     o = w.oracle
     n = next(w.counter)
     kinds = ["new", "new", "version", "reshare", "conflict", "marking", "invalid", "sco"]
@@ -267,7 +267,7 @@ def draw_object(data: st.DataObject, w: World, org: int, cname: str, batch: list
         otype = oid.split("--")[0]
         new: dict[str, Any] = {"type": otype, "spec_version": "2.1", "id": oid, "created": ts(0),
                                "modified": ts(n), "name": f"t{n}",
-                               "object_marking_refs": draw_markings(data, w, cname)}
+                               "object_marking_refs": draw_markings(data)}
         creator = data.draw(st.sampled_from(creators[:4]), label="creator")
         if creator is not None:
             new["created_by_ref"] = creator
@@ -295,7 +295,7 @@ def draw_object(data: st.DataObject, w: World, org: int, cname: str, batch: list
     if kind == "sco":
         value = data.draw(st.sampled_from(SCO_VALUES), label="sco value")
         return {"type": "ipv4-addr", "spec_version": "2.1", "id": sid("ipv4-addr", value), "value": value,
-                "x_tag": f"t{n}", "object_marking_refs": draw_markings(data, w, cname)}
+                "x_tag": f"t{n}", "object_marking_refs": draw_markings(data)}
     if kind == "invalid":
         w.invalid.add(f"threat-actor--{n}")
         return {"type": "threat-actor", "spec_version": "2.1", "id": f"threat-actor--{n}", "created": ts(0),
@@ -303,7 +303,7 @@ def draw_object(data: st.DataObject, w: World, org: int, cname: str, batch: list
     otype = data.draw(st.sampled_from(TYPES), label="type")
     obj: dict[str, Any] = {"type": otype, "spec_version": "2.1", "id": sid(otype, f"{w.hub.store.dialect}-{n}"),
                            "created": ts(0), "modified": ts(n), "name": f"t{n}",
-                           "object_marking_refs": draw_markings(data, w, cname)}
+                           "object_marking_refs": draw_markings(data)}
     creator = data.draw(st.sampled_from(creators), label="creator")
     if creator is not None:
         obj["created_by_ref"] = creator
@@ -323,7 +323,7 @@ def do_share(data: st.DataObject, w: World) -> None:
     cname = data.draw(st.sampled_from(pool), label="target")
     batch: list[dict[str, Any]] = []
     for _ in range(data.draw(st.integers(1, 4), label="batch size")):
-        batch.append(draw_object(data, w, org, cname, batch))
+        batch.append(draw_object(data, w, org, cname))
     via_token = data.draw(st.booleans(), label="via token")
     hub = w.hub
     coll = o.colls[cname].coll
