@@ -117,11 +117,6 @@ def upper_uuid(stix_id: str) -> str:
     return f"{kind}--{uuid_part.upper()}"
 
 
-CASE_BUG = ("bug: since uppercase UUID hex is accepted (stix/validate.py _ID), ids are still compared "
-            "case-sensitively by the write path (member_identities, owners, existing_versions in hub/sharing.py), "
-            "so the same RFC 4122 UUID in upper case escapes the provenance and ownership rules; compare (or "
-            "store) a lowercased key")
-
 
 class LetterIds(SequentialIds):
     """Predictable UUIDs with hex letters in them, so that upper case changes them."""
@@ -140,7 +135,6 @@ def lettered(store: Store, clock: FrozenClock) -> tuple[Hub, Member, Member]:
     return hub, alpha, bravo
 
 
-@pytest.mark.xfail(strict=True, reason=CASE_BUG)
 def test_spoofed_created_by_ref_in_upper_case_is_refused(lettered: tuple[Hub, Member, Member]) -> None:
     hub, alpha, bravo = lettered
     spoofed = sdo("intrusion-set", "case-spoof", created_by=upper_uuid(bravo.org.identity_id))
@@ -148,7 +142,6 @@ def test_spoofed_created_by_ref_in_upper_case_is_refused(lettered: tuple[Hub, Me
     assert (out.ok, out.code, out.field) == (False, "policy_refused", "created_by_ref")
 
 
-@pytest.mark.xfail(strict=True, reason=CASE_BUG)
 def test_version_of_another_members_object_in_upper_case_is_refused(lettered: tuple[Hub, Member, Member]) -> None:
     hub, alpha, bravo = lettered
     v1 = sdo("malware", "case-owned", 1)

@@ -109,7 +109,7 @@ class Hub:
             if isinstance(obj.get("created_by_ref"), str):
                 refs.add(obj["created_by_ref"])
         out: list[StoredObject] = []
-        ordered = sorted(refs)
+        ordered = sorted({r.lower() for r in refs})
         for i in range(0, len(ordered), 500):
             q = ObjectQuery(reader=org.org_id, ids=ordered[i:i + 500], limit=10_000)
             out.extend(self.store.query(q).items)

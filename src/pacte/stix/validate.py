@@ -98,7 +98,7 @@ DEFAULT_MAX_DEPTH = 32
 class Prepared:
     """A validated object version ready to be stored."""
 
-    id: str
+    id: str  # lower-cased: the key the hub files the object under (the JSON keeps what was sent)
     type: str
     spec_version: str
     created: str | None
@@ -245,14 +245,14 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
             raise _fail(obj_id, f"object_marking_refs[{i}]", "must refer to a marking-definition")
     doc = orjson.dumps(obj)
     return Prepared(
-        id=obj_id,
+        id=obj_id.lower(),  # identity of the object: UUID hex is case-insensitive
         type=otype,
         spec_version="2.1",
         created=created if isinstance(created, str) else None,
         modified=modified if isinstance(modified, str) else None,
         version_key=version_key,
-        created_by_ref=created_by,
-        markings=tuple(dict.fromkeys(markings)),
+        created_by_ref=created_by.lower() if created_by is not None else None,
+        markings=tuple(dict.fromkeys(m.lower() for m in markings)),
         revoked=revoked,
         doc=doc,
         sha=hashlib.blake2b(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest(),

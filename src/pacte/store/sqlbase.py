@@ -459,9 +459,9 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
         if q.after_seq:
             conds.append(f"{seq} > ?")
             params.append(q.after_seq)
-        if q.ids:
+        if q.ids:  # ids are filed lower-cased (UUID hex is case-insensitive)
             conds.append(f"v.id IN ({_marks(len(q.ids))})")
-            params.extend(q.ids)
+            params.extend(i.lower() for i in q.ids)
         if q.types:  # in a collection, the share's copy of the type lets (cid, type, sid) serve the query
             conds.append(f"{'sc' if q.collection is not None else 'v'}.type IN ({_marks(len(q.types))})")
             params.extend(q.types)
