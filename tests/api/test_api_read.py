@@ -187,3 +187,20 @@ def test_cursor_out_of_range_is_400(api: Api) -> None:
     cursor = base64.urlsafe_b64encode(f"v1:{2**63}".encode()).decode().rstrip("=")
     err = assert_error(api.get(api.alpha, "/objects", cursor=cursor), 400, "invalid_input")
     assert err["details"][0]["field"] == "cursor"
+
+
+def test_upper_case_uuid_lookups_obey_the_policy(api: Api) -> None:
+    x = sdo("malware", "case-lookup", 1)
+    kind, _, uuid_part = x["id"].partition("--")
+    upper = f"{kind}--{uuid_part.upper()}"
+    missing = api.get(api.charlie, f"/objects/{upper}")
+    assert api.post(api.alpha, "AB", bundle(x)).status_code == 200
+    hidden = api.get(api.charlie, f"/objects/{upper}")
+    assert_error(hidden, 404, "not_found")
+    assert hidden.content == missing.content
+    assert api.get(api.bravo, f"/objects/{upper}").json()["objects"] == [x]
+    report = sdo("report", "case-report", 2, object_refs=[upper])
+    assert api.post(api.alpha, "community", bundle(report)).status_code == 200
+    refs = {m.name: api.get(m, f"/objects/{report['id']}", with_refs="true").json()["references"]
+            for m in (api.bravo, api.charlie)}
+    assert refs == {"Bravo": [x], "Charlie": []}
