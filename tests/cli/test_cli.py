@@ -147,3 +147,19 @@ def test_collection_default_tlp(run) -> None:  # type: ignore[no-untyped-def]
     assert "community\tcommunity\tTLP:CLEAR" in out
     code, _, err = run("collection", "default-tlp", "community", "red", ok=False)
     assert code == 1 and "cannot default to TLP:RED" in err
+
+
+def test_import_refuses_integers_beyond_64_bits_naming_the_object(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("org", "add", "A")
+    ok = {"type": "malware", "spec_version": "2.1", "id": "malware--1d3e6a2c-5b7f-4c8d-9e0a-1b2c3d4e5f60",
+          "created": "2024-01-01T00:00:00Z", "modified": "2024-01-01T00:00:00Z", "name": "ok", "is_family": True,
+          "x_float": 1.5e300}
+    big = {**ok, "id": "malware--2d3e6a2c-5b7f-4c8d-9e0a-1b2c3d4e5f61", "name": "big"}
+    del big["x_float"]
+    text = json.dumps({"type": "bundle", "id": "bundle--3d3e6a2c-5b7f-4c8d-9e0a-1b2c3d4e5f62", "objects": [ok, big]})
+    text = text.replace('"name": "big"', '"name": "big", "x_serial": 1180591620717411303425')
+    path = tmp_path / "big.json"
+    path.write_text(text)
+    code, out, err = run("import", str(path), "--org", "A", "--quiet", ok=False)
+    assert code == 1 and "imported 1 objects" in out and "1 refused" in out
+    assert big["id"] in err and "x_serial" in err and "64 bits" in err

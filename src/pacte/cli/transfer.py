@@ -16,8 +16,9 @@ import orjson
 from pacte.errors import Detail, InvalidJSON
 from pacte.hub import Hub
 from pacte.hub.members import require_org
-from pacte.hub.sharing import Checked, check_objects, share_checked
-from pacte.stix.bundle import objects_of, refuse_inexact_integers
+from pacte.hub.sharing import Checked, Outcome, check_objects, share_checked
+from pacte.stix.bundle import float_path, inexact_integers, objects_of
+from pacte.stix.validate import Prepared
 from pacte.store.base import Org
 
 # Objects of the bundle being imported, inherited by forked validation workers (never pickled).
@@ -47,6 +48,29 @@ def _checked_batches(objects: Sequence[Any], batch: int, max_depth: int) -> Iter
         _OBJECTS = ()
 
 
+def _refuse_inexact(raw: bytes, objects: Sequence[Any], start: int, checked: list[Checked],
+                    found: dict[str, set[float]]) -> list[Checked]:
+    """Turn objects whose huge floats were integer literals beyond 64 bits into failures.
+
+    Validation flags objects holding a float of 2^63 or more; only then is the file scanned for
+    such literals (a scan of the whole file is too slow to run on every import).
+    """
+    if not any(isinstance(c, Prepared) and c.huge_float for c in checked):
+        return checked
+    if "values" not in found:
+        found["values"] = inexact_integers(raw)
+    out: list[Checked] = []
+    for i, c in enumerate(checked):
+        path = float_path(objects[start + i], found["values"]) if isinstance(c, Prepared) and c.huge_float else ""
+        if isinstance(c, Prepared) and path:
+            out.append(Outcome(i, c.id, c.modified or c.created, False,
+                               "integers beyond 64 bits cannot be stored exactly; STIX integers are within"
+                               " ±(2^53 - 1)", path, "invalid_stix"))
+        else:
+            out.append(c)
+    return out
+
+
 def _is_marking(obj: Any) -> bool:
     return isinstance(obj, dict) and obj.get("type") == "marking-definition"
 
@@ -64,17 +88,17 @@ def import_bundle(hub: Hub, file: Path, org_name: str, collection: str, batch: i
     except orjson.JSONDecodeError as exc:
         raise InvalidJSON(f"{file.name} is not valid JSON", [Detail(
             reason=f"{exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
-    refuse_inexact_integers(raw, doc)
-    del raw
     objects = objects_of(doc, hub.settings.max_depth)
     del doc
     # marking definitions first, so the objects that reference them are levelled on arrival
     objects = [o for o in objects if _is_marking(o)] + [o for o in objects if not _is_marking(o)]
     ok = failed = shown = 0
+    found: dict[str, set[float]] = {}  # the inexact integer literals of the file, once scanned
     with click.progressbar(length=len(objects), label=f"importing {file.name}", show_pos=True,
                            hidden=not progress) as bar:
         start = 0
         for checked in _checked_batches(objects, batch, hub.settings.max_depth):
+            checked = _refuse_inexact(raw, objects, start, checked, found)
             report = share_checked(hub.store, org, coll, checked, hub.now_key())
             ok += report.successes
             failed += report.failures

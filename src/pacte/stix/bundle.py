@@ -47,24 +47,29 @@ def refuse_inexact_integers(raw: bytes, doc: Any) -> None:
     """
     if re.search(rb"\d{20}", raw) is None:
         return
-    inexact = {float(int(m.group(1))) for m in _BIG_INT.finditer(raw)
-               if m.group(1) and int(m.group(1)) not in _EXACT}
+    inexact = inexact_integers(raw)
     if not inexact:
         return
-    path = _first_float_of(doc, "", inexact)
+    path = float_path(doc, inexact)
     raise InvalidSTIX("integer too large to keep exactly", [Detail(
         reason="integers beyond 64 bits cannot be stored exactly; STIX integers are within ±(2^53 - 1)",
         field=path.split(".", 2)[-1] if path.startswith("objects[") else path or None,
         object_id=_object_id(doc, path))])
 
 
-def _first_float_of(value: Any, path: str, inexact: set[float]) -> str:
+def inexact_integers(raw: bytes) -> set[float]:
+    """Return the float values the parser gave to integer literals beyond 64 bits in this JSON."""
+    return {float(int(m.group(1))) for m in _BIG_INT.finditer(raw) if m.group(1) and int(m.group(1)) not in _EXACT}
+
+
+def float_path(value: Any, inexact: set[float], path: str = "") -> str:
+    """Return the path of the first float of ``inexact`` inside a JSON value, or ""."""
     if isinstance(value, float) and value in inexact:
         return path
     children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, child in children:
         sub = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
-        found = _first_float_of(child, sub, inexact)
+        found = float_path(child, inexact, sub)
         if found:
             return found
     return ""

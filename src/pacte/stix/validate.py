@@ -111,6 +111,7 @@ class Prepared:
     sha: str
     marking_level: int | None  # for marking definitions: the TLP level they declare
     is_sco: bool  # a cyber-observable (predefined or a new-sco extension): shared facts, no owner
+    huge_float: bool  # holds a float of 2^63 or more: perhaps an integer literal the parser could not keep
 
 
 class ObjectInvalid(Exception):
@@ -134,6 +135,27 @@ def depth_exceeds(value: Any, limit: int) -> bool:
         if (type(child) is dict or type(child) is list) and depth_exceeds(child, limit - 1):
             return True
     return False
+
+
+_HUGE = float(2**63)  # orjson reads integer literals beyond 64 bits as floats at least this large
+_DEEP, _HUGE_FLOAT = 1, 2
+
+
+def _scan(value: Any, limit: int) -> int:
+    """Return flags for a JSON container: nests deeper than ``limit`` (1), holds a huge float (2)."""
+    if limit <= 0:
+        return _DEEP
+    flags = 0
+    children = value.values() if type(value) is dict else value
+    for child in children:
+        kind = type(child)
+        if kind is dict or kind is list:
+            flags |= _scan(child, limit - 1)
+            if flags & _DEEP:
+                return flags
+        elif kind is float and abs(child) >= _HUGE:
+            flags |= _HUGE_FLOAT
+    return flags
 
 
 def _declares_new_sco(obj: dict[str, Any]) -> bool:
@@ -174,6 +196,7 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         spec = "2.1"
     if spec != "2.1":
         raise _fail(obj_id, "spec_version", "must be \"2.1\"" if spec is not None else "required, must be \"2.1\"")
+    huge = False
     for key, value in obj.items():
         kind = _KEY_KIND.get(key)
         if kind is None:
@@ -192,8 +215,14 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
             for i, ref in enumerate(value):
                 if type(ref) is not str or _ID.match(ref) is None:
                     raise _fail(obj_id, f"{key}[{i}]", "must be a STIX identifier of the form type--uuid")
-        if (type(value) is dict or type(value) is list) and depth_exceeds(value, max_depth - 1):
-            raise _fail(obj_id, key, f"nests deeper than {max_depth} levels")
+        vtype = type(value)
+        if vtype is dict or vtype is list:
+            flags = _scan(value, max_depth - 1)
+            if flags & _DEEP:
+                raise _fail(obj_id, key, f"nests deeper than {max_depth} levels")
+            huge = huge or bool(flags & _HUGE_FLOAT)
+        elif vtype is float and abs(value) >= _HUGE:
+            huge = True
     created = obj.get("created")
     modified = obj.get("modified")
     version_key = ""
@@ -258,4 +287,5 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         sha=hashlib.blake2b(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest(),
         marking_level=marking_definition_level(obj) if otype == "marking-definition" else None,
         is_sco=is_sco,
+        huge_float=huge,
     )
