@@ -94,7 +94,7 @@ def _classify(obj_id: str, key: str) -> int:
 DEFAULT_MAX_DEPTH = 32
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per object, and pickled back from validation workers
 class Prepared:
     """A validated object version ready to be stored."""
 

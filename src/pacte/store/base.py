@@ -51,7 +51,7 @@ class Collection:
     created: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per object on the ingest path
 class VersionRow:
     """A new object version as the write path inserts it."""
 

@@ -98,6 +98,9 @@ def next_added(now: str, last: str | None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "000000000Z"
 
 
+_NO_NEW_VID = 2**62
+
+
 class SQLWriteTxn:
     """The write transaction's lookups and inserts, shared by both dialects."""
 
@@ -105,6 +108,7 @@ class SQLWriteTxn:
         self.store = store
         self.conn = conn
         self.rows_written = 0
+        self._first_new_vid = _NO_NEW_VID  # versions from this id on were inserted by this transaction
         self._next_vid: int | None = None
         self._next_sid: int | None = None
         self._last_added: str | None = None
@@ -168,6 +172,8 @@ class SQLWriteTxn:
         if self._next_vid is None:
             self._next_vid = int(self._x("SELECT COALESCE(MAX(vid), 0) FROM versions").fetchone()[0]) + 1
         first = self._next_vid
+        if self._first_new_vid == _NO_NEW_VID:
+            self._first_new_vid = first
         self.rows_written += len(rows)
         vids = list(range(first, first + len(rows)))
         self._next_vid = first + len(rows)
@@ -209,8 +215,10 @@ class SQLWriteTxn:
             self._next_sid += 1
             fresh.append(True)
         self.store.bulk_insert(self.conn, "shares", ("sid", "vid", "cid", "org_id", "added", "type"), rows)
-        self._many("INSERT INTO sharers (vid, org_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                   list({(vid, org) for vid, _, org, _ in shares}))
+        # a version's producer reads it through versions.producer; other sharers need a row
+        reshared = list({(vid, org) for vid, _, org, _ in shares if vid < self._first_new_vid})
+        if reshared:
+            self._many("INSERT INTO sharers (vid, org_id) VALUES (?, ?) ON CONFLICT DO NOTHING", reshared)
         self.store._event_append(self.conn, [(OBJECT, r[1], r[2], r[3], None) for r in rows])
         return fresh
 
