@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
-import orjson
 
 from pacte import __version__
 from pacte.cli.analyse import analyse_command
@@ -330,10 +329,6 @@ cli.add_command(analyse_command)
 def main() -> None:
     """Run the ``pacte`` command."""
     cli(prog_name="pacte")
-
-
-def _print_json(data: object) -> None:
-    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 if __name__ == "__main__":
