@@ -32,7 +32,12 @@ def _check_range(start: int, stop: int, max_depth: int) -> list[Checked]:
 def _checked_batches(objects: Sequence[Any], batch: int, max_depth: int) -> Iterator[list[Checked]]:
     """Yield validated batches in order; validation runs in forked workers while the caller writes."""
     global _OBJECTS
-    ranges = [(i, min(i + batch, len(objects))) for i in range(0, len(objects), batch)]
+    # Batches grow from 500 up to ``batch``: writing starts while the workers validate what follows.
+    ranges: list[tuple[int, int]] = []
+    start, size = 0, min(batch, 500)
+    while start < len(objects):
+        ranges.append((start, min(start + size, len(objects))))
+        start, size = start + size, min(batch, size * 2)
     workers = min(2, os.cpu_count() or 1)
     if len(ranges) < 3 or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for start, stop in ranges:

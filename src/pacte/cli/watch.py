@@ -6,11 +6,13 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import httpx
 import orjson
+
+if TYPE_CHECKING:
+    import httpx
 
 _MAX_WAIT = 30.0
 _RECONNECT_CODES = {"too_slow", "shutting_down"}
@@ -97,6 +99,8 @@ def watch_command(url: str, token: str, types: tuple[str, ...], producer: str | 
     seen = 0
     wait = 0.5
     endpoint = url.rstrip("/") + "/api/v1/stream"
+    import httpx  # here, not at module level: every other pacte command starts faster without it
+
     with httpx.Client(timeout=httpx.Timeout(10.0, read=90.0), follow_redirects=False) as client:
         while True:
             headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}

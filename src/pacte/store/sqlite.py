@@ -17,6 +17,7 @@ from pacte.store.sqlbase import Conn, SQLStore
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0,
                            uri=path.startswith("file:"))
+    conn.execute("PRAGMA page_size=16384")  # new databases: large STIX documents fit in fewer pages
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")  # a COMMIT that returned survives kill -9 and power loss
     conn.execute("PRAGMA foreign_keys=ON")
