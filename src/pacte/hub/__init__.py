@@ -12,7 +12,7 @@ from pacte.errors import Forbidden, NotFound
 from pacte.hub.auth import Principal, authenticate
 from pacte.hub.clock import Clock, Ids, RandomIds, SystemClock
 from pacte.hub.members import COMMUNITY, ensure_community
-from pacte.hub.sharing import ShareReport, share_objects
+from pacte.hub.sharing import AfterWrite, ShareReport, share_objects
 from pacte.policy import check_write
 from pacte.stix.timestamps import format_key
 from pacte.store import Store, open_store
@@ -67,20 +67,22 @@ class Hub:
         return principal.role.may_write and self.store.is_member(coll.cid, principal.org.org_id)
 
     # writes
-    def share(self, principal: Principal, coll: Collection, objects: Sequence[Any]) -> ShareReport:
+    def share(self, principal: Principal, coll: Collection, objects: Sequence[Any],
+              after: AfterWrite | None = None) -> ShareReport:
         """Share objects into a collection as the caller's organisation."""
         check_write(principal.role, self.store.is_member(coll.cid, principal.org.org_id), coll.name)
-        return self.share_as(principal.org, coll, objects)
+        return self.share_as(principal.org, coll, objects, after)
 
     def can_write_as(self, org: Org, coll: Collection) -> bool:
         """Return True if the member belongs to the collection's audience (operator paths)."""
         return self.store.is_member(coll.cid, org.org_id)
 
-    def share_as(self, org: Org, coll: Collection, objects: Sequence[Any]) -> ShareReport:
+    def share_as(self, org: Org, coll: Collection, objects: Sequence[Any],
+                 after: AfterWrite | None = None) -> ShareReport:
         """Share objects as a member (operator path: import and demo); membership is still required."""
         if not self.store.is_member(coll.cid, org.org_id):
             raise Forbidden(f"{org.name} is not a member of collection {coll.name!r}")
-        return share_objects(self.store, org, coll, objects, self.now_key(), self.settings.max_depth)
+        return share_objects(self.store, org, coll, objects, self.now_key(), self.settings.max_depth, after)
 
     # reads
     def query(self, q: ObjectQuery) -> Page:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,17 +77,25 @@ def check_objects(objects: Sequence[Any], max_depth: int, offset: int = 0) -> li
     return out
 
 
+AfterWrite = Callable[[WriteTxn, "ShareReport"], None]  # runs in the batch's transaction, before commit
+
+
 def share_objects(store: Store, org: Org, coll: Collection, objects: Sequence[Any], now: str,
-                  max_depth: int) -> ShareReport:
+                  max_depth: int, after: AfterWrite | None = None) -> ShareReport:
     """Validate and store a batch shared by ``org`` into ``coll``; return per-object outcomes.
 
     Each object is all-or-nothing; the batch is one transaction, so a crash stores none of it.
     """
-    return share_checked(store, org, coll, check_objects(objects, max_depth), now)
+    return share_checked(store, org, coll, check_objects(objects, max_depth), now, after)
 
 
-def share_checked(store: Store, org: Org, coll: Collection, checked: Sequence[Checked], now: str) -> ShareReport:
-    """Store a batch already validated by :func:`check_objects`; return per-object outcomes."""
+def share_checked(store: Store, org: Org, coll: Collection, checked: Sequence[Checked], now: str,
+                  after: AfterWrite | None = None) -> ShareReport:
+    """Store a batch already validated by :func:`check_objects`; return per-object outcomes.
+
+    ``after`` runs inside the same transaction once the outcomes are known (e.g. to record a
+    TAXII status with the objects, in one commit).
+    """
     outcomes: list[Outcome | None] = [None] * len(checked)
     valid: list[tuple[int, Prepared]] = []
     for i, item in enumerate(checked):
@@ -97,7 +105,10 @@ def share_checked(store: Store, org: Org, coll: Collection, checked: Sequence[Ch
             outcomes[i] = Outcome(i, item.id, item.version, False, item.reason, item.field, item.code)
     with store.write() as tx:
         _decide_and_store(tx, org, coll, valid, outcomes, now)
-    return ShareReport([o for o in outcomes if o is not None])
+        report = ShareReport([o for o in outcomes if o is not None])
+        if after is not None:
+            after(tx, report)
+    return report
 
 
 def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tuple[int, Prepared]],

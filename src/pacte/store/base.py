@@ -174,6 +174,10 @@ class WriteTxn(Protocol):
         """Update the explicit TLP level of versions."""
         ...
 
+    def save_taxii_status(self, status_id: str, org_id: int, created: str, doc: str, purge_before: str) -> None:
+        """Store a TAXII status resource in this transaction; purge those created before ``purge_before``."""
+        ...
+
 
 class Store(Protocol):
     """Everything the hub keeps, behind one interface (SQLite and PostgreSQL)."""

@@ -32,7 +32,7 @@ from pacte.store.events import (
     EventLogSQL,
 )
 from pacte.store.schema import MIGRATIONS
-from pacte.store.taxii_status import TaxiiStatusSQL
+from pacte.store.taxii_status import TaxiiStatusSQL, save_status
 
 
 class Cursor(Protocol):
@@ -257,6 +257,10 @@ class SQLWriteTxn:
                 f"SELECT vid, doc FROM versions WHERE vid IN ({_marks(len(part))})", part).fetchall():
                 out[int(vid)] = doc
         return out
+
+    def save_taxii_status(self, status_id: str, org_id: int, created: str, doc: str, purge_before: str) -> None:
+        """Store a TAXII status resource in this transaction; purge those created before ``purge_before``."""
+        save_status(self.conn, self.store.sql, status_id, org_id, created, doc, purge_before)
 
     def set_version_tlp(self, updates: Sequence[tuple[int, int | None]]) -> None:
         """Update the explicit TLP level of versions."""

@@ -7,11 +7,22 @@ kept at least :data:`STATUS_RETENTION_DAYS` days: each new status purges the one
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from pacte.store.sqlbase import Conn
+
 STATUS_RETENTION_DAYS = 7  # TAXII asks for at least 24 hours
+
+
+def save_status(conn: Conn, sql: Callable[[str], str], status_id: str, org_id: int, created: str, doc: str,
+                purge_before: str) -> None:
+    """Store a status resource on an open write connection, purging expired ones."""
+    conn.execute(sql("DELETE FROM taxii_status WHERE created < ?"), (purge_before,))
+    conn.execute(sql("INSERT INTO taxii_status (status_id, org_id, created, doc) VALUES (?,?,?,?)"),
+                 (status_id, org_id, created, doc))
 
 
 class TaxiiStatusSQL:
@@ -39,9 +50,7 @@ class TaxiiStatusSQL:
     def save_taxii_status(self, status_id: str, org_id: int, created: str, doc: str, purge_before: str) -> None:
         """Store a status resource of ``org_id`` and purge those created before ``purge_before``."""
         with self._writing() as conn:
-            conn.execute(self.sql("DELETE FROM taxii_status WHERE created < ?"), (purge_before,))
-            conn.execute(self.sql("INSERT INTO taxii_status (status_id, org_id, created, doc) VALUES (?,?,?,?)"),
-                         (status_id, org_id, created, doc))
+            save_status(conn, self.sql, status_id, org_id, created, doc, purge_before)
 
     def taxii_status(self, status_id: str, org_id: int) -> str | None:
         """Return the JSON of a status resource if ``org_id`` posted it, else None."""

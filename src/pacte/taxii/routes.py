@@ -19,7 +19,7 @@ from pacte.store.base import Collection
 from pacte.taxii import envelope as render
 from pacte.taxii.filters import Filters, parse_filters
 from pacte.taxii.reads import read_page, readable
-from pacte.taxii.status import load_status, record_status
+from pacte.taxii.status import StatusRecorder, all_invalid, load_status
 
 API_ROOT = "pacte"
 ROOT = f"/taxii2/{API_ROOT}"
@@ -126,13 +126,12 @@ async def add_objects(request: Request, collection_id: str) -> Response:
     hub, p, coll = await run_in_threadpool(_writable, request, collection_id)  # DB lookups off the event loop
     body = await read_body(request, hub.settings.max_body_bytes)
     objects = objects_of(parse_json(body), hub.settings.max_depth, envelope=True)
-    report = await run_in_threadpool(hub.share, p, coll, objects)
-    failed = [o for o in report.outcomes if not o.ok]
-    if failed and len(failed) == len(report.outcomes) and all(o.code == "invalid_stix" for o in failed):
+    recorder = StatusRecorder(hub, p.org)
+    report = await run_in_threadpool(hub.share, p, coll, objects, recorder)  # status stored in the same commit
+    if all_invalid(report):
         raise UnprocessableEntity("no object of the envelope could be processed as STIX 2.1", [
-            Detail(reason=o.reason or "invalid", field=o.field, object_id=o.id) for o in failed])
-    doc = await run_in_threadpool(record_status, hub, p.org, report)
-    return Response(doc, status_code=202, media_type=render.TAXII_MEDIA_TYPE)
+            Detail(reason=o.reason or "invalid", field=o.field, object_id=o.id) for o in report.outcomes])
+    return Response(recorder.doc, status_code=202, media_type=render.TAXII_MEDIA_TYPE)
 
 
 def _object_filters(hub: Hub, request: Request, default_version: str) -> Filters:

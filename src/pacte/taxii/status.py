@@ -17,7 +17,7 @@ from pacte.errors import NotFound
 from pacte.hub import Hub
 from pacte.hub.sharing import Outcome, ShareReport
 from pacte.stix.timestamps import format_key
-from pacte.store.base import Org
+from pacte.store.base import Org, WriteTxn
 from pacte.store.taxii_status import STATUS_RETENTION_DAYS
 from pacte.taxii.envelope import taxii_timestamp
 
@@ -43,14 +43,28 @@ def build_status(status_id: str, request_timestamp: str, report: ShareReport) ->
     }
 
 
-def record_status(hub: Hub, org: Org, report: ShareReport) -> bytes:
-    """Build, store and return (as JSON) the status resource of a POST by ``org``."""
-    now = hub.clock.now()
-    status_id = str(hub.ids.uuid4())
-    doc = orjson.dumps(build_status(status_id, taxii_timestamp(format_key(now)), report))
-    purge_before = format_key(now - timedelta(days=STATUS_RETENTION_DAYS))
-    hub.store.save_taxii_status(status_id, org.org_id, format_key(now), doc.decode(), purge_before)
-    return doc
+class StatusRecorder:
+    """Records the status of one POST inside the objects' own transaction (one commit for both)."""
+
+    def __init__(self, hub: Hub, org: Org) -> None:
+        self.hub, self.org = hub, org
+        self.doc = b""
+
+    def __call__(self, tx: WriteTxn, report: ShareReport) -> None:
+        """Build the status of ``report`` and store it with the objects (skipped if every object was invalid)."""
+        if all_invalid(report):
+            return  # answered 422: no status resource
+        now = self.hub.clock.now()
+        status_id = str(self.hub.ids.uuid4())
+        self.doc = orjson.dumps(build_status(status_id, taxii_timestamp(format_key(now)), report))
+        purge_before = format_key(now - timedelta(days=STATUS_RETENTION_DAYS))
+        tx.save_taxii_status(status_id, self.org.org_id, format_key(now), self.doc.decode(), purge_before)
+
+
+def all_invalid(report: ShareReport) -> bool:
+    """Return True when every object of a POST failed as invalid STIX (TAXII's 422)."""
+    failed = [o for o in report.outcomes if not o.ok]
+    return bool(failed) and len(failed) == len(report.outcomes) and all(o.code == "invalid_stix" for o in failed)
 
 
 def load_status(hub: Hub, org: Org, status_id: str) -> bytes:
