@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -11,6 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from pacte.api import cursor as cursors
 from pacte.api.auth import hub_of, principal, require_admin
 from pacte.api.bodies import objects_of, parse_json, read_body
 from pacte.errors import Detail, InvalidInput, NotFound
@@ -22,6 +22,7 @@ from pacte.stix import timestamps
 from pacte.store.base import Collection, ObjectQuery, StoredObject
 
 router = APIRouter(prefix="/api/v1")
+_CURSOR_TAG = "v1"  # native API cursors: positions in version order
 Caller = Annotated[Principal, Depends(principal)]
 
 
@@ -137,22 +138,12 @@ def _share_body(request: Request, hub: Hub, collection: str, body: bytes) -> tup
     return coll, hub.share(p, coll, objects)
 
 
-def _cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"v1:{seq}".encode()).decode().rstrip("=")
-
-
-def _seq(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        version, _, seq = raw.partition(":")
-        if version != "v1" or not seq.isdigit() or len(seq) > 18:
-            raise ValueError
-        return int(seq)
-    except ValueError:
+def _seq(value: str | None) -> int:
+    seq = cursors.decode(_CURSOR_TAG, value)
+    if seq is None:
         raise InvalidInput("invalid cursor", [Detail(reason="use the 'next' value of a previous page",
-                                                     field="cursor")]) from None
+                                                     field="cursor")])
+    return seq
 
 
 def _ts(value: str | None, name: str) -> str | None:
@@ -166,7 +157,7 @@ def _ts(value: str | None, name: str) -> str | None:
 
 
 def _page(items: list[StoredObject], more: bool, extra: dict[str, Any]) -> Response:
-    head = orjson.dumps({"more": more, **({"next": _cursor(items[-1].seq)} if more and items else {}), **extra})
+    head = orjson.dumps({"more": more, **({"next": cursors.encode(_CURSOR_TAG, items[-1].seq)} if more and items else {}), **extra})
     body = head[:-1] + b',"objects":[' + ",".join(i.doc for i in items).encode() + b"]}"
     return Response(body, media_type="application/json")
 

@@ -8,18 +8,18 @@ could read anyway.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from pacte.api import cursor as cursors
 from pacte.errors import Detail, InvalidInput
 from pacte.stix import timestamps
 
 SPEC_VERSIONS = ("2.1",)  # what the hub stores (the write path accepts STIX 2.1 only)
 KEYWORDS = ("last", "first", "all")
 _SPEC = re.compile(r"^\d+\.\d+$")
-_CURSOR_PREFIX = "t1:"
+_CURSOR_TAG = "t1"
 
 
 @dataclass(slots=True)
@@ -52,21 +52,15 @@ def _values(params: Mapping[str, str], name: str) -> list[str]:
 
 def encode_next(seq: int) -> str:
     """Return the opaque ``next`` value for a position."""
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{seq}".encode()).decode().rstrip("=")
+    return cursors.encode(_CURSOR_TAG, seq)
 
 
 def decode_next(value: str | None) -> int:
     """Return the position of a ``next`` value; raise InvalidInput if it is not one of ours."""
-    if not value:
-        return 0
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
-    except (ValueError, UnicodeDecodeError):
-        raw = ""
-    seq = raw.removeprefix(_CURSOR_PREFIX)
-    if not raw.startswith(_CURSOR_PREFIX) or not seq.isdigit() or len(seq) > 18:
+    seq = cursors.decode(_CURSOR_TAG, value)
+    if seq is None:
         raise _bad("next", "use the 'next' value of the previous page, with the same filters")
-    return int(seq)
+    return seq
 
 
 def parse_versions(values: Sequence[str], default: str) -> tuple[list[str], list[str]]:
