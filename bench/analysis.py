@@ -2,7 +2,8 @@
 
 Usage:  .venv/bin/python bench/analysis.py [--no-ner] [--speed-seconds 20] [--json OUT.json]
 
-Corpora: ../shared/data/reports-dev/ (beside the clone) and corpus/analysis/ (in the repository).
+Corpora: ../shared/data/reports-dev/ (beside the clone), corpus/analysis/ and corpus/analysis-holdout/
+(in the repository; the holdout texts are labelled apart and never used to tune the rules).
 Knowledge: ATT&CK Enterprise from ../shared/data/attack-enterprise.json plus, when pymispgalaxies is
 installed, the MISP galaxy threat-actor and Malpedia clusters turned into intrusion-set and malware
 objects, which is the kind of knowledge a hub holds once it has imported them.
@@ -27,7 +28,9 @@ from pacte.analysis.pipeline import Draft
 REPO = Path(__file__).resolve().parents[1]
 
 SHARED = REPO.parent / "shared" / "data"
-CORPORA = {"reports-dev": SHARED / "reports-dev", "corpus": REPO / "corpus" / "analysis"}
+# "holdout" is labelled by someone who does not tune the rules, and is never used to tune them.
+CORPORA = {"reports-dev": SHARED / "reports-dev", "corpus": REPO / "corpus" / "analysis",
+           "holdout": REPO / "corpus" / "analysis-holdout"}
 ENTITY_KINDS = ("threat_actor", "malware", "organization", "location", "person")
 # How the pipeline's item kinds are scored against the label kinds (tools are scored as malware).
 KIND_OF_ITEM = {"threat_actor": "threat_actor", "malware": "malware", "tool": "malware",
