@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import threading
 import time
@@ -214,3 +215,43 @@ def test_private_addresses_are_refused_unless_allowed() -> None:
         check_url(url, allow_private=True)
     with pytest.raises(InvalidInput):
         check_url("http://user:pw@example.org/hook", allow_private=True)
+
+
+def test_target_is_pinned_to_the_checked_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pacte.stream import webhooks
+
+    answers = {"hook.example": "93.184.216.34", "v6.example": "2606:2800:220:1::1", "inside.example": "10.0.0.7"}
+
+    def fake(host: str, port: int) -> list[Any]:
+        return [ipaddress.ip_address(answers[host])]
+
+    monkeypatch.setattr(webhooks, "lookup", fake)
+    t = webhooks.resolve_target("https://hook.example:8443/in?x=1", allow_private=False)
+    assert (t.url, t.host_header, t.sni_hostname) == ("https://93.184.216.34:8443/in?x=1", "hook.example:8443",
+                                                      "hook.example")
+    t = webhooks.resolve_target("http://v6.example/in", allow_private=False)
+    assert (t.url, t.host_header, t.sni_hostname) == ("http://[2606:2800:220:1::1]/in", "v6.example", None)
+    with pytest.raises(webhooks.InvalidInput) as exc:
+        webhooks.resolve_target("http://inside.example/in", allow_private=False)
+    assert "10.0.0.7 is not a public address" in str(exc.value)
+    with pytest.raises(webhooks.InvalidInput):
+        webhooks.resolve_target("http://hook.example:99999/in", allow_private=False)
+
+
+def test_delivery_connects_to_the_address_resolved_for_it(world: World, receiver: Receiver,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name only Pacte's own resolution knows: the delivery can only arrive if it used that address."""
+    from pacte.stream import webhooks
+
+    real = webhooks.lookup
+    port = int(receiver.url.rsplit(":", 1)[1])
+
+    def fake(host: str, port: int) -> list[Any]:
+        return real("127.0.0.1" if host == "rebind.invalid" else host, port)
+
+    monkeypatch.setattr(webhooks, "lookup", fake)  # the rest of the process cannot resolve rebind.invalid
+    w = world
+    _register(w, f"http://rebind.invalid:{port}/ok", types=["indicator"])
+    w.hub.share_as(w.orgs["alpha"], w.hub.community, [sdo("indicator", "pinned", markings=[TLP2["green"]])])
+    assert _wait(lambda: receiver.on("/ok"))
+    assert receiver.on("/ok")[0].headers["host"] == f"rebind.invalid:{port}"

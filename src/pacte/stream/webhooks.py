@@ -5,7 +5,8 @@ receiver only delays itself. Events are posted one by one, in log order, from a 
 a failed delivery is retried with exponential backoff (the same delivery id each time), and
 before every attempt the event is read again through the policy-filtered log query and the
 registering token is re-checked, so a change of authorisation bites at the next attempt.
-Redirects are never followed (a 3xx is a failed attempt). With several server processes a
+Redirects are never followed (a 3xx is a failed attempt), and each attempt connects to the
+address its URL was resolved to and checked against (no DNS rebinding). With several server processes a
 lease in the ``webhooks`` row lets exactly one of them deliver a given webhook.
 """
 
@@ -20,8 +21,9 @@ import logging
 import socket
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import orjson
@@ -68,24 +70,62 @@ def delivery_id(webhook_uuid: str, eid: int) -> str:
     return str(uuid.uuid5(_DELIVERY_NS, f"{webhook_uuid}:{eid}"))
 
 
-def check_url(url: str, allow_private: bool) -> None:
-    """Raise InvalidInput unless the URL is http(s) to a public address (or private ones are allowed)."""
+@dataclass(frozen=True)
+class Target:
+    """Where a delivery connects: the checked address, with the Host header and TLS name of the URL."""
+
+    url: str  # the URL with its host replaced by the address that was checked
+    host_header: str
+    sni_hostname: str | None  # for https: the name the certificate must match
+
+
+def _invalid(reason: str, message: str = "invalid webhook URL") -> InvalidInput:
+    return InvalidInput(message, [Detail(reason=reason, field="url")])
+
+
+def lookup(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Return the addresses a host name resolves to, in the resolver's order."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+def resolve_target(url: str, allow_private: bool) -> Target:
+    """Resolve a webhook URL once and pin it: raise InvalidInput unless every address is allowed.
+
+    The delivery then connects to the address checked here, so a name that resolves to a public
+    address at check time and to a private one a moment later (DNS rebinding) cannot reach the
+    hub's own network.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("invalid webhook URL", [Detail(reason="an absolute http:// or https:// URL", field="url")])
+        raise _invalid("an absolute http:// or https:// URL")
     if parts.username or parts.password:
-        raise InvalidInput("invalid webhook URL", [Detail(reason="credentials in the URL are not allowed", field="url")])
-    if allow_private:
-        return
+        raise _invalid("credentials in the URL are not allowed")
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise _invalid("the port is not a number from 0 to 65535") from None
+    try:
+        addrs = lookup(parts.hostname, port)
     except OSError:
-        raise InvalidInput("webhook host does not resolve", [Detail(reason=parts.hostname, field="url")]) from None
-    for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if not addr.is_global:
-            raise InvalidInput("webhook URL points to a private address", [Detail(
-                reason=f"{addr} is not a public address", field="url")])
+        raise _invalid(parts.hostname, "webhook host does not resolve") from None
+    if not addrs:
+        raise _invalid(parts.hostname, "webhook host does not resolve")
+    if not allow_private:
+        for addr in addrs:
+            if not addr.is_global:
+                raise _invalid(f"{addr} is not a public address", "webhook URL points to a private address")
+    addr = addrs[0]
+    host = f"[{addr}]" if addr.version == 6 else str(addr)
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    host_header = parts.netloc.rpartition("@")[2]
+    return Target(urlunsplit(parts._replace(netloc=netloc)), host_header,
+                  parts.hostname if parts.scheme == "https" else None)
+
+
+def check_url(url: str, allow_private: bool) -> None:
+    """Raise InvalidInput unless the URL is http(s) to a public address (or private ones are allowed)."""
+    resolve_target(url, allow_private)
 
 
 class WebhookManager:
@@ -237,17 +277,18 @@ class WebhookManager:
 
     async def _post(self, client: httpx.AsyncClient, wh: Webhook, eid: int, did: str,
                     body: bytes) -> tuple[int | None, str | None, int]:
-        if not self.settings.webhook_allow_private:  # the name may resolve elsewhere than at registration
-            try:
-                await asyncio.to_thread(check_url, wh.url, False)
-            except InvalidInput as exc:
-                return None, f"refused: {exc}", 0
+        try:  # resolved and checked for every attempt; the connection goes to the address checked
+            target = await asyncio.to_thread(resolve_target, wh.url, self.settings.webhook_allow_private)
+        except InvalidInput as exc:
+            return None, f"refused: {exc}"[:300], 0
         ts = str(int(time.time()))
-        headers = {"Content-Type": "application/json", DELIVERY_HEADER: did, EVENT_HEADER: str(eid),
-                   TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(wh.secret, ts, body)}
+        headers = {"Content-Type": "application/json", "Host": target.host_header, DELIVERY_HEADER: did,
+                   EVENT_HEADER: str(eid), TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(wh.secret, ts, body)}
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
         start = time.monotonic()
         try:
-            async with client.stream("POST", wh.url, content=body, headers=headers) as resp:
+            async with client.stream("POST", target.url, content=body, headers=headers,
+                                     extensions=extensions) as resp:
                 status = resp.status_code  # the body is never read: a receiver cannot make us buffer
             error = f"redirect to {resp.headers.get('location', '?')} not followed" if 300 <= status < 400 else None
             if status >= 400:
