@@ -90,6 +90,31 @@ def test_pagination_cursor_and_more(hub: Hub) -> None:
     assert hub.store.count(ObjectQuery(reader=org.org_id, types=["malware"])) == 25
 
 
+def test_collection_pages_with_shares_interleaved_across_collections(hub: Hub) -> None:
+    """Paging one collection while others fill around it: every version once, in added order, on each backend."""
+    a = m.add_org(hub.store, hub.ids, hub.clock, "Interleaver", None)
+    b = m.add_org(hub.store, hub.ids, hub.clock, "Other", None)
+    group = m.add_group(hub.store, hub.ids, hub.clock, "A-only", [a])
+    in_group: list[str] = []
+    for i in range(12):
+        obj = {**copy.deepcopy(MALWARE), "id": f"malware--0c7b5b88-8ff7-4a4d-aa9d-{i:012d}", "name": f"m{i}"}
+        target = group if i % 3 == 0 else hub.community
+        assert hub.share_as(a, target, [obj]).successes == 1
+        if target is group:
+            in_group.append(obj["id"])
+    for reader, expect in ((a, in_group), (b, [])):
+        q = ObjectQuery(reader=reader.org_id, collection=group.cid, limit=1)
+        seen: list[str] = []
+        while True:
+            page = hub.store.query(q)
+            seen += [i.id for i in page.items]
+            if not page.more:
+                break
+            q.after_seq = page.next_seq
+        assert seen == expect
+        assert hub.store.count(ObjectQuery(reader=reader.org_id, collection=group.cid)) == len(expect)
+
+
 def test_added_times_strictly_increase_by_whole_microseconds() -> None:
     assert next_added("2024-01-01T00:00:00.000000000Z", None) == "2024-01-01T00:00:00.000000000Z"
     assert next_added("2024-01-01T00:00:00.000000000Z", "2024-01-01T00:00:00.000000000Z") == \

@@ -53,6 +53,7 @@ class PostgresStore(SQLStore):
     """Store on a PostgreSQL database (optionally inside one schema, for isolation)."""
 
     dialect = "postgresql"
+    row_value_seek = True
 
     def __init__(self, url: str, max_connections: int = 10) -> None:
         conninfo, self.schema = split_schema(url)

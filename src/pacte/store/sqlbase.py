@@ -273,6 +273,7 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
     """The Store implementation over a DB-API connection; backends supply connections."""
 
     dialect: str = ""
+    row_value_seek = False  # page collections with a (cid, sid) row-value range (see _seeks)
 
     @abstractmethod
     def _reading(self) -> AbstractContextManager[Conn]:
@@ -459,7 +460,12 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
     def _where(self, q: ObjectQuery) -> tuple[str, str, list[Any]]:
         """Return (FROM clause, WHERE clause, params) for a query, policy included."""
         params: list[Any] = []
-        if q.collection is not None:
+        seek = self._seeks(q)
+        if seek:  # see _seeks: the (cid, sid) index is entered at the cursor and read in order
+            source = "versions v JOIN shares sc ON sc.vid = v.vid AND (sc.cid, sc.sid) > (?, ?) AND sc.cid <= ?"
+            params.extend((q.collection, q.after_seq, q.collection))
+            seq, added = "sc.sid", "sc.added"
+        elif q.collection is not None:
             source = "versions v JOIN shares sc ON sc.vid = v.vid AND sc.cid = ?"
             params.append(q.collection)
             seq, added = "sc.sid", "sc.added"
@@ -468,7 +474,7 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
             seq, added = "v.vid", "v.added"
         conds = [visible_clause("v")]
         params.extend(visible_params(q.reader))
-        if q.after_seq:
+        if q.after_seq and not seek:
             conds.append(f"{seq} > ?")
             params.append(q.after_seq)
         if q.ids:  # ids are filed lower-cased (UUID hex is case-insensitive)
@@ -503,13 +509,28 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
             params.extend(visible_params(q.reader))
         return source, " AND ".join(conds), params
 
+    def _seeks(self, q: ObjectQuery) -> bool:
+        """Return True if a collection read walks the (cid, sid) index from a row-value cursor.
+
+        With ``sc.cid = ?`` PostgreSQL's planner may read the whole ``shares`` primary key in
+        sid order and filter on cid, expecting the collection's rows to be spread evenly; when
+        they sit at the end (a collection filled after others) page 1 reads every other share
+        first (measured: 1M shares elsewhere, 24k in the collection, 110 ms instead of 0.1 ms).
+        A row-value range on (cid, sid), ordered by (cid, sid), only the composite index can
+        serve. Only for plain collection pages: id, type and added-after filters have their
+        own indexes.
+        """
+        return (self.row_value_seek and q.collection is not None and not q.ids and not q.types
+                and q.added_after is None and not q.version_keys)
+
     def query(self, q: ObjectQuery) -> Page:
         """Return one page of the object versions the reader may read."""
         source, where, params = self._where(q)
         seq, added = ("sc.sid", "sc.added") if q.collection is not None else ("v.vid", "v.added")
+        order = "sc.cid, sc.sid" if self._seeks(q) else seq
         rows = self._all(
             f"SELECT {seq}, v.id, v.type, v.vkey, v.modified, {added}, v.doc FROM {source} WHERE {where}"
-            f" ORDER BY {seq} LIMIT ?", [*params, q.limit + 1])
+            f" ORDER BY {order} LIMIT ?", [*params, q.limit + 1])
         more = len(rows) > q.limit
         return Page([StoredObject(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows[:q.limit]], more)
 
