@@ -10,6 +10,7 @@ from pacte.analysis.dates import find_dates
 from pacte.analysis.knowledge import Knowledge
 from pacte.analysis.ner import find_named_entities
 from pacte.analysis.organizations import find_organizations
+from pacte.analysis.orgrules import division_end, is_product_mention, repair_named_entities
 from pacte.analysis.places import find_places, lookup_place
 
 ENTITY_KINDS = ("threat_actor", "malware", "tool", "campaign", "organization", "person", "location", "date")
@@ -54,6 +55,14 @@ _MALWARE_BEFORE = re.compile(
     r"троян\w*|шифровальщик\w*|бэкдор\w*|برمجية خبيثة|برنامج الفدية|the malware|the backdoor|the ransomware)"
     r"[ \t]+(?:«[ \t]*|\"|“)?(?P<name>[A-Z][a-z0-9]*[A-Z0-9\-][A-Za-z0-9\-]*|[A-Z][a-z]{3,}[0-9]*)"
 )
+# "DarkBeatC2 is the latest attack framework", "X is a new backdoor": a name stated to be malicious software.
+_STATED_MALWARE = re.compile(
+    r"(?<![\w\-])(?P<name>[A-Z][a-z0-9]*[A-Z0-9][A-Za-z0-9]*)\s+(?:is|was|as)\s+(?:a|an|the)\s+"
+    r"(?:(?:new|latest|novel|custom|modular|previously unknown|undocumented)\s+)?"
+    r"(?:(?:attack|C2|command-and-control|post-exploitation|malware)\s+)?"
+    r"(?:framework|backdoor|loader|stealer|infostealer|RAT|implant|toolkit|dropper|downloader|wiper|botnet|"
+    r"ransomware|trojan|rootkit)(?![\w\-])"
+)
 _CAMPAIGN = re.compile(r"(?<![\w\-])(?:Operation|Opération|Operación|Operation|Операция|عملية)\s+"
                        r"(?P<name>[A-Z][\w\-]+(?:\s[A-Z][\w\-]+)?)")
 # "Name (Alias)" and "Name, also known as Alias" right after a name: the alias takes that name's kind.
@@ -85,6 +94,8 @@ def _pattern_entities(text: str, blocked: list[tuple[int, int]]) -> list[Entity]
             candidates.append((nm.group("name"), nm.start("name"), nm.end("name"), cm.group("cue"), cm.end()))
     for m in _MALWARE_BEFORE.finditer(text):
         candidates.append((m.group("name"), m.start("name"), m.end("name"), None, m.end()))
+    for m in _STATED_MALWARE.finditer(text):
+        candidates.append((m.group("name"), m.start("name"), m.end("name"), None, m.end("name")))
     for name, s, e, cue, cue_end in candidates:
         if name in _NOT_NAMES or _overlaps(blocked, s, e) or lookup_place(name) is not None:
             continue
@@ -96,6 +107,17 @@ def _pattern_entities(text: str, blocked: list[tuple[int, int]]) -> list[Entity]
         if not _overlaps(blocked, m.start(), m.end()):
             out.append(Entity("campaign", m.group(0), m.start(), m.end(), m.group(0), 60, "pattern"))
     return out
+
+
+def _known_identity(knowledge: Knowledge | None, *names: str) -> str | None:
+    """Return the id of the hub's identity named like a found organisation or person, so it links to it."""
+    if knowledge is None:
+        return None
+    for name in names:
+        known = knowledge.lookup(name, ("identity",))
+        if known is not None:
+            return known.stix_id
+    return None
 
 
 def _aliases(text: str, found: list[Entity], blocked: list[tuple[int, int]]) -> list[Entity]:
@@ -141,34 +163,50 @@ def find_entities(
             found.append(e)
     found.extend(_aliases(text, found, spans))
     taken = spans + [(e.start, e.end) for e in found]
+    products: list[tuple[int, int]] = []
     for o in find_organizations(text):
-        if not _overlaps(taken, o.start, o.end):
-            found.append(Entity("organization", o.name, o.start, o.end, o.surface, 75, "gazetteer"))
-    taken = spans + [(e.start, e.end) for e in found]
-    named = find_named_entities(text, lang) if ner else []
+        if _overlaps(taken, o.start, o.end):
+            continue
+        if is_product_mention(text, o.end):
+            products.append((o.start, o.end))  # "Atera Agent", "ESET Detection name": no organisation named
+            continue
+        end = division_end(text, o.end)
+        name, surface = (o.name, o.surface) if end == o.end else (text[o.start : end], text[o.start : end])
+        stix_id = _known_identity(knowledge, name, o.surface)
+        found.append(Entity("organization", name, o.start, end, surface, 75, "gazetteer", stix_id,
+                            "identity" if stix_id else None))
+    taken = spans + products + [(e.start, e.end) for e in found]
+    is_known = knowledge.is_known_name if knowledge is not None else (lambda _: False)
+    named = repair_named_entities(text, find_named_entities(text, lang), is_known) if ner else []
     # A long organisation name that holds a place ("Czech Republic Ministry of Foreign Affairs") stays whole.
     long_orgs = [(n.start, n.end) for n in named if n.kind == "organization" and len(n.text.split()) >= 3
                  and not _overlaps(taken, n.start, n.end)]
     for p in find_places(text):
         inside_org = any(s <= p.start and p.end <= e and (p.start, p.end) != (s, e) for s, e in long_orgs)
         if not _overlaps(taken, p.start, p.end) and not inside_org:
+            known = knowledge.place(p.place.code) if knowledge is not None else None
             found.append(Entity("location", p.place.name, p.start, p.end, p.surface, 80, "gazetteer",
-                                code=p.place.code, stix_type=p.place.kind))
+                                known.stix_id if known else None, "location" if known else p.place.kind,
+                                code=p.place.code))
     taken = spans + [(e.start, e.end) for e in found]
     known_names = {e.surface.lower() for e in found} | {e.name.lower() for e in found}
     for ne in named:
-        if _overlaps(taken, ne.start, ne.end) or ne.text.lower() in known_names:
+        if ne.kind == "nationality" or _overlaps(taken, ne.start, ne.end) or ne.text.lower() in known_names:
             continue
         if re.search(r"\.\w{2,4}$", ne.text):
             continue
         place = lookup_place(ne.text) if ne.kind == "location" else None
         if place is not None:
+            known = knowledge.place(place.code) if knowledge is not None else None
             found.append(Entity("location", place.name, ne.start, ne.end, ne.text, 75, "ner+gazetteer",
-                                code=place.code, stix_type=place.kind))
+                                known.stix_id if known else None, "location" if known else place.kind,
+                                code=place.code))
         elif ne.kind == "location":
             continue  # places the gazetteer cannot resolve get no code, and small models guess them poorly
         else:
-            found.append(Entity(ne.kind, ne.text, ne.start, ne.end, ne.text, 55, "ner"))
+            stix_id = _known_identity(knowledge, ne.text, ne.text)
+            found.append(Entity(ne.kind, ne.text, ne.start, ne.end, ne.text, 55, "ner", stix_id,
+                                "identity" if stix_id else None))
     for d in find_dates(text):
         found.append(Entity("date", d.value, d.start, d.end, d.surface, 80, "pattern"))
     found.sort(key=lambda e: e.start)

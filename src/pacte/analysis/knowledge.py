@@ -109,6 +109,7 @@ class Knowledge:
         self._techniques: dict[str, str] = {}
         self._vulnerabilities: dict[str, str] = {}
         self._objects: dict[str, Mapping[str, Any]] = {}
+        self._places: dict[str, KnownEntity] = {}
         self._automaton: Any = None
 
     @classmethod
@@ -147,6 +148,8 @@ class Knowledge:
                 name = obj.get("name")
                 if isinstance(name, str) and name.upper().startswith("CVE-"):
                     kb._vulnerabilities[name.upper()] = sid
+            if stype == "location":
+                kb._index_place(obj, sid)
             if stype not in rank or not isinstance(obj.get("name"), str):
                 continue
             identity_class = obj.get("identity_class") if stype == "identity" else None
@@ -185,6 +188,14 @@ class Knowledge:
             raise InvalidInput(f"knowledge bundle {path} has no list of objects")
         return cls.from_objects(o for o in objects if isinstance(o, dict))
 
+    def _index_place(self, obj: Mapping[str, Any], sid: str) -> None:
+        """File a location under its country code or region, so gazetteer places link to it (named or not)."""
+        code = obj.get("country") or obj.get("region")
+        if isinstance(code, str) and code and not any(obj.get(k) for k in ("city", "administrative_area")):
+            key = code.upper() if len(code) == 2 else code.lower()
+            name = obj.get("name")
+            self._places.setdefault(key, KnownEntity(sid, "location", name if isinstance(name, str) else key))
+
     def _build(self) -> None:
         automaton = ahocorasick.Automaton()
         for key in self._by_alias:
@@ -195,6 +206,19 @@ class Knowledge:
 
     def __len__(self) -> int:
         return len(self._by_alias)
+
+    def lookup(self, name: str, stix_types: tuple[str, ...] = MATCHED_TYPES) -> KnownEntity | None:
+        """Return the hub's object with this exact name or alias (any case), if it is of one of the given types."""
+        entity = self._by_alias.get(_lower_same_length(name.strip()))
+        return entity if entity is not None and entity.stix_type in stix_types else None
+
+    def is_known_name(self, name: str) -> bool:
+        """Tell whether a name is one of the hub's actors, campaigns, malware or tools (not an identity or place)."""
+        return self.lookup(name, MATCHED_TYPES[:5]) is not None
+
+    def place(self, code: str) -> KnownEntity | None:
+        """Return the hub's location object for a country code (ISO 3166-1 alpha-2) or region, if it holds one."""
+        return self._places.get(code.upper() if len(code) == 2 else code.lower())
 
     def technique_id(self, technique: str) -> str | None:
         """Return the id of the hub's attack-pattern for an ATT&CK technique id, if it holds one."""

@@ -26,6 +26,7 @@ _LABELS = {
     "PERSON": "person", "PER": "person",
     "ORG": "organization",
     "GPE": "location", "LOC": "location", "FAC": "location",
+    "NORP": "nationality",  # demonyms: only used to complete a public body's name ("Polish Ministry of ...")
 }
 _PIPES_NOT_NEEDED = ("parser", "lemmatizer", "tagger", "attribute_ruler", "morphologizer", "senter")
 # Technical words that small NER models often take for organisations or persons.
@@ -103,6 +104,8 @@ def available_languages() -> list[str]:
 
 # "European Commission-Related", "Gafgyt-based": the model's span runs into a compound tail.
 _COMPOUND_TAIL = re.compile(r"-(?:related|based|linked|style|like|themed|affiliated)\b.*$", re.IGNORECASE)
+# A leading article and a trailing possessive are not part of an organisation's name.
+_ORG_TRIM = re.compile(r"^(?:the|The|THE)\s+|['’]s$")
 _CODE_HINT = re.compile(r"[;{}]|\w\(|=>|===?|\$\(|\w\.\w+\(")
 _PROSE_WORD = re.compile(r"\b[^\W\d_]{3,}\b")
 _NOT_PROSE = re.compile(r"[0-9a-fA-F]{32,}|hxxp|https?://|\[\.\]|(?:\d{1,3}\.){3}\d{1,3}")
@@ -169,7 +172,10 @@ def find_named_entities(text: str, lang: str) -> list[NamedEntity]:
             if kind is None:
                 continue
             ent_text = piece[ent_start:ent_end]
-            span = _COMPOUND_TAIL.sub("", ent_text).strip(" .,;:'\"’()[]-–—")
+            span = _COMPOUND_TAIL.sub("", ent_text)
+            if kind == "organization":
+                span = _ORG_TRIM.sub("", span)  # "the Atomic Red Team", "the Windows Registry's"
+            span = span.strip(" .,;:'\"’()[]-–—")
             if not _acceptable(span):
                 continue
             if kind == "person" and ("&" in span or span.isupper()):

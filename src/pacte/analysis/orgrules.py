@@ -1,0 +1,143 @@
+"""Repairs of organisation spans: what the small NER model and the lists get wrong about organisation names.
+
+Each rule is a small function with its reason in its docstring; :func:`repair_named_entities` applies the span
+rules to the NER output, and the entity finder calls the mention rules on every organisation it keeps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from pacte.analysis.ner import NamedEntity
+from pacte.analysis.organizations import is_listed_organization
+from pacte.analysis.places import lookup_place
+
+# Nouns that head a public body named after its country ("Polish Ministry of Foreign Affairs").
+INSTITUTION_HEADS = (
+    "Ministry", "Department", "Embassy", "Consulate", "Office", "Agency", "Directorate", "Government", "Parliament",
+    "Police", "Army", "Navy", "Air Force", "Armed Forces", "Council", "Bureau", "Service", "Services", "Committee",
+    "Court", "Prosecutor", "Senate", "Presidency", "Cabinet", "Central Bank", "National Bank", "Defence", "Defense",
+)
+# Nouns that end the name of a team or division of an organisation ("Unit 42 Managed Services").
+UNIT_HEADS = ("Services", "Group", "Team", "Division", "Unit", "Department", "Center", "Centre", "Office")
+# Nouns after which a name is a product, not its maker ("Atera Agent", "FortiClient EMS", "MSI Installer").
+PRODUCT_NOUNS = (
+    "Installer", "Client", "Agent", "Browser", "EMS", "Server", "App", "Apps", "Registry", "Edition", "Plugin",
+    "Plug-in", "Extension", "Driver", "Drivers", "SDK", "Console", "Updater", "Launcher", "Toolkit", "Firmware",
+    "Service Pack", "ATT&CK",
+)
+_HEADS = "|".join(re.escape(h) for h in INSTITUTION_HEADS)
+_INSTITUTION = re.compile(rf"(?:{_HEADS})\b")
+_UNIT_TAIL = re.compile(
+    r"(?P<tail>(?:[ \t]+(?:[A-Z][\w&\-]*|\d+)){0,2}[ \t]+(?:" + "|".join(UNIT_HEADS) + r"))(?![\w\-])"
+)
+_PRODUCT_AFTER = re.compile(
+    r"[ \t]+(?:(?:" + "|".join(re.escape(p) for p in PRODUCT_NOUNS) + r")(?![\w\-])|"
+    r"(?!(?:19|20)\d\d\b)\d{3,}\b|(?i:detection names?\b))"
+)
+_PRODUCT_END = re.compile(r"(?:^|\s)(?:" + "|".join(re.escape(p) for p in PRODUCT_NOUNS) + r")$")
+_CAMEL = re.compile(r"^[A-Za-z][a-z0-9]+[A-Z][A-Za-z0-9]*$")
+_POSSESSIVE = re.compile(r"['’]s\s+")
+
+
+def merge_nationality(text: str, entities: list[NamedEntity]) -> list[NamedEntity]:
+    """Join a country or demonym written just before a public body: "Polish" + "Ministry of Foreign Affairs".
+
+    Ministries, embassies and agencies are named by their country; the small model tags the country (GPE) or
+    demonym (NORP) apart, leaving a nameless "Ministry of Foreign Affairs".
+    """
+    out: list[NamedEntity] = []
+    by_end = {e.end: e for e in entities if e.kind in ("nationality", "location")}
+    merged: set[int] = set()
+    for e in entities:
+        if e.kind == "organization" and _INSTITUTION.match(e.text):
+            before = by_end.get(e.start - 1)
+            if before is not None and text[e.start - 1] == " ":
+                out.append(NamedEntity(before.start, e.end, text[before.start : e.end], "organization"))
+                merged.add(before.start)
+                continue
+        out.append(e)
+    return [e for e in out if not (e.kind != "organization" and e.start in merged)]
+
+
+def split_possessive(entity: NamedEntity) -> list[NamedEntity]:
+    """Split "Recorded Future's Insikt Group" into the company and its team, both organisations.
+
+    A possessive inside an organisation span names the parent and one of its units; each is an organisation.
+    """
+    if entity.kind != "organization":
+        return [entity]
+    m = _POSSESSIVE.search(entity.text)
+    if m is None:
+        return [entity]
+    head, tail = entity.text[: m.start()], entity.text[m.end() :]
+    out = []
+    if head[:1].isupper():
+        out.append(NamedEntity(entity.start, entity.start + len(head), head, "organization"))
+    if tail[:1].isupper() and tail.split()[-1] in UNIT_HEADS:
+        start = entity.start + m.end()
+        out.append(NamedEntity(start, start + len(tail), tail, "organization"))
+    return out
+
+
+def is_product_name(name: str) -> bool:
+    """Tell whether an organisation span names a product: it ends in a product noun ("MSI Installer").
+
+    Reports name software by maker and component ("FortiClient EMS", "ScreenConnect Client"); the small model
+    tags those as organisations.
+    """
+    return bool(_PRODUCT_END.search(name))
+
+
+def is_camel_case_product(name: str) -> bool:
+    """Tell whether a one-word name in CamelCase (ClickFix, SpringShell) is a product rather than an organisation.
+
+    In threat reports a single CamelCase token is far more often a malware, tool, technique or product than a
+    company; companies written that way (CrowdStrike, SentinelOne) are in the organisation lists.
+    """
+    return " " not in name and bool(_CAMEL.match(name)) and not is_listed_organization(name)
+
+
+def is_product_mention(text: str, end: int) -> bool:
+    """Tell whether the organisation name ending at `end` is used as a product's name, not as the organisation.
+
+    "Atera Agent", "Intel 80386", "MITRE ATT&CK", "ESET Detection name": the maker's name qualifies a product,
+    a model number or a detection label.
+    """
+    return bool(_PRODUCT_AFTER.match(text, end))
+
+
+def division_end(text: str, end: int) -> int:
+    """Return where an organisation's name ends when a division follows it ("Unit 42 Managed Services").
+
+    A listed name followed by capitalised words ending in a unit noun names a division of it; the whole name
+    is the organisation the report speaks of.
+    """
+    m = _UNIT_TAIL.match(text, end)
+    if m is None or "\n" in m.group("tail"):
+        return end
+    if len(m.group("tail").split()) < 2:
+        return end  # "Microsoft Group" alone is too weak a sign
+    return m.end()
+
+
+def repair_named_entities(
+    text: str, entities: Iterable[NamedEntity], is_known: Callable[[str], bool] = lambda _: False
+) -> list[NamedEntity]:
+    """Apply the span and type rules to NER output; `is_known` says whether a name is a known malware/tool/actor."""
+    merged = merge_nationality(text, list(entities))
+    out: list[NamedEntity] = []
+    for e in merged:
+        for part in split_possessive(e):
+            if part.kind in ("organization", "person") and is_known(part.text):
+                continue  # the hub knows it as malware, a tool or an actor: "Meterpreter" is no person
+            if part.kind == "organization" and (
+                is_product_name(part.text) or is_camel_case_product(part.text)
+                or is_product_mention(text, part.end)
+            ):
+                continue
+            if part.kind == "organization" and lookup_place(part.text) is not None:
+                continue
+            out.append(part)
+    return out

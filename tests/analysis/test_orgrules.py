@@ -1,0 +1,117 @@
+"""Repairs of organisation spans and types (one test per rule)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pacte.analysis.entities import find_entities
+from pacte.analysis.knowledge import Knowledge
+from pacte.analysis.ner import NamedEntity, load_model
+from pacte.analysis.orgrules import (
+    division_end,
+    is_camel_case_product,
+    is_product_mention,
+    is_product_name,
+    merge_nationality,
+    repair_named_entities,
+    split_possessive,
+)
+
+
+def _ne(text: str, part: str, kind: str) -> NamedEntity:
+    start = text.index(part)
+    return NamedEntity(start, start + len(part), part, kind)
+
+
+def test_merge_nationality_before_a_public_body() -> None:
+    text = "Polish Ministry of Foreign Affairs and the French Embassy"
+    ents = [_ne(text, "Polish", "nationality"), _ne(text, "Ministry of Foreign Affairs", "organization")]
+    assert [(e.text, e.kind) for e in merge_nationality(text, ents)] == [
+        ("Polish Ministry of Foreign Affairs", "organization")]
+    text = "Czech Republic Ministry of Defence"
+    ents = [_ne(text, "Czech Republic", "location"), _ne(text, "Ministry of Defence", "organization")]
+    assert [e.text for e in merge_nationality(text, ents)] == ["Czech Republic Ministry of Defence"]
+
+
+def test_merge_nationality_leaves_other_organisations_alone() -> None:
+    text = "Polish Acme Corp"
+    ents = [_ne(text, "Polish", "nationality"), _ne(text, "Acme Corp", "organization")]
+    assert [e.text for e in merge_nationality(text, ents)] == ["Polish", "Acme Corp"]
+
+
+def test_split_possessive_into_company_and_team() -> None:
+    text = "Recorded Future's Insikt Group"
+    parts = split_possessive(NamedEntity(0, len(text), text, "organization"))
+    assert [(p.text, text[p.start : p.end]) for p in parts] == [
+        ("Recorded Future", "Recorded Future"), ("Insikt Group", "Insikt Group")]
+    text = "Acme's Windows"
+    assert [p.text for p in split_possessive(NamedEntity(0, len(text), text, "organization"))] == ["Acme"]
+
+
+def test_product_names_and_camel_case_tokens_are_not_organisations() -> None:
+    assert is_product_name("FortiClient EMS") and is_product_name("MSI Installer")
+    assert not is_product_name("Ministry of Defence")
+    assert is_camel_case_product("ClickFix") and is_camel_case_product("SpringShell")
+    assert not is_camel_case_product("CrowdStrike")  # a listed company
+    assert not is_camel_case_product("Acme")
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "product"),
+    [("Customized MSI installer for Atera Agent", "Atera", True),
+     ("|SHA1 |ESET Detection name", "ESET", True),
+     ("PE32 executable (GUI) Intel 80386, for MS Windows", "Intel", True),
+     ("=== MITRE ATT&CK matrix", "MITRE", True),
+     ("Oracle PeopleSoft servers", "Oracle", False),
+     ("Kaspersky 2023 annual report", "Kaspersky", False)],
+)
+def test_maker_name_used_for_a_product(text: str, name: str, product: bool) -> None:
+    assert is_product_mention(text, text.index(name) + len(name)) is product
+
+
+def test_division_after_a_listed_name() -> None:
+    text = "Unit 42 Managed Services spotted it"
+    assert text[: division_end(text, len("Unit 42"))] == "Unit 42 Managed Services"
+    text = "Microsoft Group said"
+    assert division_end(text, len("Microsoft")) == len("Microsoft")
+
+
+def test_ner_names_the_hub_knows_as_malware_are_dropped() -> None:
+    text = "a DLL for Meterpreter by Acme Corp"
+    ents = [_ne(text, "Meterpreter", "person"), _ne(text, "Acme Corp", "organization")]
+    kept = repair_named_entities(text, ents, lambda name: name == "Meterpreter")
+    assert [e.text for e in kept] == ["Acme Corp"]
+
+
+def test_listed_names_win_over_longer_model_spans_and_headlines_match() -> None:
+    if load_model("en") is None:
+        pytest.skip("no spaCy model installed for en")
+    text = ("FORTINET EXPLOITATION LEADS TO COMPROMISE\n\n"
+            "BMW Automobile Purchase-Related:\n--> Downloaded archive with a lure about a car.\n"
+            "This highlights activity reported by Recorded Future's Insikt Group in January.\n")
+    ents = find_entities(text, lang="en", knowledge=None, ner=True)
+    orgs = {(e.name, e.surface) for e in ents if e.kind == "organization"}
+    assert ("BMW", "BMW") in orgs and ("Fortinet", "FORTINET") in orgs
+    assert ("Recorded Future", "Insikt Group") in orgs
+    assert not any("Automobile" in name for name, _ in orgs)
+
+
+def test_stated_malware_name() -> None:
+    text = "Deep Instinct has reported DarkBeatC2 is the latest attack framework used by this threat actor."
+    ents = find_entities(text, lang="en", knowledge=None, ner=False)
+    assert ("malware", "DarkBeatC2") in {(e.kind, e.name) for e in ents}
+    assert ("organization", "Deep Instinct") in {(e.kind, e.name) for e in ents}
+
+
+def test_found_organisations_and_places_link_to_the_hub_objects() -> None:
+    kb = Knowledge.from_objects([
+        {"type": "identity", "id": "identity--99999999-9999-4999-8999-999999999990", "name": "Recorded Future",
+         "identity_class": "organization"},
+        {"type": "location", "id": "location--99999999-9999-4999-8999-999999999991", "country": "PL"},
+    ])
+    ents = find_entities("Insikt Group saw targets in Poland.", lang="en", knowledge=kb, ner=False)
+    linked = {(e.kind, e.stix_id) for e in ents}
+    assert ("organization", "identity--99999999-9999-4999-8999-999999999990") in linked
+    assert ("location", "location--99999999-9999-4999-8999-999999999991") in linked
+    assert kb.lookup("recorded future", ("identity",)) is not None
+    assert not kb.is_known_name("Recorded Future")
