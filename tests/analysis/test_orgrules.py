@@ -10,6 +10,7 @@ from pacte.analysis.ner import NamedEntity, load_model
 from pacte.analysis.orgrules import (
     division_end,
     is_camel_case_product,
+    is_headline_phrase,
     is_product_mention,
     is_product_name,
     merge_nationality,
@@ -115,3 +116,18 @@ def test_found_organisations_and_places_link_to_the_hub_objects() -> None:
     assert ("location", "location--99999999-9999-4999-8999-999999999991") in linked
     assert kb.lookup("recorded future", ("identity",)) is not None
     assert not kb.is_known_name("Recorded Future")
+
+
+def test_ordinary_words_in_a_title_case_headline_are_no_name() -> None:
+    text = "# Group Claiming to Be Lazarus Sends Paper Letters via Postal Service\n\nThe Postal Service said."
+    headline = _ne(text, "Postal Service", "organization")
+    assert is_headline_phrase(text, headline)
+    start = text.rindex("Postal Service")
+    assert not is_headline_phrase(text, NamedEntity(start, start + 14, "Postal Service", "organization"))
+    assert not is_headline_phrase("Qintara Labs Reports New Malware Family Today",
+                                  NamedEntity(0, 12, "Qintara Labs", "organization"))
+
+
+def test_a_line_that_is_only_a_name_is_no_headline() -> None:
+    text = "Polish Ministry of Foreign Affairs-Related:\n--> URL"
+    assert not is_headline_phrase(text, _ne(text, "Polish Ministry of Foreign Affairs", "organization"))

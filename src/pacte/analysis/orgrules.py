@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from pacte.analysis.knowledge import is_common_word
 from pacte.analysis.ner import NamedEntity
 from pacte.analysis.organizations import is_listed_organization
 from pacte.analysis.places import lookup_place
@@ -122,6 +123,21 @@ def division_end(text: str, end: int) -> int:
     return m.end()
 
 
+def is_headline_phrase(text: str, entity: NamedEntity) -> bool:
+    """Tell whether a span is ordinary words in a Title-Case headline ("... Letters via Postal Service").
+
+    In a headline every word is capitalised, so capitals say nothing of a name: a span made only of ordinary
+    words there is a common noun phrase, not an organisation or a person.
+    """
+    line_start = text.rfind("\n", 0, entity.start) + 1
+    line_end = text.find("\n", entity.end)
+    rest = text[line_start : entity.start] + " " + text[entity.end : line_end if line_end >= 0 else len(text)]
+    words = re.findall(r"[^\W\d_]{4,}", rest)  # the words of the line around the span
+    if len(words) < 3 or sum(w[0].isupper() for w in words) < 0.8 * len(words):
+        return False
+    return all(is_common_word(w) for w in re.findall(r"[^\W\d_]+", entity.text))
+
+
 def repair_named_entities(
     text: str, entities: Iterable[NamedEntity], is_known: Callable[[str], bool] = lambda _: False
 ) -> list[NamedEntity]:
@@ -133,10 +149,13 @@ def repair_named_entities(
             if part.kind in ("organization", "person") and is_known(part.text):
                 continue  # the hub knows it as malware, a tool or an actor: "Meterpreter" is no person
             if part.kind == "organization" and (
-                is_product_name(part.text) or is_camel_case_product(part.text)
-                or is_product_mention(text, part.end)
+                is_camel_case_product(part.text) or is_product_mention(text, part.end)
             ):
                 continue
+            if part.kind in ("organization", "person") and (
+                is_product_name(part.text) or is_headline_phrase(text, part)
+            ):
+                continue  # "Tor Browser" is no person either
             if part.kind == "organization" and lookup_place(part.text) is not None:
                 continue
             out.append(part)
