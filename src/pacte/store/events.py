@@ -216,6 +216,10 @@ class EventLogSQL:
         def executemany(self, conn: Conn, sql: str, rows: Sequence[Sequence[Any]]) -> None:
             """Run one statement for many rows."""
 
+        def bulk_insert(self, conn: Conn, table: str, columns: Sequence[str],
+                        rows: Sequence[Sequence[Any]]) -> None:
+            """Insert many new rows into a table."""
+
     _listeners_lock = threading.Lock()
 
     # writing the log (inside the caller's write transaction)
@@ -225,9 +229,8 @@ class EventLogSQL:
             return
         first = int(conn.execute(self.sql(_HEAD)).fetchone()[0]) + 1
         now = event_time()
-        self.executemany(conn, self.sql(
-            "INSERT INTO events (eid, kind, vid, cid, org_id, token_id, time) VALUES (?,?,?,?,?,?,?)"),
-            [(first + i, *spec, now) for i, spec in enumerate(specs)])
+        self.bulk_insert(conn, "events", ("eid", "kind", "vid", "cid", "org_id", "token_id", "time"),
+                         [(first + i, *spec, now) for i, spec in enumerate(specs)])
         narrowing = any(spec[0] != OBJECT for spec in specs)
         if narrowing:
             _pending.narrowing = True

@@ -108,6 +108,19 @@ class PostgresStore(SQLStore):
             for row in rows:
                 copy.write_row(row)
 
+    def bulk_insert_new(self, conn: Conn, table: str, columns: Sequence[str],
+                        rows: Sequence[Sequence[Any]]) -> None:
+        """Insert many rows, skipping existing keys: COPY into a staging table, then one INSERT."""
+        if len(rows) < 64:
+            super().bulk_insert_new(conn, table, columns, rows)
+            return
+        stage = f"pacte_stage_{table}"
+        cols = ", ".join(columns)
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {cols} FROM {table} WITH NO DATA")
+        conn.execute(f"TRUNCATE {stage}")
+        self.bulk_insert(conn, stage, columns, rows)
+        conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT DO NOTHING")
+
     @contextmanager
     def _reading(self) -> Iterator[Conn]:
         with _translated(), self._pool.connection() as conn:

@@ -189,7 +189,7 @@ class SQLWriteTxn:
     def set_owners(self, owners: Sequence[tuple[str, int | None]]) -> None:
         """Record the owner of object ids seen for the first time."""
         if owners:
-            self._many("INSERT INTO objects (id, owner_org) VALUES (?, ?) ON CONFLICT DO NOTHING", owners)
+            self.store.bulk_insert_new(self.conn, "objects", ("id", "owner_org"), owners)
 
     def insert_shares(self, shares: Sequence[tuple[int, int, int, str]], now: str) -> list[bool]:
         """Insert (vid, cid, org, type) shares, each with a strictly increasing added time; True if new."""
@@ -218,7 +218,7 @@ class SQLWriteTxn:
         # a version's producer reads it through versions.producer; other sharers need a row
         reshared = list({(vid, org) for vid, _, org, _ in shares if vid < self._first_new_vid})
         if reshared:
-            self._many("INSERT INTO sharers (vid, org_id) VALUES (?, ?) ON CONFLICT DO NOTHING", reshared)
+            self.store.bulk_insert_new(self.conn, "sharers", ("vid", "org_id"), reshared)
         self.store._event_append(self.conn, [(OBJECT, r[1], r[2], r[3], None) for r in rows])
         return fresh
 
@@ -302,6 +302,13 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
         """Insert many new rows into a table (backends may use a faster bulk path)."""
         marks = ",".join("?" * len(columns))
         self.executemany(conn, self.sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"), rows)
+
+    def bulk_insert_new(self, conn: Conn, table: str, columns: Sequence[str],
+                        rows: Sequence[Sequence[Any]]) -> None:
+        """Insert many rows into a table, skipping those whose key is already there."""
+        marks = ",".join("?" * len(columns))
+        self.executemany(conn, self.sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"), rows)
 
     # schema
     def _migrate(self) -> None:
