@@ -45,3 +45,11 @@ def test_misp_rows_drop_ordinary_words_short_acronyms_and_qualifiers(tmp_path: P
     (tmp_path / "producer.json").write_text(json.dumps(cluster), encoding="utf-8")
     rows = misp_organization_rows(tmp_path)
     assert rows == ["vendor\tNational Intelligence Service|SHISH", "vendor\tNSO group"]
+
+
+def test_misp_rows_leave_out_names_of_malware_and_actors(tmp_path: Path) -> None:
+    (tmp_path / "surveillance-vendor.json").write_text(json.dumps({"values": [
+        {"value": "FinFisher", "meta": {}}, {"value": "Intellexa", "meta": {}}]}), encoding="utf-8")
+    (tmp_path / "malpedia.json").write_text(json.dumps({"values": [
+        {"value": "win.finfisher", "meta": {"synonyms": ["FinFisher"]}}]}), encoding="utf-8")
+    assert misp_organization_rows(tmp_path) == ["surveillance\tIntellexa"]

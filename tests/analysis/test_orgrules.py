@@ -131,3 +131,17 @@ def test_ordinary_words_in_a_title_case_headline_are_no_name() -> None:
 def test_a_line_that_is_only_a_name_is_no_headline() -> None:
     text = "Polish Ministry of Foreign Affairs-Related:\n--> URL"
     assert not is_headline_phrase(text, _ne(text, "Polish Ministry of Foreign Affairs", "organization"))
+
+
+def test_company_named_alias_of_a_known_family_is_the_company() -> None:
+    kb = Knowledge.from_objects([
+        {"type": "intrusion-set", "id": "intrusion-set--99999999-9999-4999-8999-999999999992", "name": "APT3",
+         "aliases": ["UPS"]},
+        {"type": "malware", "id": "malware--99999999-9999-4999-8999-999999999993", "name": "Proton",
+         "is_family": True},
+    ])
+    ents = find_entities("A fake UPS delivery notice dropped the Proton backdoor.", lang="en", knowledge=kb,
+                         ner=False)
+    kinds = {(e.kind, e.name) for e in ents}
+    assert ("organization", "UPS") in kinds and ("malware", "Proton") in kinds
+    assert not any(e.kind == "threat_actor" for e in ents)

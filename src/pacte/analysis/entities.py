@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pacte.analysis.dates import find_dates
 from pacte.analysis.knowledge import Knowledge
 from pacte.analysis.ner import find_named_entities
-from pacte.analysis.organizations import find_organizations
+from pacte.analysis.organizations import find_organizations, is_listed_organization
 from pacte.analysis.orgrules import division_end, is_product_mention, repair_named_entities
 from pacte.analysis.places import find_places, lookup_place
 
@@ -124,6 +124,15 @@ def _pattern_entities(text: str, blocked: _Taken) -> list[Entity]:
     return out
 
 
+def _organization_first(surface: str, name: str, stix_type: str) -> bool:
+    """Tell whether a known malware/tool/actor alias is rather a listed organisation ("UPS", "SWIFT", "McAfee").
+
+    Knowledge bases give some families and groups aliases that are company names; a listed organisation that
+    is not the family's or group's own name, as written, is the organisation.
+    """
+    return stix_type not in ("identity", "location") and surface != name and is_listed_organization(surface)
+
+
 def _known_identity(knowledge: Knowledge | None, *names: str) -> str | None:
     """Return the id of the hub's identity named like a found organisation or person, so it links to it."""
     if knowledge is None:
@@ -167,6 +176,8 @@ def find_entities(
     found: list[Entity] = []
     if knowledge is not None:
         for km in knowledge.match(text, blocked=spans):
+            if _organization_first(km.surface, km.entity.name, km.entity.stix_type):
+                continue
             kind = _STIX_TO_KIND[km.entity.stix_type]
             if km.entity.identity_class == "individual":
                 kind = "person"
