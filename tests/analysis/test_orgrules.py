@@ -145,3 +145,17 @@ def test_company_named_alias_of_a_known_family_is_the_company() -> None:
     kinds = {(e.kind, e.name) for e in ents}
     assert ("organization", "UPS") in kinds and ("malware", "Proton") in kinds
     assert not any(e.kind == "threat_actor" for e in ents)
+
+
+def test_organisation_name_inside_a_place_name_is_the_place() -> None:
+    ents = find_entities("Targets in the United Arab Emirates and Emirates airline staff.", lang="en",
+                         knowledge=None, ner=False)
+    assert ("location", "United Arab Emirates") in {(e.kind, e.surface) for e in ents}
+    assert [e.start for e in ents if e.kind == "organization"] == [ents[-1].start]
+
+
+def test_us_is_the_united_states_except_in_a_line_of_capitals() -> None:
+    from pacte.analysis.places import find_places
+
+    assert [p.place.code for p in find_places("Victims in the US and UK.")] == ["US", "GB"]
+    assert find_places("PLEASE CONTACT US AT ONCE") == []

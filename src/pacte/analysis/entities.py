@@ -124,6 +124,11 @@ def _pattern_entities(text: str, blocked: _Taken) -> list[Entity]:
     return out
 
 
+def _inside_longer(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Tell whether a span lies inside a longer one of the list."""
+    return any(s <= start and end <= e and e - s > end - start for s, e in spans)
+
+
 def _organization_first(surface: str, name: str, stix_type: str) -> bool:
     """Tell whether a known malware/tool/actor alias is rather a listed organisation ("UPS", "SWIFT", "McAfee").
 
@@ -192,9 +197,11 @@ def find_entities(
             known_only.add(e.start, e.end)
     found.extend(_aliases(text, found, blocked_only))
     taken = _Taken(len(text), [*spans, *((e.start, e.end) for e in found)])
+    places = find_places(text)
+    place_spans = [(p.start, p.end) for p in places]
     for o in find_organizations(text):
-        if taken.hits(o.start, o.end):
-            continue
+        if taken.hits(o.start, o.end) or _inside_longer(place_spans, o.start, o.end):
+            continue  # "Emirates" in "United Arab Emirates" is the country
         if is_product_mention(text, o.end):
             taken.add(o.start, o.end)  # "Atera Agent", "ESET Detection name": no organisation named
             continue
@@ -210,7 +217,7 @@ def find_entities(
     # A long organisation name that holds a place ("Czech Republic Ministry of Foreign Affairs") stays whole.
     long_orgs = [(n.start, n.end) for n in named if n.kind == "organization" and len(n.text.split()) >= 3
                  and not taken.hits(n.start, n.end)]
-    for p in find_places(text):
+    for p in places:
         inside_org = any(s <= p.start and p.end <= e and (p.start, p.end) != (s, e) for s, e in long_orgs)
         if not taken.hits(p.start, p.end) and not inside_org:
             known = knowledge.place(p.place.code) if knowledge is not None else None

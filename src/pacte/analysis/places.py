@@ -101,6 +101,16 @@ def word_bounded(text: str, start: int, end: int, arabic: bool) -> bool:
     return False
 
 
+def _capitals_word(text: str, start: int, end: int) -> bool:
+    """Tell whether a two-letter code ("US", "UK") stands in a line written in capitals ("CONTACT US")."""
+    if end - start > 2 or not text[start:end].isupper():
+        return False
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    return sum(c.isupper() for c in line) >= 0.8 * sum(c.isalpha() for c in line)
+
+
 def find_places(text: str) -> list[PlaceMatch]:
     """Find countries, major cities and regions from the shipped gazetteer, with their codes."""
     gaz = _gazetteer()
@@ -108,7 +118,7 @@ def find_places(text: str) -> list[PlaceMatch]:
     for end_idx, name in gaz.latin.iter_long(text):
         end = end_idx + 1
         start = end - len(name)
-        if word_bounded(text, start, end, bool(_ARABIC.match(name))):
+        if word_bounded(text, start, end, bool(_ARABIC.match(name))) and not _capitals_word(text, start, end):
             found.append(PlaceMatch(start, end, name, gaz.entries[name]))
     if gaz.russian is not None and _CYRILLIC.search(text):
         for m in gaz.russian.finditer(text):
