@@ -54,58 +54,75 @@ def _free_port() -> int:
 
 # subscriber process ------------------------------------------------------------------------
 
-async def _subscriber(port: int, token: str, hist: Counter[int], totals: list[int], ready: asyncio.Event,
-                      counter: list[int], want: int, measure: bool) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
-    token, _, query = token.partition("?")
-    writer.write(f"GET /api/v1/stream{'?' + query if query else ''} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-                 "Accept: text/event-stream\r\n\r\n".encode())
-    await writer.drain()
-    head = await reader.readuntil(b"\r\n\r\n")
-    if b" 200 " not in head.split(b"\r\n", 1)[0]:
-        raise RuntimeError(head.decode(errors="replace"))
-    counter[0] += 1
-    if counter[0] == want:
-        ready.set()
-    tail = b""
-    while True:
-        data = await reader.read(1 << 20)
-        if not data:
-            return
+OBJECT = b"event: object\n"
+EDGE = len(OBJECT) - 1  # a marker split across two reads lies within the last/first EDGE bytes
+
+
+class _Subscriber(asyncio.Protocol):
+    """One SSE connection, read in ``data_received`` (no StreamReader, no task per read: the client's
+    CPU is the hub's CPU on this machine). Counts every object event; a sampled connection also takes
+    the latency of each one from the post time in its name."""
+
+    def __init__(self, request: bytes, hist: Counter[int], totals: list[int], opened: asyncio.Future[None],
+                 measure: bool) -> None:
+        self.request, self.hist, self.totals, self.opened, self.measure = request, hist, totals, opened, measure
+        self.head = b""
+        self.edge = b""
+        self.tail = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Send the request."""
+        transport.write(self.request)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        """Count (and, when sampled, time) the object events in what arrived."""
         now = time.time_ns()
-        buf = tail + data
+        if not self.opened.done():
+            self.head += data
+            cut = self.head.find(b"\r\n\r\n")
+            if cut < 0:
+                return
+            if b" 200 " not in self.head.split(b"\r\n", 1)[0]:
+                self.opened.set_exception(RuntimeError(self.head.decode(errors="replace")))
+                return
+            self.opened.set_result(None)
+            data, self.head = self.head[cut + 4:], b""
+        if not self.measure:
+            self.totals[0] += data.count(OBJECT) + (self.edge + data[:EDGE]).count(OBJECT)
+            self.edge = data[-EDGE:]
+            return
+        buf = self.tail + data
         cut = buf.rfind(b"\n\n")
         if cut < 0:
-            tail = buf
-            continue
-        tail = buf[cut:]
-        if not measure:  # only count: the client's CPU is the hub's CPU on this machine
-            totals[0] += buf.count(b"event: object\n", 0, cut)
-            continue
+            self.tail = buf
+            return
+        self.tail = buf[cut:]
         found = Counter(NAME.findall(buf, 0, cut))
         for sent, n in found.items():
-            ms = (now - int(sent)) // 1_000_000
-            hist[ms] += n
-            totals[0] += n
+            self.hist[(now - int(sent)) // 1_000_000] += n
+            self.totals[0] += n
 
 
 async def _client_main(port: int, tokens: list[str]) -> None:
     hist: Counter[int] = Counter()
     totals = [0]
-    ready = asyncio.Event()
-    counter = [0]
-    tasks = [asyncio.create_task(_subscriber(port, t, hist, totals, ready, counter, len(tokens), i % SAMPLE == 0))
-             for i, t in enumerate(tokens)]
-    await ready.wait()
-    print("READY", flush=True)
     loop = asyncio.get_running_loop()
+    opened: list[asyncio.Future[None]] = []
+    for i, line in enumerate(tokens):
+        token, _, query = line.partition("?")
+        request = (f"GET /api/v1/stream{'?' + query if query else ''} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n").encode()
+        fut: asyncio.Future[None] = loop.create_future()
+        await loop.create_connection(lambda r=request, f=fut, m=i % SAMPLE == 0: _Subscriber(r, hist, totals, f, m),
+                                     "127.0.0.1", port)
+        opened.append(fut)
+    await asyncio.gather(*opened)
+    print("READY", flush=True)
     line = await loop.run_in_executor(None, sys.stdin.readline)  # "START"
     assert line.strip() == "START"
     hist.clear()
     totals[0] = 0
     line = await loop.run_in_executor(None, sys.stdin.readline)  # "STOP"
-    for t in tasks:
-        t.cancel()
     print(orjson.dumps({"hist": {str(k): v for k, v in hist.items()}, "events": totals[0]}).decode(), flush=True)
 
 
@@ -187,10 +204,11 @@ def _ingest(base: str, token: str, rate: int, seconds: float, every: float, stop
     return sent, time.monotonic() - start
 
 
-def _cpu(pid: int) -> float:
-    """Return the CPU seconds (user + system) a process has used so far."""
+def _cpu(pid: int) -> tuple[float, float]:
+    """Return the CPU seconds (user, system) a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def _percentile(hist: Counter[int], q: float) -> float:
@@ -239,8 +257,11 @@ def run(subscribers: list[int], rate: int, seconds: float, db_kind: str, filtere
             cli.stdin.flush()
             cpu0 = {"server": _cpu(server.pid), "client": _cpu(cli.pid), "bench": _cpu(os.getpid())}
             sent, took = _ingest(base, writer, rate, seconds, 0.05, stop)
-            cpu = {k: round((_cpu(pid) - cpu0[k]) / took, 2)
-                   for k, pid in (("server", server.pid), ("client", cli.pid), ("bench", os.getpid()))}
+            cpu: dict[str, float] = {}
+            for k, pid in (("server", server.pid), ("client", cli.pid), ("bench", os.getpid())):
+                user, system = (now - before for now, before in zip(_cpu(pid), cpu0[k], strict=True))
+                cpu[k] = round((user + system) / took, 2)
+                cpu[k + "_sys"] = round(system / took, 2)
             time.sleep(3.0)  # drain
             cli.stdin.write("STOP\n")
             cli.stdin.flush()
@@ -251,7 +272,8 @@ def run(subscribers: list[int], rate: int, seconds: float, db_kind: str, filtere
             row = {"subscribers": n, "ingested_per_s": round(sent / took), "p50_ms": _percentile(hist, 0.50),
                    "p99_ms": _percentile(hist, 0.99), "max_ms": float(max(hist)) if hist else float("nan"),
                    "delivered_per_s": round(result["events"] / took), "received": result["events"],
-                   "expected": expected, "cpu_cores": cpu}
+                   "expected": expected, "cpu_cores": cpu, "load": [round(x, 2) for x in os.getloadavg()],
+                   "utc": time.strftime("%H:%M", time.gmtime())}
             rows.append(row)
             print(orjson.dumps(row).decode(), flush=True)
     finally:
@@ -284,11 +306,13 @@ def main() -> None:
                     help="each subscriber filters one of 5 STIX types (receives 1/5 of the objects)")
     args = ap.parse_args()
     rows = run([int(x) for x in args.subscribers.split(",")], args.rate, args.seconds, args.db, args.filtered)
-    print("\n| subscribers | ingested obj/s | p50 ms | p99 ms | max ms | events/s delivered | received/expected |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| subscribers | ingested obj/s | p50 ms | p99 ms | max ms | events/s delivered | received/expected"
+          " | CPU hub/client | load |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['subscribers']} | {r['ingested_per_s']} | {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['max_ms']:.0f}"
-              f" | {r['delivered_per_s']} | {r['received']}/{r['expected']} |")
+              f" | {r['delivered_per_s']} | {r['received']}/{r['expected']}"
+              f" | {r['cpu_cores']['server']}/{r['cpu_cores']['client']} | {r['load'][0]} |")
 
 
 if __name__ == "__main__":

@@ -328,6 +328,10 @@ class Store(Protocol):
         """Return True if an event that may narrow what members read committed after ``eid``."""
         ...
 
+    def fence_check(self, after: int) -> tuple[int, bool]:
+        """Return the head of the log and whether a narrowing event follows ``after``, in one snapshot."""
+        ...
+
     def active_tokens(self, token_ids: Sequence[str]) -> set[str]:
         """Return which of these tokens are still active (not revoked)."""
         ...

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pacte.policy import visible_clause, visible_params
+from pacte.policy import MAX_TLP, CollectionKind, visible_clause, visible_params
+from pacte.stix.markings import Tlp
 from pacte.stix.timestamps import format_key
 
 if TYPE_CHECKING:
@@ -43,6 +44,10 @@ DEFAULT_TLP_CHANGED = "default-tlp-changed"
 MARKING_CHANGED = "marking-changed"
 SHARE_DELETED = "share-deleted"  # logged by a trigger: whatever code path deletes a share
 DELIVERED_KINDS = (OBJECT, MEMBER_ADDED, MEMBER_REMOVED)
+
+# PostgreSQL: a narrowing change commits holding this advisory lock exclusively; a stream broker holds it
+# shared while it checks the log and hands what it read to its connections (pacte.stream.broker).
+FENCE_KEY = 0x70616366  # "pacf"
 
 # (kind, vid, cid, org_id, token_id)
 EventSpec = tuple[str, int | None, int | None, int | None, str | None]
@@ -115,8 +120,29 @@ class Delivery:
 # The last event id ever assigned: pruning may empty the table, never rewind the sequence.
 _HEAD = "SELECT COALESCE((SELECT MAX(eid) FROM events), (SELECT MAX(pruned_upto) FROM event_horizon), 0)"
 _WEBHOOK = "wid, uuid, org_id, token_id, url, secret, filters, cursor, created, disabled"
-_AUDIENCE = ("(e.org_id = ? OR (c.deleted = 0 AND (c.kind = 'community'"
-             " OR EXISTS (SELECT 1 FROM members m WHERE m.cid = c.cid AND m.org_id = ?))))")
+
+
+def _through(x: str) -> str:
+    """SQL: the reader may read version ``v`` through the share that object event ``x`` logged.
+
+    Either the reader made that share, or it still exists in a live collection whose audience has
+    the reader and whose TLP rule allows the version there (the per-share half of visible_clause).
+    Two placeholders, both the reader.
+    """
+    level = f"COALESCE(v.tlp, c{x}.default_tlp)"
+    return (f"({x}.org_id = ? OR EXISTS (SELECT 1 FROM shares s{x} JOIN collections c{x} ON c{x}.cid = s{x}.cid"
+            f" WHERE s{x}.vid = {x}.vid AND s{x}.cid = {x}.cid AND c{x}.deleted = 0 AND {level} <= {int(Tlp.RED)}"
+            f" AND (CASE WHEN c{x}.kind = 'community' THEN {level} <= {int(MAX_TLP[CollectionKind.COMMUNITY])}"
+            f" ELSE EXISTS (SELECT 1 FROM members m{x} WHERE m{x}.cid = c{x}.cid AND m{x}.org_id = ?) END)))")
+
+
+# An object event is delivered once per version: not if an earlier event of the same version (still in
+# the log) was readable through its own share by a reader who was already in that audience then (no
+# member-added for it in between). Placeholders: reader x3.
+_FIRST_SHARE = (f"NOT EXISTS (SELECT 1 FROM events p WHERE p.vid = e.vid AND p.kind = '{OBJECT}' AND p.eid < e.eid"
+                f" AND {_through('p')}"
+                " AND NOT EXISTS (SELECT 1 FROM events j WHERE j.kind = 'member-added' AND j.cid = p.cid"
+                " AND j.org_id = ? AND j.eid > p.eid AND j.eid < e.eid))")
 
 
 def _webhook(r: Sequence[Any]) -> Webhook:
@@ -174,6 +200,32 @@ def migration(dialect: str) -> list[str]:
         "CREATE INDEX ix_webhook_deliveries_time ON webhook_deliveries (time)",
         *_share_delete_trigger(dialect),
     ]
+
+
+def migration_v8(dialect: str) -> list[str]:
+    """Indexes for "each version once" on the stream; PostgreSQL: share deletions take the fence lock."""
+    out = [f"CREATE INDEX ix_events_vid ON events (vid, eid) WHERE kind = '{OBJECT}'",
+           f"CREATE INDEX ix_events_joined ON events (cid, org_id, eid) WHERE kind = '{MEMBER_ADDED}'"]
+    if dialect == "postgresql":
+        out.append(f"""CREATE OR REPLACE FUNCTION pacte_log_share_deleted() RETURNS trigger LANGUAGE plpgsql AS $body$
+        BEGIN
+            PERFORM pg_advisory_xact_lock({FENCE_KEY});
+            INSERT INTO events (eid, kind, vid, cid, org_id, token_id, time)
+            VALUES ((SELECT COALESCE((SELECT MAX(eid) FROM events), (SELECT MAX(pruned_upto) FROM event_horizon), 0)
+                     + 1), '{SHARE_DELETED}', OLD.vid, OLD.cid, OLD.org_id, NULL,
+                    to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '000Z');
+            PERFORM pg_notify(CASE WHEN current_schema() = 'public' THEN 'pacte_events'
+                              ELSE 'pacte_events_' || current_schema() END, 'narrowing');
+            RETURN OLD;
+        END
+        $body$""")
+    return out
+
+
+def fence_sql(dialect: str) -> str:
+    """Return the one statement of :meth:`EventLogSQL.fence_check` (the head, and any narrowing after ``?``)."""
+    marks = "%s" if dialect == "postgresql" else "?"
+    return (f"SELECT ({_HEAD[7:]}), EXISTS (SELECT 1 FROM events WHERE eid > {marks} AND kind <> '{OBJECT}')")
 
 
 def _share_delete_trigger(dialect: str) -> list[str]:
@@ -235,6 +287,8 @@ class EventLogSQL:
         if narrowing:
             _pending.narrowing = True
         channel = self.event_channel()
+        if narrowing and channel is not None:  # wait until no broker is between its check and its sends
+            conn.execute(self.sql("SELECT pg_advisory_xact_lock(?)"), (FENCE_KEY,))
         if channel is not None:  # PostgreSQL: delivered to every LISTENer when the transaction commits
             conn.execute(self.sql("SELECT pg_notify(?, ?)"), (channel, "narrowing" if narrowing else ""))
 
@@ -299,6 +353,11 @@ class EventLogSQL:
         """Return True if an event that may narrow what members read committed after ``eid``."""
         return self._one("SELECT 1 FROM events WHERE eid > ? AND kind <> ? LIMIT 1", (eid, OBJECT)) is not None
 
+    def fence_check(self, after: int) -> tuple[int, bool]:
+        """Return the head of the log and whether a narrowing event follows ``after``, in one snapshot."""
+        row = self._one(fence_sql(self.dialect), (after,))
+        return int(row[0]), bool(row[1])
+
     def active_tokens(self, token_ids: Sequence[str]) -> set[str]:
         """Return which of these tokens are still active (not revoked)."""
         out: set[str] = set()
@@ -321,11 +380,13 @@ class EventLogSQL:
         """Return, in order, the events in (after, upto] that the reader may receive, filters applied.
 
         Object events need the version to be readable under the sharing policy (evaluated now,
-        in this query) and the reader to be in the audience of the collection of the share (or
-        to be the sharer); membership events go to the organisation concerned only.
+        in this query) and readable through the share the event logged; a version already
+        delivered through an earlier share (still in the log) is not delivered again. Membership
+        events go to the organisation concerned only.
         """
-        obj: list[str] = [visible_clause("v"), _AUDIENCE]
-        params: list[Any] = [q.after, q.upto, *visible_params(q.reader), q.reader, q.reader]
+        obj: list[str] = [visible_clause("v"), _through("e"), _FIRST_SHARE]
+        params: list[Any] = [q.after, q.upto, *visible_params(q.reader), q.reader, q.reader,
+                             q.reader, q.reader, q.reader]
         if q.types:
             obj.append(f"v.type IN ({','.join('?' * len(q.types))})")
             params.extend(q.types)

@@ -1,22 +1,36 @@
-"""The broker of one server process: pages the event log for every open stream.
+"""The broker of one server process: pages the event log for every open stream, then sends in *windows*.
 
-One dispatcher task runs *rounds*. A round reads the head of the log, then, for each group of
-subscriptions with the same reader, filters and position, one policy-filtered page of the log
-(``Store.stream_events``: ``visible_clause`` is in its SQL, evaluated now). Before anything is
-handed to a connection, the round checks that no narrowing change (revoked token, membership,
-marking, deleted collection) committed after the head it read — if one did, it reads again —
-and re-authenticates every subscribed token; a revoked token's streams get an error event and
-are closed, with whatever was queued for them discarded.
+One dispatcher task alternates *rounds* and *send windows*.
 
-A narrowing change committed in this process also bumps the broker's *epoch* from the
-committing thread, before the write returns (so before anyone is told it happened). Each
-queued chunk carries the epoch its round read under; a stream about to send a chunk of an
-older epoch drops it and everything queued after it, and is read again from what it last
-sent. So in one process nothing a change forbids is sent after the change is acknowledged;
-across PostgreSQL processes the same happens when the NOTIFY arrives (milliseconds later).
+A round reads the head of the log, then, for each group of subscriptions with the same reader,
+filters and position, one policy-filtered page of the log (``Store.stream_events``:
+``visible_clause`` is in its SQL, evaluated now). Each event is encoded once per round and the
+bytes are shared by every group and subscriber. Before anything is queued, the round checks that
+no narrowing change (revoked token, membership, marking, deleted collection) committed after the
+head it read — if one did, it reads again — and re-authenticates every subscribed token; a revoked
+token's streams get an error event and are closed, with whatever was queued for them discarded.
+
+A send window is the only time queued events reach a socket. The broker *fences* the log:
+
+* it takes the fence (a lock in this process; on PostgreSQL also ``pg_advisory_lock_shared`` on the
+  fence key, which every narrowing change takes exclusively before it commits — see
+  :data:`pacte.store.events.FENCE_KEY`);
+* under the fence it reads, in one statement, the head of the log and whether a narrowing change
+  follows the position verified by the previous window; if one does, nothing queued is sent:
+  every stream is read again from what it last sent;
+* then each connection ready to write (its socket is not full; see ``routes.EventStreamResponse``)
+  writes everything queued for it in one ``send``, which uvicorn hands to the transport without
+  suspending; the window ends when they all did, and the fence is released.
+
+A narrowing change therefore commits (and is acknowledged) either before the window's check —
+which then sees it — or after the window's writes. A change committed in this process also bumps
+the broker's *epoch* under the in-process fence, and a connection drops chunks read under an older
+epoch at the moment it writes. Hence: no event that a change forbids is handed to a connection
+after the change is acknowledged, in one process and across PostgreSQL processes alike.
 
 Rounds are triggered by a commit in this process (store listener), by PostgreSQL NOTIFY
-(other processes), or by a short poll (fallback, and SQLite written by another process).
+(other processes), or by a short poll (fallback, and SQLite written by another process). Under
+load, rounds are spaced (``round_gap_*`` settings) so that each connection gets fewer, larger writes.
 """
 
 from __future__ import annotations
@@ -37,6 +51,7 @@ from typing import Any
 from pacte.hub import Hub
 from pacte.stix.timestamps import format_key
 from pacte.store.base import Store
+from pacte.store.events import EventRow
 from pacte.stream.encode import readable_references, sse_error, sse_event
 from pacte.stream.filters import Filters
 from pacte.stream.settings import StreamSettings
@@ -44,43 +59,51 @@ from pacte.stream.settings import StreamSettings
 log = logging.getLogger("pacte.stream")
 
 GroupKey = tuple[int, Filters, int]  # reader org, filters, cursor
-HEARTBEAT = -2  # queue marker: the stream was idle for a heartbeat interval
+Chunk = tuple[bytes, int, int]  # (SSE bytes, cursor after them, epoch they were read under)
 
 
 @dataclass(eq=False)
 class Subscription:
-    """One open stream: who reads, with which filters, and how far the log was scanned for it."""
+    """One open stream: who reads, with which filters, how far the log was read and sent for it."""
 
     org_id: int
     token_id: str
     filters: Filters
     gid: int  # the same for every stream of this reader with these filters
     cursor: int  # the log is read for this stream after this event id
-    queue: asyncio.Queue[tuple[bytes, int, int] | None]  # (chunk, cursor after it, epoch), None: end
+    limit: int  # queued chunks before the stream is closed as too slow
     sent: int = 0  # the cursor after the last chunk handed to the connection
     idle_cursor: int = 0  # scanned position with nothing pending, for heartbeat ids
+    pending: list[Chunk] = field(default_factory=list)
     closed: bool = False
+    final: bytes = b""  # the last message of a stream the server closes
     delivered: int = 0
     busy: bool = False  # something was queued since the last heartbeat tick
+    heartbeat: bool = False  # a heartbeat is due
+    window: int = -1  # the send window this stream was admitted to
+    waiter: asyncio.Future[None] | None = None  # set while the connection waits for something to write
+    writable_since: float = 0.0  # loop time its connection started waiting for the socket (0: not waiting)
+    task: asyncio.Task[Any] | None = None  # the connection's task (dropped if its socket stays full)
+    dropped: bool = False
+
+    def wake(self) -> None:
+        """Wake the connection if it waits."""
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def close(self, final: bytes = b"") -> None:
         """End the stream: drop what is queued (never sent after a close), then the final message."""
         if self.closed:
             return
         self.closed = True
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        if final:
-            self.queue.put_nowait((final, -1, 0))
-        self.queue.put_nowait(None)
+        self.pending.clear()
+        self.final = final
+        self.wake()
 
     def rewind(self) -> None:
         """Drop what is queued and read the log again after what was last sent."""
-        while not self.queue.empty():
-            item = self.queue.get_nowait()
-            if item is None or item[1] == -1:  # keep a close (and its final message)
-                self.queue.put_nowait(item)
-                break
+        self.pending.clear()
         self.cursor = self.idle_cursor = self.sent
 
 
@@ -113,28 +136,36 @@ class Broker:
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pacte-stream")
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
         self.rounds = 0
         self.epoch = 0  # bumped by every narrowing change committed in this process
         self._gids: dict[tuple[int, Filters], int] = {}
         self._next_gid = itertools.count()
         self._stale = True  # a stream may be behind the known head (new, or rewound)
-        self._epoch_lock = threading.Lock()
+        self._fence = threading.Lock()  # held by a send window; a local narrowing commit waits for it
+        self._pg_fence: Any = None  # pacte.stream.pgwake.PgFence on PostgreSQL
+        self.verified = 0  # no narrowing change after this event id, as of the last window's check
+        self.window = 0  # the open send window (odd: open)
+        self._writers = 0  # connections admitted to the open window that have not written yet
+        self._window_done: asyncio.Future[None] | None = None
 
     # lifecycle
     async def start(self) -> None:
-        """Start the dispatcher, the pruner and (PostgreSQL) the NOTIFY listener."""
+        """Start the dispatcher, the pruner and (PostgreSQL) the NOTIFY listener and the fence."""
         self._loop = asyncio.get_running_loop()
-        self.head = await self.db(self.store.event_head)
+        self._loop_thread = threading.get_ident()
+        self.head = self.verified = await self.db(self.store.event_head)
         self.store.add_event_listener(self._signal)
+        channel = self.store.event_channel()
+        if channel is not None:
+            from pacte.stream.pgwake import PgFence, listen
+
+            self._pg_fence = PgFence(self.store)
+            self._tasks.append(asyncio.create_task(listen(self.store, channel, self._notified),
+                                                   name="pacte-stream-listen"))
         self._tasks.append(asyncio.create_task(self._dispatch(), name="pacte-stream-dispatch"))
         self._tasks.append(asyncio.create_task(self._prune(), name="pacte-stream-prune"))
         self._tasks.append(asyncio.create_task(self._heartbeats(), name="pacte-stream-heartbeat"))
-        channel = self.store.event_channel()
-        if channel is not None:
-            from pacte.stream.pgwake import listen
-
-            self._tasks.append(asyncio.create_task(listen(self.store, channel, self._notified),
-                                                   name="pacte-stream-listen"))
 
     async def stop(self) -> None:
         """Close every stream and stop the tasks."""
@@ -147,6 +178,8 @@ class Broker:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
         self._tasks.clear()
+        if self._pg_fence is not None:
+            await self._pg_fence.close()
         # let a query still running on the broker's threads end before the store may go away
         await asyncio.get_running_loop().run_in_executor(
             None, functools.partial(self._executor.shutdown, wait=True, cancel_futures=True))
@@ -176,8 +209,16 @@ class Broker:
         self._wake.set()
 
     def narrowed(self) -> None:
-        """Record that what members may read may have narrowed: chunks read before are not sent."""
-        with self._epoch_lock:
+        """Record that what members may read may have narrowed: chunks read before are not sent.
+
+        From another thread this waits for an open send window to end, so that the change is
+        acknowledged only after that window's writes; on the loop thread no window is writing
+        (connections compare epochs at the moment they write).
+        """
+        if threading.get_ident() == self._loop_thread:
+            self.epoch += 1
+            return
+        with self._fence:
             self.epoch += 1
 
     async def changed(self, timeout: float) -> None:
@@ -193,7 +234,7 @@ class Broker:
         gid = self._gids.get((org_id, filters))
         if gid is None:
             gid = self._gids[(org_id, filters)] = next(self._next_gid)
-        sub = Subscription(org_id, token_id, filters, gid, cursor, asyncio.Queue(self.settings.queue_chunks),
+        sub = Subscription(org_id, token_id, filters, gid, cursor, self.settings.queue_chunks,
                            sent=cursor, idle_cursor=cursor)
         self.subs.add(sub)
         self.wake()
@@ -203,19 +244,69 @@ class Broker:
         """Forget a stream (its connection ended)."""
         self.subs.discard(sub)
         sub.closed = True
+        self.written(sub)
+
+    # what a connection writes
+    async def next_body(self, sub: Subscription) -> tuple[bytes, bool]:
+        """Wait until the stream has something to write; return (bytes, whether the stream ends).
+
+        Events are returned only inside the send window the stream was admitted to, and only if
+        they were read under the current epoch; the caller writes them before awaiting anything.
+        """
+        while True:
+            if sub.closed:
+                return sub.final, True
+            if sub.pending and sub.window == self.window and self.window % 2:
+                if sub.pending[-1][2] != self.epoch:  # read before a narrowing change: read again
+                    sub.rewind()
+                    self.wake()
+                else:
+                    body = b"".join(c[0] for c in sub.pending) if len(sub.pending) > 1 else sub.pending[0][0]
+                    sub.sent = sub.pending[-1][1]
+                    sub.pending.clear()
+                    return body, False
+            if sub.heartbeat:
+                sub.heartbeat = False
+                if not sub.pending:  # every event the client may read up to idle_cursor was sent
+                    sub.sent = max(sub.sent, sub.idle_cursor)
+                return b"id: %d\n: heartbeat\n\n" % sub.sent, False
+            self.written(sub)
+            loop = asyncio.get_running_loop()
+            sub.waiter = loop.create_future()
+            try:
+                await sub.waiter
+            finally:
+                sub.waiter = None
+
+    def written(self, sub: Subscription) -> None:
+        """Record that a stream admitted to the open window wrote (or will not write) its events."""
+        if sub.window == self.window and self.window % 2:
+            sub.window = -1
+            self._writers -= 1
+            if self._writers <= 0 and self._window_done is not None and not self._window_done.done():
+                self._window_done.set_result(None)
 
     # rounds
     async def _dispatch(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = 0.0
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.settings.poll_seconds):
                     await self._wake.wait()
+            gap = min(self.settings.round_gap_max_seconds, len(self.subs) * self.settings.round_gap_per_subscriber)
+            delay = last + gap - loop.time()
+            if delay > 0:  # under load, one round (and one write per stream) for several commits
+                await asyncio.sleep(delay)
+            last = loop.time()
             self._wake.clear()
             try:
                 more = await self.round()
+                await self._send_window()
             except Exception:  # keep serving: a failed round is retried on the next wake-up
                 log.exception("stream round failed")
                 await asyncio.sleep(self.settings.poll_seconds)
+                self.wake()
                 continue
             if more:
                 self.wake()
@@ -261,14 +352,13 @@ class Broker:
         if sub.cursor != read_after:
             return  # the stream was rewound while this round read: the next round reads it again
         if page.chunk:
-            try:
-                sub.queue.put_nowait((page.chunk, page.cursor, epoch))
-                sub.delivered += page.count
-                sub.busy = True
-            except asyncio.QueueFull:
+            if len(sub.pending) >= sub.limit:
                 sub.close(sse_error("too_slow", "the client reads too slowly; reconnect with Last-Event-ID"))
                 return
-        elif sub.queue.empty():
+            sub.pending.append((page.chunk, page.cursor, epoch))
+            sub.delivered += page.count
+            sub.busy = True
+        elif not sub.pending:
             sub.idle_cursor = page.cursor
         sub.cursor = page.cursor
 
@@ -283,35 +373,89 @@ class Broker:
                 return _Round(head, epoch)  # nothing new: no delivery, hence nothing to re-check
             horizon = store.event_horizon()
             out = _Round(head, epoch)
+            encoded: dict[int, bytes] = {}  # an event's bytes, shared by every group that receives it
             for key in behind:
                 reader, filters, cursor = key
                 if cursor < horizon:
                     out.pages[key] = None
                     continue
                 rows = store.stream_events(filters.query(reader, cursor, head, self.settings.batch))
-                refs = readable_references(store, reader, rows) if filters.refs and rows else None
+                if filters.refs and rows:
+                    refs = readable_references(store, reader, rows)
+                    chunk = b"".join(sse_event(r, refs) for r in rows)
+                else:
+                    chunk = b"".join([_encoded(encoded, r) for r in rows])
                 end = rows[-1].eid if len(rows) >= self.settings.batch else head
-                out.pages[key] = _Page(b"".join(sse_event(r, refs) for r in rows), end, len(rows))
+                out.pages[key] = _Page(chunk, end, len(rows))
             if store.auth_changed_after(head):
                 continue  # a narrowing change committed while reading: read again under it
             out.active = store.active_tokens(tokens)
             return out
 
+    # send windows
+    async def _send_window(self) -> None:
+        """Fence the log, check it, and let every ready connection write what is queued for it."""
+        if not any(s.pending for s in self.subs):
+            return
+        pg = self._pg_fence
+        if pg is not None:
+            await pg.enter()
+        self._fence.acquire()  # a local narrowing commit holds it only to bump the epoch
+        try:
+            if pg is not None:
+                head, narrowed = await pg.check(self.verified)
+            else:
+                head, narrowed = await self.db(self.store.fence_check, self.verified)
+            self.verified = head
+            if narrowed:  # a change committed since the last check: what is queued may be stale
+                for sub in self.subs:
+                    if sub.pending:
+                        sub.rewind()
+                self.wake()
+                return
+            self.window += 1  # open
+            ready = [s for s in self.subs if s.pending and s.waiter is not None and not s.closed]
+            self._writers = len(ready)
+            if ready:
+                self._window_done = asyncio.get_running_loop().create_future()
+                for sub in ready:
+                    sub.window = self.window
+                    sub.wake()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.settings.window_seconds):
+                        await self._window_done
+        finally:
+            if self.window % 2:
+                self.window += 1  # closed: a connection admitted but not yet run writes in a later window
+            self._writers = 0
+            self._window_done = None
+            self._fence.release()
+            if pg is not None:
+                await pg.leave()
+
     async def _heartbeats(self) -> None:
-        """Queue a heartbeat for every stream that had nothing to send during the last interval."""
+        """Queue a heartbeat for idle streams; drop connections whose socket stayed full too long."""
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self.settings.heartbeat_seconds)
+            await asyncio.sleep(min(self.settings.heartbeat_seconds, self.settings.send_timeout_seconds))
             live = {(s.org_id, s.filters) for s in self.subs}
             for key in [k for k in self._gids if k not in live]:  # forget filters nobody uses any more
                 del self._gids[key]
+            now = loop.time()
             for sub in list(self.subs):
+                if sub.writable_since and now - sub.writable_since > self.settings.send_timeout_seconds:
+                    sub.dropped = True  # the client stopped reading: the server drops the connection
+                    self.unsubscribe(sub)
+                    if sub.task is not None:
+                        sub.task.cancel()
+                    continue
                 if sub.closed:
                     continue
-                if sub.busy or not sub.queue.empty():
+                if sub.busy or sub.pending:
                     sub.busy = False
                     continue
-                with contextlib.suppress(asyncio.QueueFull):
-                    sub.queue.put_nowait((b"", HEARTBEAT, 0))
+                sub.heartbeat = True
+                sub.wake()
 
     async def _prune(self) -> None:
         retention = self.settings.retention_seconds
@@ -323,3 +467,10 @@ class Broker:
                     await self.db(self.store.prune_events, cutoff)
                 except Exception:
                     log.exception("pruning the event log failed")
+
+
+def _encoded(cache: dict[int, bytes], row: EventRow) -> bytes:
+    found = cache.get(row.eid)
+    if found is None:
+        found = cache[row.eid] = sse_event(row)
+    return found

@@ -1,7 +1,8 @@
-"""PostgreSQL wake-ups: LISTEN on the store's channel so that every server process hears every commit.
+"""PostgreSQL: LISTEN wake-ups, and the fence that orders a broker's sends with narrowing changes.
 
 NOTIFY only says "look at the log"; the log stays the source of truth, so a lost notification
 (e.g. while reconnecting) delays delivery until the next poll but never loses an event.
+Correctness does not depend on NOTIFY: see :class:`PgFence`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from pacte.store.base import Store
+from pacte.store.events import FENCE_KEY, fence_sql
 
 log = logging.getLogger("pacte.stream")
 
@@ -26,6 +28,66 @@ def conninfo_of(store: Store) -> str:
     if not isinstance(store, PostgresStore):
         raise TypeError("LISTEN/NOTIFY needs a PostgreSQL store")
     return str(store._pool.conninfo)
+
+
+class PgFence:
+    """A broker's side of the fence: ``pg_advisory_lock_shared(FENCE_KEY)`` held during a send window.
+
+    Every narrowing change takes the same key exclusively inside its transaction (see
+    :mod:`pacte.store.events`), so it commits either before the window's :meth:`check` (which
+    then sees it, in the statement's snapshot) or after the window's writes.
+    """
+
+    def __init__(self, store: Store) -> None:
+        from pacte.store.postgres import PostgresStore
+
+        if not isinstance(store, PostgresStore):
+            raise TypeError("the fence needs a PostgreSQL store")
+        self._conninfo = conninfo_of(store)
+        self._schema = store.schema
+        self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+        self._held = False
+        self._check = fence_sql("postgresql")
+
+    async def _connection(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
+        if self._conn is None or self._conn.closed:
+            options = "-c jit=off" + (f" -c search_path={self._schema}" if self._schema else "")
+            self._conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, options=options)
+        return self._conn
+
+    async def enter(self) -> None:
+        """Take the fence shared (waits while a narrowing change is committing)."""
+        conn = await self._connection()
+        try:
+            await conn.execute("SELECT pg_advisory_lock_shared(%s)", (FENCE_KEY,))
+        except psycopg.Error:
+            await self.close()  # the session (and any lock it held) is gone; the round is retried
+            raise
+        self._held = True
+
+    async def check(self, after: int) -> tuple[int, bool]:
+        """Return the head of the log and whether a narrowing change follows ``after`` (after :meth:`enter`)."""
+        conn = await self._connection()
+        row = await (await conn.execute(self._check, (after,))).fetchone()
+        assert row is not None
+        return int(str(row[0])), bool(row[1])
+
+    async def leave(self) -> None:
+        """Release the fence."""
+        if not self._held:
+            return
+        self._held = False
+        try:
+            await (await self._connection()).execute("SELECT pg_advisory_unlock_shared(%s)", (FENCE_KEY,))
+        except psycopg.Error:
+            await self.close()  # closing the session releases the lock too
+
+    async def close(self) -> None:
+        """Close the connection (releasing the fence if held)."""
+        conn, self._conn, self._held = self._conn, None, False
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
 
 async def listen(store: Store, channel: str, wake: Callable[[bool], None], retry_seconds: float = 1.0) -> None:

@@ -20,7 +20,7 @@ from pacte.errors import Conflict, Detail, InvalidInput, NotFound
 from pacte.hub import Principal
 from pacte.stix.timestamps import format_dt
 from pacte.store.base import Store
-from pacte.stream.broker import HEARTBEAT, Broker, Subscription
+from pacte.stream.broker import Broker, Subscription
 from pacte.stream.filters import Filters, resolve
 from pacte.stream.settings import StreamSettings
 from pacte.stream.webhooks import WebhookManager, check_url
@@ -115,49 +115,8 @@ def _position(hub_store: Store, last: int | None) -> int:
     return last
 
 
-async def _frames(broker: Broker, sub: Subscription) -> AsyncIterator[bytes]:
-    """Yield the SSE bytes of one stream: what the broker queues, heartbeats when idle."""
-    try:
-        yield b"retry: 2000\n: pacte stream\n\n"
-        while True:
-            item = await sub.queue.get()
-            if item is None:
-                return
-            chunk, cursor, epoch = item
-            if cursor == HEARTBEAT:
-                if sub.queue.empty():  # every event the client may read up to idle_cursor was sent
-                    sub.sent = max(sub.sent, sub.idle_cursor)
-                yield b"id: %d\n: heartbeat\n\n" % sub.sent
-                continue
-            if cursor < 0:  # the final message of a stream the server closes
-                yield chunk
-                continue
-            if epoch != broker.epoch:  # read before a narrowing change: never sent, read again
-                sub.rewind()
-                broker.wake()
-                continue
-            # Later chunks were read after this one, so under the same epoch: send what is queued as
-            # one write (a lagging connection catches up with fewer, larger writes).
-            sub.sent = cursor
-            parts = [chunk]
-            end = False
-            while not sub.queue.empty():
-                more = sub.queue.get_nowait()
-                if more is None:
-                    end = True
-                    break
-                if more[1] != HEARTBEAT:
-                    parts.append(more[0])
-                    sub.sent = max(sub.sent, more[1])
-            yield chunk if len(parts) == 1 else b"".join(parts)  # no await since the epoch check
-            if end:
-                return
-    finally:
-        broker.unsubscribe(sub)
-
-
 class EventStreamResponse(Response):
-    """A ``text/event-stream`` response fed by a subscription (leaner than StreamingResponse per chunk)."""
+    """A ``text/event-stream`` response fed by a subscription: one ``send`` per send window, no task per chunk."""
 
     media_type = "text/event-stream"
 
@@ -168,25 +127,50 @@ class EventStreamResponse(Response):
         self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Send the stream until the server closes it or the client goes away."""
+        """Send the stream until the server closes it or the client goes away.
+
+        Before it asks for events, the connection sends an empty body: the ASGI server (uvicorn)
+        returns from it only once its transport accepts writes again. So when the broker admits
+        the connection to a send window, the events are handed to the transport by a ``send``
+        that does not suspend — inside the window (see :mod:`pacte.stream.broker`). A client
+        whose socket stays full for ``send_timeout_seconds`` is dropped.
+        """
+        broker, sub = self.broker, self.sub
+        sub.task = asyncio.current_task()
         watcher = asyncio.create_task(self._watch(receive))
-        limit = self.broker.settings.send_timeout_seconds
+        loop = asyncio.get_running_loop()
+        probe = {"type": "http.response.body", "body": b"", "more_body": True}
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            async for chunk in _frames(self.broker, self.sub):
-                async with asyncio.timeout(limit):  # a client that stops reading must not pin us forever
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"retry: 2000\n: pacte stream\n\n", "more_body": True})
+            while True:
+                sub.writable_since = loop.time()
+                await send(probe)  # returns at once unless the client stopped reading
+                sub.writable_since = 0.0
+                body, end = await broker.next_body(sub)
+                if body:
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                broker.written(sub)
+                if end:
+                    break
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except (OSError, TimeoutError):
-            pass  # the client went away, or stopped reading: the server drops the connection
+        except OSError:
+            pass  # the client went away
+        except asyncio.CancelledError:
+            if not sub.dropped:
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # the broker dropped a client that stopped reading: end quietly
         finally:
             watcher.cancel()
-            self.broker.unsubscribe(self.sub)
+            broker.unsubscribe(sub)
 
     async def _watch(self, receive: Receive) -> None:
         while (await receive())["type"] != "http.disconnect":
             pass
         self.sub.close()
+        self.broker.unsubscribe(self.sub)
 
 
 @router.get("/stream", summary="Live event stream (Server-Sent Events) of what the caller may read")

@@ -17,6 +17,9 @@ class StreamSettings:
     batch: int = 500  # events read per subscriber group per round
     queue_chunks: int = 512  # chunks buffered per subscriber before it is dropped as too slow
     send_timeout_seconds: float = 60.0  # a connection that accepts no byte for this long is dropped
+    round_gap_per_subscriber: float = 0.0001  # rounds are at least this x open streams apart (fewer, larger writes)
+    round_gap_max_seconds: float = 0.1  # ... but never more than this
+    window_seconds: float = 1.0  # a send window ends after this even if an admitted connection did not write
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 1.0  # first retry delay, doubled each attempt
     webhook_backoff_max_seconds: float = 300.0
