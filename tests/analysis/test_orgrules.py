@@ -10,9 +10,12 @@ from pacte.analysis.ner import NamedEntity, load_model
 from pacte.analysis.orgrules import (
     division_end,
     is_camel_case_product,
+    is_cut_name,
     is_headline_phrase,
+    is_ordinary_term,
     is_product_mention,
     is_product_name,
+    is_unlikely_person,
     merge_nationality,
     repair_named_entities,
     split_possessive,
@@ -159,3 +162,39 @@ def test_us_is_the_united_states_except_in_a_line_of_capitals() -> None:
 
     assert [p.place.code for p in find_places("Victims in the US and UK.")] == ["US", "GB"]
     assert find_places("PLEASE CONTACT US AT ONCE") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "term"),
+    [("Remote Desktop Protocol", True), ("Tags", True), ("Personal Identifiable Information", True),
+     ("Atomic Red Team", False), ("Postal Service", False), ("Deep Instinct", False),
+     ("Agence nationale de la sécurité", False), ("U.S. Justice Department", False), ("161st Training Center", False)],
+)
+def test_ordinary_terms_are_not_organisations(name: str, term: bool) -> None:
+    assert is_ordinary_term(name) is term
+
+
+def test_product_name_with_a_version_or_an_identifier() -> None:
+    assert is_product_name("Windows Server 2019") and is_product_name("Cybersecurity Advisory AA24-207A")
+    assert is_product_name("NetScaler Gateway") and not is_product_name("Unit 42")
+
+
+def test_ampersand_variant_of_a_listed_name() -> None:
+    from pacte.analysis.organizations import find_organizations
+
+    assert [m.name for m in find_organizations("the Cybersecurity & Infrastructure Security Agency")] == ["CISA"]
+
+
+def test_cut_names_and_single_organisation_nouns_are_dropped() -> None:
+    assert is_cut_name("Cyber Army of") and is_cut_name("Smith &") and not is_cut_name("Bank of England")
+    assert is_ordinary_term("Software") and not is_ordinary_term("Interpol")
+
+
+@pytest.mark.parametrize(
+    ("name", "unlikely"),
+    [("Win32", True), ("WeTransfer", True), ("Rana Intelligence Computing", True), ("Transfer", True),
+     ("Putin", False), ("Alex Starov", False)],
+)
+def test_unlikely_persons(name: str, unlikely: bool) -> None:
+    text = f"{name} said the transfer of files went on. Alex Starov and Putin were not named."
+    assert is_unlikely_person(text, name) is unlikely

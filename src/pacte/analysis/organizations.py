@@ -70,7 +70,9 @@ def _lists() -> _Lists:
                 continue
             kind, names = line.split("\t")
             alternatives = [n.strip() for n in names.split("|") if n.strip()]
-            for alt in alternatives:
+            # "Cybersecurity and Infrastructure Security Agency" is also written with "&".
+            variants = [a.replace(" and ", " & ") for a in alternatives if " and " in a]
+            for alt in alternatives + variants:
                 if alt in entries:
                     continue
                 entries[alt] = (alternatives[0], kind)

@@ -28,6 +28,33 @@ PRODUCT_NOUNS = (
     "Plug-in", "Extension", "Driver", "Drivers", "SDK", "Console", "Updater", "Launcher", "Toolkit", "Firmware",
     "Service Pack", "ATT&CK",
 )
+# Nouns that make a run of ordinary words an organisation's name, in the languages with a NER model or list.
+ORGANIZATION_NOUNS = frozenset(w.lower() for w in (
+    *INSTITUTION_HEADS, *UNIT_HEADS,
+    "Company", "Corporation", "Corp", "Inc", "Ltd", "LLC", "GmbH", "AG", "SA", "Co", "Holdings", "Bank", "Banks",
+    "University", "College", "School", "Institute", "Academy", "Association", "Foundation", "Society", "Union",
+    "Federation", "Commission", "Authority", "Board", "Party", "Front", "Movement", "Alliance", "Coalition",
+    "Organization", "Organisation", "Forces", "Guard", "Corps", "Command", "Regiment", "Brigade", "Battalion",
+    "Hospital", "Clinic", "Church", "Press", "News", "Times", "Post", "Journal", "Herald", "Tribune", "Gazette",
+    "Radio", "Television", "TV", "Media", "Networks", "Systems", "Technologies", "Technology", "Solutions",
+    "Software", "Security", "Labs", "Lab", "Laboratory", "Research", "Intelligence", "Consulting", "Partners",
+    "Airlines", "Airways", "Motors", "Energy", "Telecom", "Communications", "Industries", "Enterprises",
+    "Exchange", "Fund", "Trust", "Club", "Assembly", "Congress", "Senate", "Ministry", "Secretariat", "Mission",
+    "Ministère", "Agence", "Direction", "Gendarmerie", "Parquet", "Tribunal", "Banque", "Université",
+    "Institut", "Conseil", "Assemblée", "Sénat", "Parti", "Groupe", "Société", "Comité", "Armée", "Préfecture",
+    "Ministerio", "Agencia", "Policía", "Guardia", "Partido", "Banco", "Universidad", "Instituto", "Comisión",
+    "Consejo", "Gobierno", "Grupo", "Fiscalía", "Ejército", "Empresa",
+    "Ministerium", "Bundesamt", "Amt", "Behörde", "Polizei", "Partei", "Universität", "Kommission", "Rat",
+    "Regierung", "Gruppe", "Bundeswehr", "Gericht", "Staatsanwaltschaft", "Verband", "Stiftung",
+))
+_FUNCTION_WORDS = frozenset(["of", "and", "for", "the", "on", "in", "at", "to", "de", "des", "du", "la", "le", "les", "et", "del", "y", "el", "los", "las", "und", "der", "die", "das", "für", "von", "zu"])
+# Further nouns that end a product's name when the model tags it whole ("NetScaler Gateway", "Active Directory");
+# after a maker's name they do not make it a product ("Fortinet VPN" may speak of the company).
+PRODUCT_END_NOUNS = (
+    *PRODUCT_NOUNS, "Gateway", "Gateways", "VPN", "SSL-VPN", "Firewall", "Router", "Routers", "Appliance",
+    "Appliances", "Controller", "Controllers", "Protocol", "Servers", "Directory", "Auditor", "Advisory",
+    "Advisories", "Bulletin", "Whitepaper", "Framework", "Module", "Modules", "Library", "Package", "Packages",
+)
 _HEADS = "|".join(re.escape(h) for h in INSTITUTION_HEADS)
 _INSTITUTION = re.compile(rf"(?:{_HEADS})\b")
 _UNIT_TAIL = re.compile(
@@ -37,7 +64,8 @@ _PRODUCT_AFTER = re.compile(
     r"[ \t]+(?:(?:" + "|".join(re.escape(p) for p in PRODUCT_NOUNS) + r")(?![\w\-])|"
     r"(?!(?:19|20)\d\d\b)\d{3,}\b|(?i:detection names?\b))"
 )
-_PRODUCT_END = re.compile(r"(?:^|\s)(?:" + "|".join(re.escape(p) for p in PRODUCT_NOUNS) + r")$")
+_PRODUCT_END = re.compile(r"(?:^|\s)(?:" + "|".join(re.escape(p) for p in PRODUCT_END_NOUNS) + r")$")
+_TRAILING_CODE = re.compile(r"(?:\s+\S*\d\S*)+$")  # "Windows Server 2019", "Advisory AA24-207A"
 _CAMEL = re.compile(r"^[A-Za-z][a-z0-9]+[A-Z][A-Za-z0-9]*$")
 _POSSESSIVE = re.compile(r"['’]s\s+")
 
@@ -88,7 +116,7 @@ def is_product_name(name: str) -> bool:
     Reports name software by maker and component ("FortiClient EMS", "ScreenConnect Client"); the small model
     tags those as organisations.
     """
-    return bool(_PRODUCT_END.search(name))
+    return bool(_PRODUCT_END.search(_TRAILING_CODE.sub("", name)))
 
 
 def is_camel_case_product(name: str) -> bool:
@@ -138,6 +166,48 @@ def is_headline_phrase(text: str, entity: NamedEntity) -> bool:
     return all(is_common_word(w) for w in re.findall(r"[^\W\d_]+", entity.text))
 
 
+def is_ordinary_term(name: str) -> bool:
+    """Tell whether a span is ordinary words without an organisation noun ("Remote Desktop Protocol", "Tags").
+
+    Organisation names made of ordinary words carry a noun that says so ("Atomic Red Team", "Postal Service");
+    without one, a capitalised run of ordinary words is a term or a heading. Companies named by ordinary words
+    (Deep Instinct, Red Canary) are in the organisation lists.
+    """
+    if is_listed_organization(name):
+        return False
+    words: list[str] = []
+    for token in name.split():
+        parts = token.strip(",;:()").split("-")
+        if not all(part.isalpha() for part in parts):
+            return False  # a number, an initialism with dots or a code in the name: not an ordinary term
+        words.extend(part for part in parts if part.lower() not in _FUNCTION_WORDS)
+    if len(words) == 1 and " " not in name.strip():
+        return is_common_word(words[0])  # "Software", "Tags": one ordinary word, even an organisation noun
+    if not words or any(w.lower() in ORGANIZATION_NOUNS for w in words):
+        return False
+    return all(is_common_word(w) for w in words)
+
+
+def is_cut_name(name: str) -> bool:
+    """Tell whether an organisation span stops on a function word ("Cyber Army of"): the model cut the name."""
+    last = name.split()[-1] if name.split() else ""
+    return last.lower() in _FUNCTION_WORDS or last in ("&", "or")
+
+
+def is_unlikely_person(text: str, name: str) -> bool:
+    """Tell whether a person span is rather a word, a product or an organisation ("Outlook", "Win32", "WeTransfer").
+
+    Names of people hold no digits, are not CamelCase tokens and hold no organisation noun; a one-word "person"
+    that the same text also writes in lower case ("transfer", "mobile") is an ordinary word.
+    """
+    if any(c.isdigit() for c in name) or is_camel_case_product(name):
+        return True
+    words = name.split()
+    if len(words) > 1 and any(w.lower() in ORGANIZATION_NOUNS for w in words[1:]):
+        return True
+    return len(words) == 1 and re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", text) is not None
+
+
 def repair_named_entities(
     text: str, entities: Iterable[NamedEntity], is_known: Callable[[str], bool] = lambda _: False
 ) -> list[NamedEntity]:
@@ -156,6 +226,10 @@ def repair_named_entities(
                 is_product_name(part.text) or is_headline_phrase(text, part)
             ):
                 continue  # "Tor Browser" is no person either
+            if part.kind == "organization" and (is_ordinary_term(part.text) or is_cut_name(part.text)):
+                continue  # "Remote Desktop Protocol", "Tags", "Cyber Army of"
+            if part.kind == "person" and is_unlikely_person(text, part.text):
+                continue
             if part.kind == "organization" and lookup_place(part.text) is not None:
                 continue
             out.append(part)
