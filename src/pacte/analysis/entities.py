@@ -11,6 +11,7 @@ from pacte.analysis.knowledge import Knowledge
 from pacte.analysis.ner import find_named_entities
 from pacte.analysis.organizations import find_organizations, is_listed_organization
 from pacte.analysis.orgrules import division_end, is_product_mention, repair_named_entities
+from pacte.analysis.persons import find_persons
 from pacte.analysis.places import find_places, lookup_place
 
 ENTITY_KINDS = ("threat_actor", "malware", "tool", "campaign", "organization", "person", "location", "date")
@@ -210,6 +211,11 @@ def find_entities(
         stix_id = _known_identity(knowledge, name, o.surface)
         found.append(Entity("organization", name, o.start, end, surface, 75, "gazetteer", stix_id,
                             "identity" if stix_id else None))
+    for pm in find_persons(text):
+        if not taken.hits(pm.start, pm.end):
+            stix_id = _known_identity(knowledge, pm.name, pm.surface)
+            found.append(Entity("person", pm.name, pm.start, pm.end, pm.surface, 75, "gazetteer", stix_id,
+                                "identity" if stix_id else None))
     for e in found:
         taken.add(e.start, e.end)
     is_known = knowledge.is_known_name if knowledge is not None else (lambda _: False)
