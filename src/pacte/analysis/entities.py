@@ -7,10 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pacte.analysis.dates import find_dates
-from pacte.analysis.knowledge import Knowledge
+from pacte.analysis.families import find_families
+from pacte.analysis.hosts import FILE_EXTENSIONS
+from pacte.analysis.knowledge import Knowledge, is_dictionary_word
 from pacte.analysis.ner import find_named_entities
 from pacte.analysis.organizations import find_organizations, is_listed_organization
-from pacte.analysis.orgrules import division_end, is_product_mention, repair_named_entities
+from pacte.analysis.orgrules import division_end, is_capitals_word, is_product_mention, repair_named_entities
 from pacte.analysis.persons import find_persons
 from pacte.analysis.places import find_places, lookup_place
 
@@ -115,6 +117,8 @@ def _pattern_entities(text: str, blocked: _Taken) -> list[Entity]:
     for name, s, e, cue, cue_end in candidates:
         if name in _NOT_NAMES or blocked.hits(s, e) or lookup_place(name) is not None:
             continue
+        if is_sentence_initial_word(text, s, name):
+            continue  # "Persistent loader.", "Decrypted backdoor.": an adjective, not a name
         if cue and cue.lower() == "stealer" and name[-1:].islower():
             out.append(Entity("malware", f"{name} {cue}", s, cue_end, text[s:cue_end], 50, "pattern"))
             continue
@@ -123,6 +127,36 @@ def _pattern_entities(text: str, blocked: _Taken) -> list[Entity]:
         if not blocked.hits(m.start(), m.end()):
             out.append(Entity("campaign", m.group(0), m.start(), m.end(), m.group(0), 60, "pattern"))
     return out
+
+
+_OPENING = re.compile(r"(?:^|[\n|]|[.!?:]\s|^\s*[-*•]\s)\s*$")
+
+
+def is_sentence_initial_word(text: str, start: int, name: str) -> bool:
+    """Tell whether a one-word name before a malware noun is an ordinary word opening a sentence or a cell.
+
+    At the start of a sentence, a list item or a table cell every word is capitalised, so "Persistent loader"
+    or "Decrypted backdoor" is an adjective and a noun; in mid-sentence a capitalised ordinary word before the
+    noun ("the Prestige ransomware") still names a family.
+    """
+    if not name.isalpha() or not is_dictionary_word(name):
+        return False
+    line_start = text.rfind("\n", 0, start) + 1
+    return _OPENING.search(text[max(line_start - 1, start - 40, 0) : start]) is not None
+
+
+def in_file_name(text: str, start: int, end: int, alias: str) -> bool:
+    """Tell whether a known name, written otherwise than the hub writes it, is part of a file name ("1675.ps1").
+
+    "zUpdater.exe" or the extension ".ps1" name a file on disk, not the family the hub calls ZUpdater or PS1;
+    written exactly as the family's name ("Mimikatz.exe" aside) the file still points at it.
+    """
+    if text[start:end] == alias:
+        return False
+    if start > 0 and text[start - 1] == "." and start > 1 and (text[start - 2].isalnum() or text[start - 2] in "_-"):
+        return True  # an extension
+    m = re.match(r"\.(\w{1,5})(?![\w.])", text[end : end + 7])
+    return m is not None and m.group(1).lower() in FILE_EXTENSIONS
 
 
 def _inside_longer(spans: list[tuple[int, int]], start: int, end: int) -> bool:
@@ -184,6 +218,10 @@ def find_entities(
         for km in knowledge.match(text, blocked=spans):
             if _organization_first(km.surface, km.entity.name, km.entity.stix_type):
                 continue
+            if km.entity.stix_type in ("malware", "tool") and in_file_name(
+                text, km.start, km.end, knowledge.alias_of(km.surface)
+            ):
+                continue
             kind = _STIX_TO_KIND[km.entity.stix_type]
             if km.entity.identity_class == "individual":
                 kind = "person"
@@ -196,6 +234,10 @@ def find_entities(
         if not known_only.hits(e.start, e.end):
             found.append(e)
             known_only.add(e.start, e.end)
+    for f in find_families(text):
+        if not known_only.hits(f.start, f.end) and not taken.hits(f.start, f.end):
+            found.append(Entity("malware", f.name, f.start, f.end, f.name, f.confidence, f"family-{f.rule}"))
+            known_only.add(f.start, f.end)
     found.extend(_aliases(text, found, blocked_only))
     taken = _Taken(len(text), [*spans, *((e.start, e.end) for e in found)])
     places = find_places(text)
@@ -203,6 +245,8 @@ def find_entities(
     for o in find_organizations(text):
         if taken.hits(o.start, o.end) or _inside_longer(place_spans, o.start, o.end):
             continue  # "Emirates" in "United Arab Emirates" is the country
+        if is_capitals_word(text, o.start, o.end):
+            continue  # "FIRST SEEN DATE": the word, not the organisation
         if is_product_mention(text, o.end):
             taken.add(o.start, o.end)  # "Atera Agent", "ESET Detection name": no organisation named
             continue

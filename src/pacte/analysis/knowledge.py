@@ -66,6 +66,16 @@ def is_common_word(word: str) -> bool:
     return any(zipf_frequency(low, lang, wordlist="small") >= _COMMON_ZIPF for lang in ("en", "fr", "es", "de"))
 
 
+@lru_cache(maxsize=65536)
+def is_dictionary_word(word: str) -> bool:
+    """Tell whether a word is in the English word list at all, even a rare one ("decrypted", "obfuscated")."""
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:
+        return True
+    return zipf_frequency(word.lower(), "en", wordlist="best") >= 2.0
+
+
 def _is_ambiguous(alias: str) -> bool:
     """Tell whether an alias is one ordinary word (Silence, Royal, STOP) that needs context to count."""
     return alias.isalpha() and " " not in alias and is_common_word(alias)
@@ -211,6 +221,10 @@ class Knowledge:
         """Return the hub's object with this exact name or alias (any case), if it is of one of the given types."""
         entity = self._by_alias.get(_lower_same_length(name.strip()))
         return entity if entity is not None and entity.stix_type in stix_types else None
+
+    def alias_of(self, surface: str) -> str:
+        """Return the alias of the hub's objects that a matched surface stands for, as the hub writes it."""
+        return self._aliases.get(_lower_same_length(surface), surface)
 
     def is_known_name(self, name: str) -> bool:
         """Tell whether a name is one of the hub's actors, campaigns, malware or tools (not an identity or place)."""

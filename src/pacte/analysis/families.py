@@ -1,0 +1,199 @@
+"""New malware and tool families: coined names that a report states to be malicious software.
+
+Knowledge matching finds the families the hub already holds; vendors name new ones in every report
+("GoldenDealer", "BingoShell", "YK0130"). These rules take a coined name (CamelCase or letters with digits, not
+an ordinary word, a listed organisation, a place or a well-known product) only where the text says what it is:
+in the description column of an indicator table, or in a sentence that calls it a backdoor, a loader, a tool.
+Their confidence is below that of knowledge matches: a reviewer confirms a new family.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pacte.analysis.knowledge import is_common_word
+from pacte.analysis.organizations import is_listed_organization
+from pacte.analysis.places import lookup_place
+
+TABLE_CONFIDENCE = 45
+STATED_CONFIDENCE = 45
+
+# Protocol, cipher, hash, encoding and platform tokens: technical terms that look like coined names.
+TECHNICAL_TOKEN = re.compile(
+    r"(?i:(?:E?SMTP|LMTP|IMAP|POP3|HTTP|FTP|SSH|TLS|SSL|DNS|DoH|RDP|SMB|LDAP|NTLM|TCP|UDP|ICMP|QUIC)S?A?(?:v?\d+(?:\.\d+)?)?|"
+    r"(?:RSA|DSA|ECDSA|EdDSA|ECDH|DH)(?:-\w+)?|(?:AES|DES|3DES|RC[2456]|SHA|MD[245]|HMAC|CRC|Blake)[\-\d]*|"
+    r"X25519|X448|Ed25519|ChaCha\d*|Salsa\d*|Base(?:16|32|58|64|85)|Win(?:16|32|64)|x(?:86|64)|x86-64|ARM\d*|"
+    r"AArch64|IPv[46]|UTF-?(?:8|16|32)|ASCII|Unicode|PKCS\d*|PSS|OAEP|CBC|GCM|ECB|CTR|XOR|ROT13|JSON|XML|"
+    r"YAML|HTML\d?|CSS\d?|PE32\+?|PE64|ELF\d*|COFF|MSIL|UPX|C2|C&C|IP|URL|URI|API|SDK|DLL|EXE|CPU|GPU)"
+)
+_TECHNICAL_FULL = re.compile(rf"(?:{TECHNICAL_TOKEN.pattern})(?:[\-/ ](?:{TECHNICAL_TOKEN.pattern}))*")
+
+# Legitimate software and platforms written as coined names that reports cite beside malware (the packer, the
+# service abused, the product imitated). General knowledge, not taken from any labelled text.
+WELL_KNOWN_PRODUCTS = frozenset(w.lower() for w in (
+    "PyInstaller", "PyArmor", "Nuitka", "PowerShell", "JavaScript", "TypeScript", "CoffeeScript", "VBScript",
+    "JScript", "AutoIt", "AutoHotkey", "NodeJS", "GitHub", "GitLab", "BitBucket", "OneDrive", "SharePoint",
+    "OneNote", "PowerPoint", "WordPress", "YouTube", "LinkedIn", "WhatsApp", "WeChat", "TikTok", "iCloud",
+    "iPhone", "iPad", "iOS", "macOS", "MacOS", "PayPal", "MetaMask", "TeamViewer", "AnyDesk", "ScreenConnect",
+    "ConnectWise", "WinRAR", "WinZip", "FileZilla", "PuTTY", "WinSCP", "OpenSSL", "OpenSSH", "OpenVPN",
+    "WireGuard", "VMware", "VirtualBox", "MySQL", "PostgreSQL", "MongoDB", "SQLite", "NetScaler", "FortiGate",
+    "FortiOS", "FortiClient", "GlobalProtect", "PanOS", "VirusTotal", "DropBox", "GoogleDrive", "MediaFire",
+    "PixelDrain", "GoFile", "AnonFiles", "PasteBin", "BitTorrent", "uTorrent", "DirectX", "DotNet", "WebView",
+    "WebSocket", "WebDAV", "ActiveX", "ActiveDirectory", "AzureAD", "EntraID", "CloudFlare", "DigitalOcean",
+    "NameCheap", "GoDaddy", "HuggingFace", "ChatGPT", "OpenAI", "DeepSeek", "JetBrains", "IntelliJ", "VSCode",
+    "NotePad", "WinDbg", "IdaPro", "YARA", "CyberChef", "WinAPI", "WinHTTP", "WinINet", "NtDll", "LibreOffice",
+    "OpenOffice", "ThunderBird", "RoundCube", "SquirrelMail", "MailEnable", "CPanel", "PhpMyAdmin", "ProtonMail",
+    "ProtonVPN", "NordVPN", "ExpressVPN", "TrueCrypt", "VeraCrypt", "BitLocker", "KeePass", "LastPass",
+    "BitWarden", "PowerToys", "SysInternals", "ProcDump", "ProcMon", "PsExec", "BloodHound", "SharpHound",
+))
+_CAMEL = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z]+[a-z0-9]+)+[A-Z]?")  # GoldenDealer, BingoShell, GoldenUsbGo
+_ALNUM = re.compile(r"[A-Z][A-Za-z]{1,7}\d{2,6}[A-Za-z]{0,3}")  # YK0130, NSPX30
+_COINED = re.compile(rf"(?<![\w\-./\\])(?:{_CAMEL.pattern}|{_ALNUM.pattern})(?![\w\-/\\]|\.\w)")
+# Nouns that say a name is a piece of malicious software (after the name in a cell or phrase, or as its class).
+MALWARE_NOUNS = (
+    r"backdoor|loader|stealer|infostealer|RAT|implant|dropper|downloader|wiper|botnet|ransomware|trojan|"
+    r"rootkit|bootkit|worm|keylogger|exfiltrator|spyware|web ?shell|reverse shell|shell|payload|beacon|agent|"
+    r"toolkit|toolset|tool|framework|malware|module|plugin|injector|launcher|miner|proxy|tunneler|scanner"
+)
+# Words that after a name say it qualifies another one ("WavyExfiller PixelDrain variant").
+QUALIFIER_AFTER = re.compile(r"\s+(?:variant|version|type|sample|build|edition|component)\b", re.I)
+
+
+@dataclass(frozen=True)
+class FamilyMention:
+    """A coined family name the text states to be malicious software."""
+
+    name: str
+    start: int
+    end: int
+    confidence: int
+    rule: str
+
+
+def is_technical_token(name: str) -> bool:
+    """Tell whether a name is a protocol, cipher, hash, encoding or platform token ("RSA-PSS", "ESMTPS", "C2 IP").
+
+    Mail headers, TLS parameters and network notes are full of capitalised technical terms that models and
+    patterns take for names; they name no organisation and no malware.
+    """
+    return _TECHNICAL_FULL.fullmatch(name.strip()) is not None
+
+
+def is_coined_name(name: str) -> bool:
+    """Tell whether a token is a coined name: CamelCase or letters with digits, not a word, product or place.
+
+    New families are named by joining words ("GoldenDealer") or by letters and a number ("YK0130"); ordinary
+    words, technical tokens, well-known products, listed organisations and places are not.
+    """
+    if not (_CAMEL.fullmatch(name) or _ALNUM.fullmatch(name)):
+        return False
+    if name.lower() in WELL_KNOWN_PRODUCTS or is_technical_token(name) or is_common_word(name):
+        return False
+    return not is_listed_organization(name) and lookup_place(name) is None
+
+
+_HASH_HEADER = re.compile(r"(?i)\b(?:sha-?1|sha-?256|md5|hash(?:es)?|sha256 hash|sha-1 hash)\b")
+_NAME_HEADER = re.compile(r"(?i)^\s*(?:description|malware|family|name|malware family|comment|details?)\s*$")
+_TABLE_LINE = re.compile(r"^\s*\|")
+_CELL = re.compile(r"\|(?P<cell>[^|]*)")
+_CELL_TAIL = re.compile(
+    rf"\s*(?:[.;,]|\s-+\s.*|\s+(?:{MALWARE_NOUNS})\b.*|\s+\S+\s+(?:variant|version|type|sample|build)\b.*)?\s*$",
+    re.I | re.S,
+)
+
+
+def _table_blocks(text: str) -> list[tuple[int, int, int, int]]:
+    """Return (body start, body end, column count, description column) for indicator tables with a name column."""
+    out: list[tuple[int, int, int, int]] = []
+    pos = 0
+    lines = text.splitlines(keepends=True)
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        pos += len(line)
+        i += 1
+        if not _TABLE_LINE.match(line) or not _HASH_HEADER.search(line):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        col = next((k for k, c in enumerate(cells) if _NAME_HEADER.match(c)), None)
+        if col is None or len(cells) < 2 or not any(_HASH_HEADER.search(c) for c in cells[:col]):
+            continue
+        body_start = pos
+        while i < len(lines) and lines[i].strip() and not re.match(r"^\s*\|={3,}", lines[i]):
+            pos += len(lines[i])
+            i += 1
+        out.append((body_start, pos, len(cells), col))
+    return out
+
+
+def find_table_families(text: str) -> list[FamilyMention]:
+    """Find coined names in the description column of indicator tables ("| <sha-1> | x.exe | ... | GoldenDealer").
+
+    ESET and other vendors list each sample with the family it belongs to; a cell that is a coined name, alone
+    or followed by a malware noun ("YK0130 reverse shell.", "BingoShell."), names a family.
+    """
+    out: list[FamilyMention] = []
+    for body_start, body_end, ncols, col in _table_blocks(text):
+        body = text[body_start:body_end]
+        cells = [m for m in _CELL.finditer(body) if not re.fullmatch(r"\s*:?-{3,}:?\s*", m.group("cell"))]
+        markdown = all(ln.rstrip().endswith("|") for ln in body.splitlines() if ln.strip())
+        rows: list[list[re.Match[str]]] = []
+        if markdown:  # "| a | b |": one row per line, the last pipe closes it
+            for ln_match in re.finditer(r"[^\n]+", body):
+                row = [m for m in cells if ln_match.start() <= m.start() < ln_match.end()]
+                rows.append([m for m in row if m.group("cell").strip() or m.end() < ln_match.end()])
+        else:  # AsciiDoc: a row is `ncols` cells, which may span lines
+            rows = [cells[k : k + ncols] for k in range(0, len(cells), ncols)]
+        for row in rows:
+            if len(row) <= col:
+                continue
+            cell = row[col]
+            value = cell.group("cell")
+            offset = body_start + cell.start("cell")
+            for m in _COINED.finditer(value):
+                name = m.group(0)
+                qualifies_another = QUALIFIER_AFTER.match(value, m.end()) and value[: m.start()].strip()
+                if qualifies_another or not is_coined_name(name):
+                    continue  # "WavyExfiller PixelDrain variant": PixelDrain only qualifies the variant
+                if not _CELL_TAIL.match(value, m.end()) and not QUALIFIER_AFTER.match(value, m.end()):
+                    continue  # the name is not the cell's subject ("GoldenDealer config for X")
+                out.append(FamilyMention(name, offset + m.start(), offset + m.end(), TABLE_CONFIDENCE, "table"))
+    return out
+
+
+# "BingoShell is a backdoor", "OneDoor, a new backdoor that", "a backdoor (called|named|dubbed) DropFlop".
+_ADJECTIVES = (r"(?:(?!(?:that|which|who|with|using|uses?|used|of|for|by|in|on|to|and|or|a|an|the|group|actor|"
+               r"threat|team|company|vendor)\b)[\w\-+#.]+\s+){0,3}?")
+_NOUNS = rf"(?i:{MALWARE_NOUNS})(?![\w\-])"
+_SHAPE = r"[A-Z](?:[a-z0-9]+[A-Z][A-Za-z0-9]*|[A-Za-z]{1,7}\d{2,6}[A-Za-z]{0,3})"  # a coined name's shape
+_STATED = re.compile(
+    rf"(?<![\w\-])(?P<a>{_SHAPE})(?![\w\-])(?:\s+\((?:[^()\n]{{1,40}})\))?"
+    rf"(?i:,\s+(?:a|an)|\s+(?:is|was|as)\s+(?:a|an|the|our|its|their))\s+{_ADJECTIVES}{_NOUNS}"
+)
+# "a backdoor (that we) named X": the name word first (rare), then the noun before it.
+_NAMED = re.compile(rf"(?<![\w\-])(?i:called|named|dubbed|tracked as|known as)\s+(?P<b>{_SHAPE})(?![\w\-])")
+_NOUN_BEFORE = re.compile(rf"(?<![\w\-]){_NOUNS}\s+(?i:(?:that\s+)?(?:we|ESET|researchers?)\s+)?$")
+
+
+def find_stated_families(text: str) -> list[FamilyMention]:
+    """Find coined names that a sentence says are malicious software ("X is a downloader", "a backdoor named X").
+
+    Reports introduce each new family once with what it is; a coined name in that position is a family even
+    when no hub knows it yet.
+    """
+    out: list[FamilyMention] = []
+    spans = [(m.group("a"), m.start("a"), m.end("a")) for m in _STATED.finditer(text)]
+    for m in _NAMED.finditer(text):
+        if _NOUN_BEFORE.search(text, max(0, m.start() - 40), m.start()):
+            spans.append((m.group("b"), m.start("b"), m.end("b")))
+    for name, start, end in spans:
+        if is_coined_name(name):
+            out.append(FamilyMention(name, start, end, STATED_CONFIDENCE, "stated"))
+    return out
+
+
+def find_families(text: str) -> list[FamilyMention]:
+    """Find new family names stated in tables and sentences, first mention first."""
+    found = {(f.start, f.end): f for f in (*find_table_families(text), *find_stated_families(text))}
+    return sorted(found.values(), key=lambda f: f.start)
