@@ -8,15 +8,21 @@ from pacte.analysis.entities import find_entities
 from pacte.analysis.knowledge import Knowledge
 from pacte.analysis.ner import NamedEntity, load_model
 from pacte.analysis.orgrules import (
+    cut_at_separator,
     division_end,
     is_camel_case_product,
+    is_capitals_word,
     is_cut_name,
+    is_described_product,
+    is_event_name,
     is_headline_phrase,
     is_ordinary_term,
     is_product_mention,
     is_product_name,
+    is_technical_name,
     is_unlikely_person,
     merge_nationality,
+    names_a_variant,
     repair_named_entities,
     split_possessive,
 )
@@ -198,3 +204,39 @@ def test_cut_names_and_single_organisation_nouns_are_dropped() -> None:
 def test_unlikely_persons(name: str, unlikely: bool) -> None:
     text = f"{name} said the transfer of files went on. Alex Starov and Putin were not named."
     assert is_unlikely_person(text, name) is unlikely
+
+
+def test_technical_terms_events_and_separators_are_no_organisations() -> None:
+    text = ("key-exchange X25519 server-signature RSA-PSS (2048 bits) with ESMTPS id 4Jz.\n"
+            "It beacons to C2 IP addresses. They imitate the Global Makers' Conference site.\n"
+            "The blog post by Grey Owl Labs -- Hunting the owl is online.\n")
+    ents = [_ne(text, "RSA-PSS", "organization"), _ne(text, "ESMTPS", "organization"),
+            _ne(text, "C2 IP", "organization"), _ne(text, "Global Makers' Conference", "organization"),
+            _ne(text, "Grey Owl Labs -- Hunting", "organization")]
+    assert [e.text for e in repair_named_entities(text, ents)] == ["Grey Owl Labs"]
+    assert is_technical_name("RSA-PSS") and is_event_name("Global Makers' Conference")
+    assert not is_event_name("World Economic Forum")
+    assert cut_at_separator(ents[-1]).text == "Grey Owl Labs"
+
+
+def test_name_before_a_lower_case_product_noun_is_the_product() -> None:
+    text = "files used to run the Quokka chat client for Windows; Quokka Labs wrote it."
+    assert is_described_product(text, text.index("Quokka") + 6)
+    assert not is_described_product(text, text.index("Labs") + 4)
+    assert repair_named_entities(text, [_ne(text, "Quokka", "organization")]) == []
+
+
+def test_listed_ordinary_word_in_a_line_of_capitals_is_the_word() -> None:
+    text = "3 RECENT SAMPLES (READ SHA256 HASH - FILE NAME - FIRST SEEN DATE):\nFIRST published a guide."
+    first = text.index("FIRST")
+    assert is_capitals_word(text, first, first + 5)
+    second = text.index("FIRST", first + 1)
+    assert not is_capitals_word(text, second, second + 5)
+
+
+def test_persons_followed_by_variant_or_made_of_lower_case_words_are_unlikely() -> None:
+    text = "=== Harmful Patch variant 2\nA harmful patch arrived."
+    assert names_a_variant(text, text.index(" variant"))
+    assert is_unlikely_person(text, "Harmful Patch")
+    assert repair_named_entities(text, [_ne(text, "Harmful Patch", "person")]) == []
+    assert not is_unlikely_person("Will Smith spoke; you will see.", "Will Smith")

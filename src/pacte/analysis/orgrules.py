@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from pacte.analysis.families import QUALIFIER_AFTER, is_technical_token
 from pacte.analysis.knowledge import is_common_word
 from pacte.analysis.ner import NamedEntity
 from pacte.analysis.organizations import is_listed_organization
@@ -194,18 +195,102 @@ def is_cut_name(name: str) -> bool:
     return last.lower() in _FUNCTION_WORDS or last in ("&", "or")
 
 
+def _in_lower_case(text: str, word: str) -> bool:
+    """Tell whether a text also writes a word in lower case, as an ordinary word."""
+    return re.search(rf"(?<![\w-]){re.escape(word.lower())}(?![\w-])", text) is not None
+
+
 def is_unlikely_person(text: str, name: str) -> bool:
     """Tell whether a person span is rather a word, a product or an organisation ("Outlook", "Win32", "WeTransfer").
 
     Names of people hold no digits, are not CamelCase tokens and hold no organisation noun; a one-word "person"
-    that the same text also writes in lower case ("transfer", "mobile") is an ordinary word.
+    that the same text also writes in lower case ("transfer", "mobile") is an ordinary word, and so are several
+    ordinary words that it all writes in lower case too ("Malicious Update").
     """
     if any(c.isdigit() for c in name) or is_camel_case_product(name):
         return True
     words = name.split()
     if len(words) > 1 and any(w.lower() in ORGANIZATION_NOUNS for w in words[1:]):
         return True
-    return len(words) == 1 and re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", text) is not None
+    if len(words) > 1 and all(_in_lower_case(text, w) and is_common_word(w) for w in words):
+        return True  # "Malicious Update": ordinary words the text also writes in lower case
+    return len(words) == 1 and _in_lower_case(text, name)
+
+
+def names_a_variant(text: str, end: int) -> bool:
+    """Tell whether a name is followed by "variant", "version", "sample" ("Malicious Update variant 1").
+
+    A person or organisation has no variants; a span followed by such a noun names a thing (a sample, a
+    build), which headings of indicator lists do.
+    """
+    return QUALIFIER_AFTER.match(text, end) is not None
+
+
+# Nouns that end the name of an event, not of an organisation ("Worldwide Developers' Conference").
+EVENT_NOUNS = frozenset(["Conference", "Summit", "Expo", "Convention", "Symposium", "Workshop", "Hackathon",
+                         "Olympics", "Games", "Championship", "Championships", "Festival", "Week", "Day", "Awards",
+                         "Conférence", "Sommet", "Salon", "Congreso", "Cumbre", "Konferenz", "Gipfel", "Messe"])
+_DESCRIBED_PRODUCT = re.compile(
+    r"[ \t]+(?:[a-z][a-z\-]+[ \t]+){0,2}(?:client|app|application|browser|software|program|extension|plug-?in|"
+    r"installer|library|package|messenger|editor|player|utility|add-?on)s?\b"
+)
+_SEPARATOR = re.compile(r"\s+(?:--|—|–)\s+|\s*\|\s*")
+
+
+def is_technical_name(name: str) -> bool:
+    """Tell whether an organisation or person span is a protocol, cipher or network term ("RSA-PSS", "C2 IP").
+
+    Mail headers and TLS parameters (ESMTPS, X25519, RSA-PSS) and notes on infrastructure ("C2 IP") are
+    capitalised terms that the small model tags as organisations.
+    """
+    return is_technical_token(name)
+
+
+def is_event_name(name: str) -> bool:
+    """Tell whether a span names an event ("Worldwide Developers' Conference"): it ends in an event noun.
+
+    Conferences, summits and festivals are organised by an organisation but are none; the small model tags
+    them as organisations.
+    """
+    words = name.split()
+    return len(words) >= 2 and words[-1] in EVENT_NOUNS
+
+
+def is_described_product(text: str, end: int) -> bool:
+    """Tell whether a name is followed by a product description in lower case ("Pidgin chat client").
+
+    "the Pidgin chat client", "the Zoom video app": a name before a lower-case product noun is the product's
+    name, not an organisation.
+    """
+    return bool(_DESCRIBED_PRODUCT.match(text, end))
+
+
+def cut_at_separator(entity: NamedEntity) -> NamedEntity:
+    """Cut a span at a title separator ("CeranaKeeper -- Separating the bee"): the model ran over it.
+
+    A dash between spaces or a table bar ends a name; what follows is a title or another cell.
+    """
+    m = _SEPARATOR.search(entity.text)
+    if m is None:
+        return entity
+    head = entity.text[: m.start()]
+    return NamedEntity(entity.start, entity.start + len(head), head, entity.kind)
+
+
+def is_capitals_word(text: str, start: int, end: int) -> bool:
+    """Tell whether a listed name that is an ordinary word ("FIRST") is written in a line of capitals.
+
+    In a heading or column title written in capitals ("FILE NAME - FIRST SEEN DATE") an ordinary word in
+    capitals is that word, not the organisation that the list spells the same way.
+    """
+    surface = text[start:end]
+    if not surface.isupper() or not all(is_common_word(w) for w in re.findall(r"[^\W\d_]+", surface)):
+        return False
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    letters = [c for c in line if c.isalpha()]
+    return len(letters) >= 2 * len(surface) and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
 
 
 def repair_named_entities(
@@ -215,6 +300,9 @@ def repair_named_entities(
     merged = merge_nationality(text, list(entities))
     out: list[NamedEntity] = []
     for e in merged:
+        e = cut_at_separator(e)
+        if not e.text.strip():
+            continue
         for part in split_possessive(e):
             if part.kind in ("organization", "person") and is_known(part.text):
                 continue  # the hub knows it as malware, a tool or an actor: "Meterpreter" is no person
@@ -228,7 +316,11 @@ def repair_named_entities(
                 continue  # "Tor Browser" is no person either
             if part.kind == "organization" and (is_ordinary_term(part.text) or is_cut_name(part.text)):
                 continue  # "Remote Desktop Protocol", "Tags", "Cyber Army of"
-            if part.kind == "person" and is_unlikely_person(text, part.text):
+            if part.kind in ("organization", "person") and (is_technical_name(part.text) or is_event_name(part.text)):
+                continue  # "RSA-PSS", "C2 IP", "Worldwide Developers' Conference"
+            if part.kind == "organization" and is_described_product(text, part.end):
+                continue  # "the Pidgin chat client"
+            if part.kind == "person" and (is_unlikely_person(text, part.text) or names_a_variant(text, part.end)):
                 continue
             if part.kind == "organization" and lookup_place(part.text) is not None:
                 continue
