@@ -287,3 +287,34 @@ def test_rule_a_cut_copy_of_a_longer_hex_value_is_not_a_hash() -> None:
     ex = extract_observables(f'old: "{full[:40]} |  new: "{full}')
     assert ex.values("sha1") == []
     assert full[:40] in ex.rejected_by("truncated-copy")
+
+
+def test_real_domain_named_beside_a_look_alike_is_no_indicator() -> None:
+    text = ("-- Malicious domain exarnple-charity[.]org - Imitates Example Charity\n"
+            "-- Real domain: example-charity[.]org\n")
+    extraction = extract_observables(text)
+    assert extraction.values("domain") == ["exarnple-charity.org"]
+    assert extraction.rejected_by("legitimate-counterpart") == ["example-charity.org"]
+
+
+def test_tail_of_a_host_the_domain_pattern_cannot_read_is_no_domain() -> None:
+    extraction = extract_observables("Legitimate domain dl_files.qq[.]com and evil-cdn[.]net")
+    assert extraction.values("domain") == ["evil-cdn.net"]
+    assert extraction.rejected_by("partial-host") == ["qq.com"]
+
+
+def test_plain_link_listed_with_reference_links_is_a_reference() -> None:
+    text = ("- The group uses a custom loader.\n"
+            "  -- https://www.trendmicro.com/en_us/research/23/c/some-post.html\n"
+            "  -- https://www.example-news.com/threat-intelligence/group-tool-update\n\n"
+            "- Payload served from https://evil-cdn.net/a/b.bin\n")
+    extraction = extract_observables(text)
+    assert extraction.values("url") == ["https://evil-cdn.net/a/b.bin"]
+    assert "https://www.example-news.com/threat-intelligence/group-tool-update" in extraction.references
+    assert extraction.rejected_by("reference-list") == [
+        "https://www.example-news.com/threat-intelligence/group-tool-update"]
+
+
+def test_bare_links_without_a_known_source_stay_indicators() -> None:
+    text = "- https://evil-cdn.net/a.bin\n- https://bad-host.org/b.bin\n"
+    assert extract_observables(text).values("url") == ["https://evil-cdn.net/a.bin", "https://bad-host.org/b.bin"]

@@ -123,6 +123,13 @@ _REFERENCE_HEADING = re.compile(
     re.IGNORECASE,
 )
 _HEADING = re.compile(r"^\s*(?:#+\s+\S.*|[^\s\-*•a-z][^a-z]{2,80}:?|=+\s*\S.*|[^\n]{2,60}:)\s*$")
+# "Real domain: x[.]org", "legitimate site": the genuine site a look-alike imitates, named beside the indicator.
+_COUNTERPART_BEFORE = re.compile(
+    r"(?i:\b(?:real|legitimate|genuine|official|original|authentic|impersonated|imitated|spoofed)\s+"
+    r"(?:domains?|sites?|web ?sites?|urls?|hosts?|addresse?s?)\s*(?:is|was|were|are)?\s*[:=\-]?\s*)$"
+)
+_PARTIAL_BEFORE = re.compile(rf"[\w\-]{DOT}$", re.IGNORECASE)
+_LIST_URL_LINE = re.compile(r"^\s*(?:[-*•]+|\d+[.)]|\[\d+\])?\s*(?:[-*•]+\s*)?\S+://\S+\s*$")
 _VERSION_BEFORE = re.compile(r"(?:\bversion|\bv|\bver\.?|\bbuild)\s*$", re.IGNORECASE)
 
 
@@ -242,6 +249,7 @@ class _Finder:
             is_defanged(m.group(0)) for rx in (_URL_RE, _DOMAIN_RE, _IPV4_RE) for m in rx.finditer(text)
         )
         self.urls()
+        self.reference_siblings()
         self.emails()
         self.wallets()
         self.ipv6()
@@ -285,6 +293,42 @@ class _Finder:
                 self.out.references.append(value)
                 continue
             self.keep("url", value, start, end, 90 if is_defanged(raw) else 60)
+
+    def reference_siblings(self) -> None:
+        """Turn a plain URL listed among reference links into a reference ("-- https://vendor/blog/post").
+
+        A run of list lines that each hold one plain link, at least one of them to a known source site, is a
+        list of sources; its links to sites the lists do not know are sources too, not infrastructure.
+        """
+        text = self.text
+        ref_lines = {_line_bounds(text, r.start)[0] for r in self.out.rejected
+                     if r.kind == "url" and r.rule in ("reference-host", "reference-section", "publisher-link")}
+        if not ref_lines:
+            return
+        kept: list[Observable] = []
+        for o in self.out.observables:
+            if o.kind == "url" and not o.defanged and self._in_reference_list(o, ref_lines):
+                self.out.rejected.append(Rejected("url", o.value, o.start, o.end, "reference-list"))
+                self.out.references.append(o.value)
+                continue
+            kept.append(o)
+        self.out.observables = kept
+
+    def _in_reference_list(self, o: Observable, ref_lines: set[int]) -> bool:
+        """Tell whether a URL's line is a bare link in a run of bare-link lines that holds a reference link."""
+        text = self.text
+        start, end = _line_bounds(text, o.start)
+        if not _LIST_URL_LINE.match(text[start:end]):
+            return False
+        for step in (-1, 1):  # walk the run of bare-link lines up, then down
+            s, e = start, end
+            while (s > 0) if step < 0 else (e < len(text)):
+                s, e = _line_bounds(text, s - 1) if step < 0 else _line_bounds(text, e + 1)
+                if not _LIST_URL_LINE.match(text[s:e]):
+                    break
+                if s in ref_lines:
+                    return True
+        return False
 
     def emails(self) -> None:
         """Find e-mail addresses whose domain is under a public suffix."""
@@ -366,6 +410,10 @@ class _Finder:
             rule = _domain_rule(text, start, raw, value, defanged)
             if rule is None and not defanged and text[end : end + 1] == "(":
                 rule = "code-expression"  # req.open(...), hashArray.map(...): a method call, not a host
+            if rule is None and _PARTIAL_BEFORE.search(text, max(0, start - 8), start):
+                rule = "partial-host"  # "qq.com" of "dl_dir.qq.com": the tail of a longer name
+            if rule is None and _COUNTERPART_BEFORE.search(text, _line_bounds(text, start)[0], start):
+                rule = "legitimate-counterpart"  # "Real domain: x[.]org" beside the look-alike
             if rule is None:
                 rule = self.is_reference_host(value, raw)
                 if rule is not None:

@@ -78,6 +78,7 @@ _WALLET_RE = re.compile(
     r"|(?P<xmr>[48][0-9AB][1-9A-HJ-NP-Za-km-z]{93})"
     r"|(?P<b58>[13LMDT9A][1-9A-HJ-NP-Za-km-z]{25,34})"
     r"|(?P<xrp>r[1-9A-HJ-NP-Za-km-z]{24,34})"
+    r"|(?P<sol>[1-9A-HJ-NP-Za-km-z]{32,44})"
     r")(?![\w\-])"
 )
 
@@ -88,6 +89,16 @@ _CURRENCY_HINT = re.compile(
     r"кошел[её]к|кошельк\w*|адрес\w*|محفظة|عنوان)\b",
     re.IGNORECASE,
 )
+
+
+# Solana addresses are bare base58 public keys: only a coin label on their line tells them from other strings.
+_SOLANA_HINT = re.compile(r"\b(?:sol|solana|phantom)\b", re.IGNORECASE)
+
+
+def is_solana_address(text: str) -> bool:
+    """Tell whether a base58 string decodes to a 32-byte public key, the form of a Solana address."""
+    raw = _b58decode(text, _B58_BITCOIN)
+    return raw is not None and len(raw) == 32
 
 
 def find_wallets(text: str) -> list[WalletMatch]:
@@ -115,6 +126,11 @@ def find_wallets(text: str) -> list[WalletMatch]:
                 out.append(WalletMatch(m.start(), m.end(), value, _B58_VERSIONS[version], True))
             elif hinted and any(c.isdigit() for c in value) and any(c.isupper() for c in value):
                 out.append(WalletMatch(m.start(), m.end(), value, "unknown", False))
+        elif m.group("sol"):
+            # No checksum and no prefix: a Solana label on the line and a 32-byte key, or nothing.
+            if _SOLANA_HINT.search(text, line_start, m.start()) and is_solana_address(value) and \
+                    any(c.isdigit() for c in value) and any(c.isupper() for c in value):
+                out.append(WalletMatch(m.start(), m.end(), value, "SOL", False))
         elif m.group("xrp"):
             ok = base58check_version(value, _B58_RIPPLE) == 0
             if ok or (hinted and any(c.isdigit() for c in value)):
