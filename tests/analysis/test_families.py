@@ -107,3 +107,18 @@ def test_known_name_inside_a_file_name_written_otherwise() -> None:
         {"type": "malware", "id": "malware--22222222-2222-4222-8222-222222222222", "name": "PS1", "is_family": True},
     ])
     assert find_entities(text, lang="en", knowledge=kb, ner=False) == []
+
+
+def test_anchored_matches_equal_finditer() -> None:
+    from pacte.analysis.entities import (
+        _CAMPAIGN,
+        _CAMPAIGN_WORDS,
+        _MALWARE_BEFORE,
+        _MALWARE_BEFORE_PHRASES,
+        anchored_matches,
+    )
+    text = ("They used the ransomware LockFox and el ransomware Zeta; Operation Dusk and Операция Север; "
+            "der Trojaner Kobold, the backdoor SilverHarp.") * 3
+    for rx, literals, lower in ((_MALWARE_BEFORE, _MALWARE_BEFORE_PHRASES, True), (_CAMPAIGN, _CAMPAIGN_WORDS, False)):
+        assert [m.span() for m in anchored_matches(rx, text, literals, lower)] == [m.span() for m in rx.finditer(text)]
+    assert anchored_matches(_CAMPAIGN, "İİ Operation Dusk", _CAMPAIGN_WORDS, lower=True)[0].group("name") == "Dusk"

@@ -68,6 +68,14 @@ _STATED_MALWARE = re.compile(
     r"(?:framework|backdoor|loader|stealer|infostealer|RAT|implant|toolkit|dropper|downloader|wiper|botnet|"
     r"ransomware|trojan|rootkit)(?![\w\-])"
 )
+# The phrases that open _MALWARE_BEFORE, lower-cased: found with str.find, then the pattern is matched there
+# (x5 faster than letting the regex engine try every position of a 10 kB text).
+_MALWARE_BEFORE_PHRASES = (
+    "rançongiciel", "logiciel malveillant", "maliciel", "cheval de troie", "porte dérobée", "programa malicioso",
+    "el ransomware", "el malware", "la familia", "schadsoftware", "ransomware", "trojaner", "вредоносн", "троян",
+    "шифровальщик", "бэкдор", "برمجية خبيثة", "برنامج الفدية", "the malware", "the backdoor", "the ransomware",
+)
+_CAMPAIGN_WORDS = ("Operation", "Opération", "Operación", "Операция", "عملية")
 _CAMPAIGN = re.compile(r"(?<![\w\-])(?:Operation|Opération|Operación|Operation|Операция|عملية)\s+"
                        r"(?P<name>[A-Z][\w\-]+(?:\s[A-Z][\w\-]+)?)")
 # "Name (Alias)" and "Name, also known as Alias" right after a name: the alias takes that name's kind.
@@ -99,6 +107,34 @@ class _Taken:
         return end > start and self.mask.find(1, start, end) >= 0
 
 
+def anchored_matches(rx: re.Pattern[str], text: str, literals: tuple[str, ...],
+                     lower: bool = False) -> list[re.Match[str]]:
+    """Return the matches of a pattern that starts with one of `literals`, as finditer would, found from them.
+
+    str.find runs at C speed; the regex engine trying a pattern at each character does not. Every match of the
+    pattern must start with one of the literals (lower-cased when `lower`).
+    """
+    hay = text.lower() if lower else text
+    if len(hay) != len(text):  # a lower-case form of another length: offsets would not line up
+        return list(rx.finditer(text))
+    starts: set[int] = set()
+    for literal in literals:
+        pos = hay.find(literal)
+        while pos >= 0:
+            starts.add(pos)
+            pos = hay.find(literal, pos + 1)
+    out: list[re.Match[str]] = []
+    end = 0
+    for pos in sorted(starts):
+        if pos < end:
+            continue  # finditer does not return overlapping matches
+        m = rx.match(text, pos)
+        if m is not None:
+            out.append(m)
+            end = max(m.end(), pos + 1)
+    return out
+
+
 def _pattern_entities(text: str, blocked: _Taken) -> list[Entity]:
     """Find actors, malware and campaigns that the hub does not know yet, from naming patterns."""
     out: list[Entity] = []
@@ -110,7 +146,7 @@ def _pattern_entities(text: str, blocked: _Taken) -> list[Entity]:
         nm = _NAME_BEFORE_CUE.search(text, max(0, cm.start() - 48), cm.start())
         if nm is not None:
             candidates.append((nm.group("name"), nm.start("name"), nm.end("name"), cm.group("cue"), cm.end()))
-    for m in _MALWARE_BEFORE.finditer(text):
+    for m in anchored_matches(_MALWARE_BEFORE, text, _MALWARE_BEFORE_PHRASES, lower=True):
         candidates.append((m.group("name"), m.start("name"), m.end("name"), None, m.end()))
     for m in _STATED_MALWARE.finditer(text):
         candidates.append((m.group("name"), m.start("name"), m.end("name"), None, m.end("name")))
@@ -123,7 +159,7 @@ def _pattern_entities(text: str, blocked: _Taken) -> list[Entity]:
             out.append(Entity("malware", f"{name} {cue}", s, cue_end, text[s:cue_end], 50, "pattern"))
             continue
         out.append(Entity("malware", name, s, e, name, 50, "pattern"))
-    for m in _CAMPAIGN.finditer(text):
+    for m in anchored_matches(_CAMPAIGN, text, _CAMPAIGN_WORDS):
         if not blocked.hits(m.start(), m.end()):
             out.append(Entity("campaign", m.group(0), m.start(), m.end(), m.group(0), 60, "pattern"))
     return out
