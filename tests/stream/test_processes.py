@@ -18,6 +18,7 @@ import pytest
 from conftest import drop_store, pg_url_or_skip
 from helpers import TLP2, bundle, sdo
 from pacte.hub import Hub
+from pacte.hub.auth import hash_secret
 from pacte.hub.clock import RandomIds
 from pacte.hub.members import add_org, new_token
 from pacte.policy import Role
@@ -124,3 +125,45 @@ def test_webhook_delivered_once_across_processes(pg_world: tuple[Hub, dict[str, 
         assert len(got) == 6 and len(set(got)) == 6
     finally:
         server.shutdown()
+
+
+def _admin_revoke(base: str, admin: str, token_id: str) -> None:
+    resp = httpx.delete(f"{base}/api/v1/tokens/{token_id}", headers={"Authorization": f"Bearer {admin}"}, timeout=10)
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.postgres
+def test_revocation_through_one_process_bites_on_the_other(pg_world: tuple[Hub, dict[str, str], list[str]]) -> None:
+    hub, tokens, urls = pg_world
+    a, b = urls
+    beta = hub.store.token_by_hash(hash_secret(tokens["beta"]))
+    assert beta is not None
+    on_b = Collector(b, tokens["beta"]).start()
+    stop = threading.Event()
+    published: list[str] = []
+
+    def publish() -> None:  # a steady flow through A, so that B always has something read and queued
+        n = 0
+        while not stop.is_set():
+            obj = sdo("indicator", f"flow-{n}", markings=[TLP2["green"]])
+            _post(a, tokens["alpha"], obj)
+            published.append(obj["id"])
+            n += 1
+
+    thread = threading.Thread(target=publish, daemon=True)
+    thread.start()
+    try:
+        assert on_b.wait_for(lambda c: len(c.ids()) >= 5, 20)
+        _admin_revoke(a, tokens["beta-admin"], beta[0].token_id)  # acknowledged by A once this returns
+        revoked_at = hub.store.event_head()  # every event after this one committed after the acknowledgement
+        after = sdo("indicator", "after-revocation", markings=[TLP2["green"]])
+        _post(a, tokens["alpha"], after)
+        assert on_b.ended.wait(10), "B must close the stream of a token revoked through A"
+    finally:
+        stop.set()
+        thread.join(10)
+    assert after["id"] not in on_b.ids()
+    rows = hub.store._all("SELECT eid FROM events WHERE kind = 'token-revoked'")  # type: ignore[attr-defined]
+    delivered = [e.id for e in on_b.events if e.event == "object" and e.id is not None]
+    assert delivered and max(delivered) < int(rows[0][0]) <= revoked_at  # nothing read after the change
+    assert on_b.events[-1].event == "error" and on_b.events[-1].data["code"] == "unauthenticated"

@@ -267,3 +267,29 @@ def test_a_client_that_stops_reading_is_dropped(world: World) -> None:
         assert reader.wait_id(end)
     finally:
         sock.close()
+
+
+def test_a_version_reshared_into_another_audience_is_delivered_once(world: World) -> None:
+    w = world
+    assert w.group is not None
+    start = w.hub.store.event_head()
+    gamma = _stream(w, "gamma")
+    beta = _stream(w, "beta")
+    obj = sdo("indicator", "shared-twice", markings=[TLP2["green"]])
+    _share(w, "alpha", w.hub.community, obj)
+    _share(w, "alpha", w.group, obj)  # the same version, into g1: Gamma already read it through community
+    late = sdo("indicator", "group-then-community", markings=[TLP2["green"]])
+    _share(w, "alpha", w.group, late)  # Beta is not in g1 (yet)
+    assert w.hub.store.add_member(w.group.cid, w.orgs["beta"].org_id)
+    joined = w.hub.store.event_head()
+    _share(w, "alpha", w.hub.community, late)  # Beta never received it: this share is its first
+    end = _sentinel(w, "end-r")
+    assert gamma.wait_id(end) and beta.wait_id(end)
+    assert gamma.ids() == [obj["id"], late["id"], end]
+    assert beta.ids() == [obj["id"], late["id"], end]
+    resumed = Collector(w.url, w.tokens["gamma"], last_id=start).start()  # resume is exact: the same, once
+    assert resumed.wait_id(end)
+    assert resumed.ids() == gamma.ids()
+    after_join = Collector(w.url, w.tokens["beta"], last_id=joined).start()
+    assert after_join.wait_id(end)
+    assert after_join.ids() == [late["id"], end]

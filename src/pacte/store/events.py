@@ -125,24 +125,24 @@ _WEBHOOK = "wid, uuid, org_id, token_id, url, secret, filters, cursor, created, 
 def _through(x: str) -> str:
     """SQL: the reader may read version ``v`` through the share that object event ``x`` logged.
 
-    Either the reader made that share, or it still exists in a live collection whose audience has
-    the reader and whose TLP rule allows the version there (the per-share half of visible_clause).
-    Two placeholders, both the reader.
+    Either the reader made that share, or it still exists in a live collection whose audience
+    had the reader already when ``x`` was logged (no ``member-added`` for the reader after it) and
+    whose TLP rule allows the version there (the per-share half of visible_clause). Three
+    placeholders, each the reader.
     """
     level = f"COALESCE(v.tlp, c{x}.default_tlp)"
     return (f"({x}.org_id = ? OR EXISTS (SELECT 1 FROM shares s{x} JOIN collections c{x} ON c{x}.cid = s{x}.cid"
             f" WHERE s{x}.vid = {x}.vid AND s{x}.cid = {x}.cid AND c{x}.deleted = 0 AND {level} <= {int(Tlp.RED)}"
             f" AND (CASE WHEN c{x}.kind = 'community' THEN {level} <= {int(MAX_TLP[CollectionKind.COMMUNITY])}"
-            f" ELSE EXISTS (SELECT 1 FROM members m{x} WHERE m{x}.cid = c{x}.cid AND m{x}.org_id = ?) END)))")
+            f" ELSE EXISTS (SELECT 1 FROM members m{x} WHERE m{x}.cid = c{x}.cid AND m{x}.org_id = ?) END)"
+            f" AND NOT EXISTS (SELECT 1 FROM events j{x} WHERE j{x}.kind = '{MEMBER_ADDED}' AND j{x}.cid = {x}.cid"
+            f" AND j{x}.org_id = ? AND j{x}.eid > {x}.eid)))")
 
 
 # An object event is delivered once per version: not if an earlier event of the same version (still in
-# the log) was readable through its own share by a reader who was already in that audience then (no
-# member-added for it in between). Placeholders: reader x3.
+# the log) was readable through its own share. Three placeholders, each the reader.
 _FIRST_SHARE = (f"NOT EXISTS (SELECT 1 FROM events p WHERE p.vid = e.vid AND p.kind = '{OBJECT}' AND p.eid < e.eid"
-                f" AND {_through('p')}"
-                " AND NOT EXISTS (SELECT 1 FROM events j WHERE j.kind = 'member-added' AND j.cid = p.cid"
-                " AND j.org_id = ? AND j.eid > p.eid AND j.eid < e.eid))")
+                f" AND {_through('p')})")
 
 
 def _webhook(r: Sequence[Any]) -> Webhook:
@@ -380,13 +380,13 @@ class EventLogSQL:
         """Return, in order, the events in (after, upto] that the reader may receive, filters applied.
 
         Object events need the version to be readable under the sharing policy (evaluated now,
-        in this query) and readable through the share the event logged; a version already
-        delivered through an earlier share (still in the log) is not delivered again. Membership
-        events go to the organisation concerned only.
+        in this query) and readable through the share the event logged by a reader who was in its
+        audience then (a member who joins later is told by ``member-added``, not sent the past);
+        a version readable through an earlier share still in the log is not delivered again.
+        Membership events go to the organisation concerned only.
         """
         obj: list[str] = [visible_clause("v"), _through("e"), _FIRST_SHARE]
-        params: list[Any] = [q.after, q.upto, *visible_params(q.reader), q.reader, q.reader,
-                             q.reader, q.reader, q.reader]
+        params: list[Any] = [q.after, q.upto, *visible_params(q.reader), *[q.reader] * 6]
         if q.types:
             obj.append(f"v.type IN ({','.join('?' * len(q.types))})")
             params.extend(q.types)

@@ -17,6 +17,18 @@ Stream (``GET /api/v1/stream``, ``Authorization: Bearer <token>``)
     the retention, or unknown, is HTTP 409 with ``resync_required``. The server ends a stream
     with ``event: error`` (``unauthenticated``, ``resync_required``, ``too_slow``,
     ``shutting_down``); the last two invite a reconnect with ``Last-Event-ID``.
+    Each version is delivered once: a re-share into another collection the reader already read
+    it through is not delivered again; a member that joins a collection gets ``member-added``,
+    not the collection's past events.
+
+Authorisation changes (revoked token, membership, marking, deleted collection or share)
+    No event that a change forbids is handed to a stream's connection after the change is
+    acknowledged — in one process, and across ``pacte serve`` processes on one PostgreSQL
+    database. Events are written to sockets only in *send windows* fenced against narrowing
+    changes (an advisory lock on PostgreSQL; see :mod:`pacte.stream.broker`). What is not
+    covered: bytes already handed to the kernel or a proxy before the acknowledgement;
+    webhooks (a delivery in flight completes); SQLite written by another process (caught by
+    the next window's check, not fenced).
 
 Webhooks (``/api/v1/webhooks``, admin token)
     ``POST {url, types, producer, collection, tlp, labels, refs}`` returns the id and the signing
@@ -30,6 +42,8 @@ Webhooks (``/api/v1/webhooks``, admin token)
 Settings (environment, ``PACTE_STREAM_<NAME>``; see :class:`~pacte.stream.settings.StreamSettings`)
     ``RETENTION_SECONDS`` (7 days), ``HEARTBEAT_SECONDS`` (15), ``POLL_SECONDS`` (0.25),
     ``QUEUE_CHUNKS`` (512) and ``SEND_TIMEOUT_SECONDS`` (60) for clients that read too slowly,
+    ``ROUND_GAP_PER_SUBSCRIBER`` (0.0001) and ``ROUND_GAP_MAX_SECONDS`` (0.1): under load, rounds
+    are spaced by this much per open stream (fewer, larger writes), ``WINDOW_SECONDS`` (1),
     ``WEBHOOK_MAX_ATTEMPTS`` (8), ``WEBHOOK_BACKOFF_SECONDS`` (1), ``WEBHOOK_TIMEOUT_SECONDS``
     (10), ``WEBHOOK_ALLOW_PRIVATE`` (off: loopback and private receivers are refused).
 """
