@@ -12,9 +12,17 @@ from pacte.analysis.hosts import FILE_EXTENSIONS
 from pacte.analysis.knowledge import Knowledge, is_dictionary_word
 from pacte.analysis.ner import find_named_entities
 from pacte.analysis.organizations import find_organizations, is_listed_organization
-from pacte.analysis.orgrules import division_end, is_capitals_word, is_product_mention, repair_named_entities
+from pacte.analysis.orgpatterns import find_stated_organizations
+from pacte.analysis.orgrules import (
+    division_end,
+    is_capitals_word,
+    is_product_mention,
+    is_unlikely_stated_organization,
+    repair_named_entities,
+)
 from pacte.analysis.persons import find_persons
 from pacte.analysis.places import find_places, lookup_place
+from pacte.analysis.scan import anchored_matches
 
 ENTITY_KINDS = ("threat_actor", "malware", "tool", "campaign", "organization", "person", "location", "date")
 _STIX_TO_KIND = {
@@ -105,34 +113,6 @@ class _Taken:
     def hits(self, start: int, end: int) -> bool:
         """Tell whether a span overlaps a taken one."""
         return end > start and self.mask.find(1, start, end) >= 0
-
-
-def anchored_matches(rx: re.Pattern[str], text: str, literals: tuple[str, ...],
-                     lower: bool = False) -> list[re.Match[str]]:
-    """Return the matches of a pattern that starts with one of `literals`, as finditer would, found from them.
-
-    str.find runs at C speed; the regex engine trying a pattern at each character does not. Every match of the
-    pattern must start with one of the literals (lower-cased when `lower`).
-    """
-    hay = text.lower() if lower else text
-    if len(hay) != len(text):  # a lower-case form of another length: offsets would not line up
-        return list(rx.finditer(text))
-    starts: set[int] = set()
-    for literal in literals:
-        pos = hay.find(literal)
-        while pos >= 0:
-            starts.add(pos)
-            pos = hay.find(literal, pos + 1)
-    out: list[re.Match[str]] = []
-    end = 0
-    for pos in sorted(starts):
-        if pos < end:
-            continue  # finditer does not return overlapping matches
-        m = rx.match(text, pos)
-        if m is not None:
-            out.append(m)
-            end = max(m.end(), pos + 1)
-    return out
 
 
 def _pattern_entities(text: str, blocked: _Taken) -> list[Entity]:
@@ -329,6 +309,16 @@ def find_entities(
             stix_id = _known_identity(knowledge, ne.text, ne.text)
             found.append(Entity(ne.kind, ne.text, ne.start, ne.end, ne.text, 55, "ner", stix_id,
                                 "identity" if stix_id else None))
+    named_mask = _Taken(len(text), [(n.start, n.end) for n in named])
+    for so in find_stated_organizations(text):
+        if taken.hits(so.start, so.end) or named_mask.hits(so.start, so.end) or so.text.lower() in known_names:
+            continue
+        if is_unlikely_stated_organization(text, so, is_known):
+            continue
+        stix_id = _known_identity(knowledge, so.text, so.text)
+        found.append(Entity("organization", so.text, so.start, so.end, so.text, 55, "pattern", stix_id,
+                            "identity" if stix_id else None))
+        taken.add(so.start, so.end)
     for d in find_dates(text):
         found.append(Entity("date", d.value, d.start, d.end, d.surface, 80, "pattern"))
     found.sort(key=lambda e: e.start)

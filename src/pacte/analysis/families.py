@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pacte.analysis.knowledge import is_common_word
 from pacte.analysis.organizations import is_listed_organization
 from pacte.analysis.places import lookup_place
+from pacte.analysis.scan import positions
 
 TABLE_CONFIDENCE = 45
 STATED_CONFIDENCE = 45
@@ -179,16 +180,6 @@ _NAMED = re.compile(rf"(?P<b>{_SHAPE})(?![\w\-])")
 _NOUN_BEFORE = re.compile(rf"(?<![\w\-]){_NOUNS}\s+(?i:(?:that\s+)?(?:we|ESET|researchers?)\s+)?$")
 
 
-def _positions(low: str, needle: str) -> list[int]:
-    """Return every position of a literal in a text."""
-    out = []
-    pos = low.find(needle)
-    while pos >= 0:
-        out.append(pos)
-        pos = low.find(needle, pos + 1)
-    return out
-
-
 def find_stated_families(text: str) -> list[FamilyMention]:
     """Find coined names that a sentence says are malicious software ("X is a downloader", "a backdoor named X").
 
@@ -198,14 +189,14 @@ def find_stated_families(text: str) -> list[FamilyMention]:
     low = text.lower()
     spans: dict[int, tuple[str, int]] = {}
     for anchor in _ANCHORS:
-        for pos in _positions(low, anchor):
+        for pos in positions(low, anchor):
             if not _STATED_TAIL.match(text, pos):
                 continue
             m = _NAME_BEFORE.search(text, max(0, pos - 80), pos)
             if m is not None:
                 spans[m.start("a")] = (m.group("a"), m.end("a"))
     for word in _NAMING_WORDS:
-        for pos in _positions(low, word):
+        for pos in positions(low, word):
             m = _NAMED.match(text, pos + len(word))
             if m is not None and (pos == 0 or not low[pos - 1].isalnum()) and \
                     _NOUN_BEFORE.search(text, max(0, pos - 40), pos):

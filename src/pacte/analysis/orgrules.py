@@ -13,6 +13,7 @@ from pacte.analysis.families import QUALIFIER_AFTER, is_technical_token
 from pacte.analysis.knowledge import is_common_word
 from pacte.analysis.ner import NamedEntity
 from pacte.analysis.organizations import is_listed_organization
+from pacte.analysis.orgpatterns import extend_over_preposition
 from pacte.analysis.places import lookup_place
 
 # Nouns that head a public body named after its country ("Polish Ministry of Foreign Affairs").
@@ -293,6 +294,17 @@ def is_capitals_word(text: str, start: int, end: int) -> bool:
     return len(letters) >= 2 * len(surface) and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
 
 
+def is_unlikely_stated_organization(text: str, entity: NamedEntity, is_known: Callable[[str], bool]) -> bool:
+    """Tell whether a name that a phrase calls an organisation is rather a place, a known threat or a product.
+
+    The phrase ("registered through X", "X, Inc.") is strong evidence, so fewer checks apply than to model
+    output: CamelCase and ordinary-looking names stay, but not places, technical terms or known malware.
+    """
+    name = entity.text
+    return (is_known(name) or lookup_place(name) is not None or is_technical_name(name) or is_product_name(name)
+            or is_product_mention(text, entity.end) or is_described_product(text, entity.end))
+
+
 def repair_named_entities(
     text: str, entities: Iterable[NamedEntity], is_known: Callable[[str], bool] = lambda _: False
 ) -> list[NamedEntity]:
@@ -300,7 +312,7 @@ def repair_named_entities(
     merged = merge_nationality(text, list(entities))
     out: list[NamedEntity] = []
     for e in merged:
-        e = cut_at_separator(e)
+        e = extend_over_preposition(text, cut_at_separator(e))
         if not e.text.strip():
             continue
         for part in split_possessive(e):
