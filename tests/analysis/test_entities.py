@@ -173,3 +173,8 @@ def test_vendor_cluster_codenames_and_regions() -> None:
     ents = find_entities("TGR-UNK-0044 and APT-C-36 target South America.", lang="en", knowledge=None, ner=False)
     assert {"TGR-UNK-0044", "APT-C-36"} <= {e.name for e in ents if e.kind == "threat_actor"}
     assert ("location", "south-america") in {(e.kind, e.code) for e in ents}
+
+
+def test_countries_and_regions_written_in_capitals_are_places_but_not_cities() -> None:
+    text = "INFECTION ACTIVITY FROM BRAZIL-TARGETED MALSPAM IN EUROPE, NICE WORK"
+    assert [p.place.name for p in find_places(text)] == ["Brazil", "Europe"]

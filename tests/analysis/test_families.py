@@ -40,6 +40,8 @@ def test_table_description_column_names_families() -> None:
         "|`3123456789ABCDEF0123456789ABCDEF01234567` |`d.exe` |Win32/Agent.D |SilverHarp DropZone variant.\n"
         "|`4123456789ABCDEF0123456789ABCDEF01234567` |`e.exe` |Win32/Agent.E |Decrypted backdoor.\n"
         "|`5123456789ABCDEF0123456789ABCDEF01234567` |`f.exe` |Win32/Agent.F |FooBar config for the loader\n"
+        "|`6123456789ABCDEF0123456789ABCDEF01234567` |`g.exe` |- |Trojanized MobiTerm\n"
+        "|`7123456789ABCDEF0123456789ABCDEF01234567` |`h.exe` |- |Signed by NorthLock\n"
         "|===\n"
     )
     names = [f.name for f in find_table_families(text)]

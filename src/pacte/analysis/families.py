@@ -104,6 +104,15 @@ _CELL_TAIL = re.compile(
 )
 
 
+# What may come before a family's name in its cell: nothing, or one or two words naming a packer or language
+# ("PyInstaller DropFlop.", "Python GoldRush"), never a preposition or a word that makes it a legitimate product.
+_CELL_HEAD = re.compile(
+    r"\s*(?:(?!(?i:by|from|of|for|with|to|in|on|at|via|and|or|signed|used|trojani[sz]ed|fake|legitimate|modified|"
+    r"patched|cracked|clean|benign|original|copy|abused|vulnerable|unsigned|config|configuration)\b)"
+    r"[A-Z][\w\-]*\s+){0,2}"
+)
+
+
 def _table_blocks(text: str) -> list[tuple[int, int, int, int]]:
     """Return (body start, body end, column count, description column) for indicator tables with a name column."""
     out: list[tuple[int, int, int, int]] = []
@@ -159,6 +168,8 @@ def find_table_families(text: str) -> list[FamilyMention]:
                     continue  # "WavyExfiller PixelDrain variant": PixelDrain only qualifies the variant
                 if not _CELL_TAIL.match(value, m.end()) and not QUALIFIER_AFTER.match(value, m.end()):
                     continue  # the name is not the cell's subject ("GoldenDealer config for X")
+                if not _CELL_HEAD.fullmatch(value[: m.start()]):
+                    continue  # "Signed by X", "Trojanized X", "Loader for X": X is no family of this sample
                 out.append(FamilyMention(name, offset + m.start(), offset + m.end(), TABLE_CONFIDENCE, "table"))
     return out
 

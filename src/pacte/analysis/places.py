@@ -72,6 +72,15 @@ def _gazetteer() -> _Gazetteer:
             if name not in entries:
                 entries[name] = place
                 latin.add_word(name, name)
+        if kind in ("country", "region"):
+            # Headlines in capitals ("ACTIVITY FROM BRAZIL-TARGETED MALSPAM") name countries and regions too;
+            # city names in capitals are too often ordinary words (NICE, READING) to be matched so.
+            for name in alternatives:
+                caps = name.upper()
+                if caps != name and len(caps) == len(name) and sum(c.isalpha() for c in name) >= 4 \
+                        and caps not in entries:
+                    entries[caps] = place
+                    latin.add_word(caps, caps)
     latin.make_automaton()
     pattern = None
     if russian:
