@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pacte.analysis.entities import find_entities, in_file_name, is_sentence_initial_word
+from pacte.analysis.entities import find_entities, in_file_name, is_descriptor, is_sentence_initial_word
 from pacte.analysis.families import (
     find_families,
     find_stated_families,
@@ -124,3 +124,18 @@ def test_anchored_matches_equal_finditer() -> None:
     for rx, literals, lower in ((_MALWARE_BEFORE, _MALWARE_BEFORE_PHRASES, True), (_CAMPAIGN, _CAMPAIGN_WORDS, False)):
         assert [m.span() for m in anchored_matches(rx, text, literals, lower)] == [m.span() for m in rx.finditer(text)]
     assert anchored_matches(_CAMPAIGN, "İİ Operation Dusk", _CAMPAIGN_WORDS, lower=True)[0].group("name") == "Dusk"
+
+
+@pytest.mark.parametrize("sentence", [
+    "They used a Golang backdoor.", "A new Russian malware spreads.", "It drops an ISO dropper first.",
+    "It is a .NET loader.", "They deploy the Cobalt Strike loader.", "It is a Discord stealer.",
+])
+def test_descriptors_before_a_malware_noun_are_no_names(sentence: str) -> None:
+    assert [e for e in find_entities(sentence, lang="en", knowledge=None, ner=False) if e.kind == "malware"] == []
+
+
+def test_a_name_after_a_determiner_or_opening_a_sentence_still_counts() -> None:
+    for sentence in ("They deploy the Kaiten botnet.", "Kaiten botnet spreads.", "APT uses the Zebrocy downloader."):
+        names = [e.name for e in find_entities(sentence, lang="en", knowledge=None, ner=False) if e.kind == "malware"]
+        assert names and names[-1] in ("Kaiten", "Zebrocy")
+    assert not is_descriptor("the Kaiten botnet", 4, "Kaiten")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pacte.analysis.dates import find_dates
-from pacte.analysis.families import find_families
+from pacte.analysis.families import find_families, is_technical_token
 from pacte.analysis.hosts import FILE_EXTENSIONS
 from pacte.analysis.knowledge import Knowledge, is_dictionary_word
 from pacte.analysis.ner import find_named_entities
@@ -98,6 +98,43 @@ _NOT_NAMES = frozenset(
 )
 
 
+# Words that say what kind of malware it is, not which: origins, languages and platforms ("a Golang backdoor",
+# "the Russian malware", "a Discord stealer").
+_DESCRIPTORS = frozenset([
+    "Russian", "Chinese", "Iranian", "Korean", "Ukrainian", "American", "Israeli", "Turkish", "Vietnamese",
+    "Pakistani", "Indian", "Belarusian", "Syrian", "Lebanese", "Palestinian", "Emirati", "Saudi", "German", "French",
+    "British", "Brazilian", "Spanish", "Italian", "Polish", "Japanese", "Taiwanese", "Nigerian", "Mexican", "Latin",
+    "European", "Asian", "African", "Arabic", "Persian", "Western", "Eastern", "Soviet", "Hebrew", "Russia",
+    "Golang", "Rust", "Delphi", "Bash", "Lua", "Nim", "Perl", "Ruby", "Kotlin", "Swift", "Haskell", "Erlang", "Zig",
+    "Node", "NodeJS", "Electron", "Dart", "Flutter", "Pascal", "Assembly", "Batch", "Shell", "Visual", "Basic",
+    "Discord", "Telegram", "Teams", "Slack", "Zoom", "WhatsApp", "Signal", "Steam", "Minecraft", "Roblox", "Outlook",
+    "Edge", "Safari", "Opera", "Brave", "Mac", "MacOS", "macOS", "Unix", "Solaris", "FreeBSD", "ESXi", "VMware",
+    "Docker", "Kubernetes", "Cloud", "Web", "Browser", "Crypto", "Bitcoin", "Ethereum", "Wallet", "Router", "IoT",
+    "Server", "Desktop", "Enterprise", "Corporate", "Government", "Financial", "Banking", "Mirai-based",
+])
+
+
+def is_descriptor(text: str, start: int, name: str) -> bool:
+    """Tell whether a word before a malware noun says what kind of malware it is, not which one.
+
+    "a Golang backdoor", "the Russian malware", "an ISO dropper", "a .NET loader", "a Discord stealer": origins,
+    languages, platforms, file types and technical tokens qualify the noun; a name cut from a longer one ("the
+    Cobalt Strike loader" -> "Strike") is no name either.
+    """
+    if name in _DESCRIPTORS or is_technical_token(name) or (name.isupper() and name.lower() in FILE_EXTENSIONS):
+        return True
+    if start > 0 and text[start - 1] == ".":
+        return True  # ".NET"
+    before = _WORD_BEFORE.search(text, max(0, start - 40), start)
+    if before is None or before.group(1) in _NOT_NAMES:
+        return False
+    opening = text[max(0, before.start(1) - 40) : before.start(1)]
+    return _OPENING.search(opening) is None  # a capitalised word mid-sentence: the name goes on to the left
+
+
+_WORD_BEFORE = re.compile(r"(?<![\w\-'’])([A-Z][\w\-]*)[ \t]$")
+
+
 class _Taken:
     """Spans of a text already taken, as a mask of its characters (an overlap test is one C-speed scan)."""
 
@@ -135,6 +172,8 @@ def _pattern_entities(text: str, blocked: _Taken) -> list[Entity]:
             continue
         if is_sentence_initial_word(text, s, name):
             continue  # "Persistent loader.", "Decrypted backdoor.": an adjective, not a name
+        if cue is not None and is_descriptor(text, s, name):
+            continue  # "a Golang backdoor", "an ISO dropper", "the Cobalt Strike loader"
         if cue and cue.lower() == "stealer" and name[-1:].islower():
             out.append(Entity("malware", f"{name} {cue}", s, cue_end, text[s:cue_end], 50, "pattern"))
             continue
