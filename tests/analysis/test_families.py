@@ -139,3 +139,9 @@ def test_a_name_after_a_determiner_or_opening_a_sentence_still_counts() -> None:
         names = [e.name for e in find_entities(sentence, lang="en", knowledge=None, ner=False) if e.kind == "malware"]
         assert names and names[-1] in ("Kaiten", "Zebrocy")
     assert not is_descriptor("the Kaiten botnet", 4, "Kaiten")
+
+
+def test_known_family_named_by_its_class_is_no_mention() -> None:
+    kb = Knowledge.from_objects([{"type": "malware", "id": "malware--22222222-2222-4222-8222-222222222222",
+                                  "name": "Wiper", "is_family": True}])
+    assert find_entities("Der Wiper löschte Daten.", lang="de", knowledge=kb, ner=False) == []

@@ -200,6 +200,23 @@ def is_sentence_initial_word(text: str, start: int, name: str) -> bool:
     return _OPENING.search(text[max(line_start - 1, start - 40, 0) : start]) is not None
 
 
+_CLASS_NOUNS = frozenset([
+    "wiper", "wipers", "ransomware", "backdoor", "backdoors", "loader", "loaders", "stealer", "stealers", "trojan",
+    "trojans", "worm", "worms", "dropper", "droppers", "downloader", "implant", "rootkit", "botnet", "spyware",
+    "keylogger", "rat", "malware", "virus", "webshell", "miner", "cryptominer", "infostealer", "bootkit",
+    "trojaner", "schadsoftware", "rançongiciel", "maliciel",
+])
+
+
+def is_class_noun(surface: str) -> bool:
+    """Tell whether a known name is only the noun for a class of malware ("Wiper", "Backdoor", "Loader").
+
+    Knowledge bases hold a few families named by their class; in a text the word names the class, all the more in
+    German where every noun is capitalised ("der Wiper").
+    """
+    return surface.lower() in _CLASS_NOUNS
+
+
 def in_file_name(text: str, start: int, end: int, alias: str) -> bool:
     """Tell whether a known name, written otherwise than the hub writes it, is part of a file name ("1675.ps1").
 
@@ -273,8 +290,9 @@ def find_entities(
         for km in knowledge.match(text, blocked=spans):
             if _organization_first(km.surface, km.entity.name, km.entity.stix_type):
                 continue
-            if km.entity.stix_type in ("malware", "tool") and in_file_name(
-                text, km.start, km.end, knowledge.alias_of(km.surface)
+            if km.entity.stix_type in ("malware", "tool") and (
+                in_file_name(text, km.start, km.end, knowledge.alias_of(km.surface))
+                or is_class_noun(km.surface)
             ):
                 continue
             kind = _STIX_TO_KIND[km.entity.stix_type]
