@@ -199,7 +199,7 @@ def test_cut_names_and_single_organisation_nouns_are_dropped() -> None:
 @pytest.mark.parametrize(
     ("name", "unlikely"),
     [("Win32", True), ("WeTransfer", True), ("Rana Intelligence Computing", True), ("Transfer", True),
-     ("Putin", False), ("Alex Starov", False)],
+     ("Putin", False), ("Alex Starov", False), ("Bitcoin", True), ("Tox", True)],
 )
 def test_unlikely_persons(name: str, unlikely: bool) -> None:
     text = f"{name} said the transfer of files went on. Alex Starov and Putin were not named."

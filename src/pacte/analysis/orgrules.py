@@ -14,6 +14,7 @@ from pacte.analysis.knowledge import is_common_word
 from pacte.analysis.ner import NamedEntity
 from pacte.analysis.organizations import is_listed_organization
 from pacte.analysis.orgpatterns import extend_over_preposition
+from pacte.analysis.persons import find_persons
 from pacte.analysis.places import lookup_place
 
 # Nouns that head a public body named after its country ("Polish Ministry of Foreign Affairs").
@@ -205,8 +206,9 @@ def is_unlikely_person(text: str, name: str) -> bool:
     """Tell whether a person span is rather a word, a product or an organisation ("Outlook", "Win32", "WeTransfer").
 
     Names of people hold no digits, are not CamelCase tokens and hold no organisation noun; a one-word "person"
-    that the same text also writes in lower case ("transfer", "mobile") is an ordinary word, and so are several
-    ordinary words that it all writes in lower case too ("Malicious Update").
+    is rather a word, a coin or a product ("Bitcoin", "Tox": reports name people in full, and the heads of state
+    named by one word are in the person list), and several ordinary words that the text also writes in lower case
+    are words too ("Malicious Update").
     """
     if any(c.isdigit() for c in name) or is_camel_case_product(name):
         return True
@@ -215,7 +217,10 @@ def is_unlikely_person(text: str, name: str) -> bool:
         return True
     if len(words) > 1 and all(_in_lower_case(text, w) and is_common_word(w) for w in words):
         return True  # "Malicious Update": ordinary words the text also writes in lower case
-    return len(words) == 1 and _in_lower_case(text, name)
+    if len(words) > 1:
+        return False
+    listed = find_persons(name)  # reports name a person in full; one word is a product, a coin, a nickname
+    return not (listed and listed[0].surface == name)
 
 
 def names_a_variant(text: str, end: int) -> bool:
