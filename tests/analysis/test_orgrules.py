@@ -240,3 +240,20 @@ def test_persons_followed_by_variant_or_made_of_lower_case_words_are_unlikely() 
     assert is_unlikely_person(text, "Harmful Patch")
     assert repair_named_entities(text, [_ne(text, "Harmful Patch", "person")]) == []
     assert not is_unlikely_person("Will Smith spoke; you will see.", "Will Smith")
+
+
+def test_unclosed_bracket_and_list_comma_end_a_span() -> None:
+    text = "via Distributed Component Object Model (DCOM and Quillsoft, Brightnode; Northwind, Inc. too"
+    open_bracket = _ne(text, "Distributed Component Object Model (DCOM", "organization")
+    assert cut_at_separator(open_bracket).text == "Distributed Component Object Model"
+    assert cut_at_separator(_ne(text, "Quillsoft, Brightnode", "organization")).text == "Quillsoft"
+    assert cut_at_separator(_ne(text, "Northwind, Inc.", "organization")).text == "Northwind, Inc."
+
+
+def test_kind_words_and_things_are_no_organisations_or_persons() -> None:
+    text = "the Golang sample, an Android Trojan and a Bitcoin Wallet; the Kerch Strait Incident; Winter Games 2018"
+    ents = [_ne(text, "Golang", "organization"), _ne(text, "Android Trojan", "person"),
+            _ne(text, "Bitcoin Wallet", "person"), _ne(text, "Kerch Strait Incident", "organization"),
+            _ne(text, "Winter Games 2018", "organization")]
+    assert repair_named_entities(text, ents) == []
+    assert not is_unlikely_person("Marion Quell spoke.", "Marion Quell")

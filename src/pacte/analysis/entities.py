@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pacte.analysis.dates import find_dates
-from pacte.analysis.families import find_families, is_technical_token
+from pacte.analysis.families import DESCRIPTORS, find_families, is_technical_token
 from pacte.analysis.hosts import FILE_EXTENSIONS
 from pacte.analysis.knowledge import Knowledge, is_dictionary_word
 from pacte.analysis.ner import find_named_entities
@@ -98,19 +98,13 @@ _NOT_NAMES = frozenset(
 )
 
 
-# Words that say what kind of malware it is, not which: origins, languages and platforms ("a Golang backdoor",
-# "the Russian malware", "a Discord stealer").
-_DESCRIPTORS = frozenset([
-    "Russian", "Chinese", "Iranian", "Korean", "Ukrainian", "American", "Israeli", "Turkish", "Vietnamese",
-    "Pakistani", "Indian", "Belarusian", "Syrian", "Lebanese", "Palestinian", "Emirati", "Saudi", "German", "French",
-    "British", "Brazilian", "Spanish", "Italian", "Polish", "Japanese", "Taiwanese", "Nigerian", "Mexican", "Latin",
-    "European", "Asian", "African", "Arabic", "Persian", "Western", "Eastern", "Soviet", "Hebrew", "Russia",
-    "Golang", "Rust", "Delphi", "Bash", "Lua", "Nim", "Perl", "Ruby", "Kotlin", "Swift", "Haskell", "Erlang", "Zig",
-    "Node", "NodeJS", "Electron", "Dart", "Flutter", "Pascal", "Assembly", "Batch", "Shell", "Visual", "Basic",
-    "Discord", "Telegram", "Teams", "Slack", "Zoom", "WhatsApp", "Signal", "Steam", "Minecraft", "Roblox", "Outlook",
-    "Edge", "Safari", "Opera", "Brave", "Mac", "MacOS", "macOS", "Unix", "Solaris", "FreeBSD", "ESXi", "VMware",
-    "Docker", "Kubernetes", "Cloud", "Web", "Browser", "Crypto", "Bitcoin", "Ethereum", "Wallet", "Router", "IoT",
-    "Server", "Desktop", "Enterprise", "Corporate", "Government", "Financial", "Banking", "Mirai-based",
+# Words that follow "Ransomware", "the malware" without being a name: groups, reports, dates.
+_NOT_FOLLOWERS = frozenset([
+    "Gang", "Group", "Groups", "Team", "Operators", "Operator", "Actors", "Actor", "Attack", "Attacks", "Campaign",
+    "Campaigns", "Family", "Families", "Variant", "Variants", "Report", "Analysis", "Activity", "Incident",
+    "Protection", "Detection", "Defense", "Defence", "Response", "Recovery", "Removal", "Decryptor", "Tracker",
+    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "December", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
 ])
 
 
@@ -121,7 +115,7 @@ def is_descriptor(text: str, start: int, name: str) -> bool:
     languages, platforms, file types and technical tokens qualify the noun; a name cut from a longer one ("the
     Cobalt Strike loader" -> "Strike") is no name either.
     """
-    if name in _DESCRIPTORS or is_technical_token(name) or (name.isupper() and name.lower() in FILE_EXTENSIONS):
+    if name in DESCRIPTORS or is_technical_token(name) or (name.isupper() and name.lower() in FILE_EXTENSIONS):
         return True
     if start > 0 and text[start - 1] == ".":
         return True  # ".NET"
@@ -172,6 +166,8 @@ def _pattern_entities(text: str, blocked: _Taken) -> list[Entity]:
             continue
         if is_sentence_initial_word(text, s, name):
             continue  # "Persistent loader.", "Decrypted backdoor.": an adjective, not a name
+        if name in DESCRIPTORS or name in _NOT_FOLLOWERS:
+            continue  # "Austrian spyware", "Ransomware Gang", "Ransomware November 29"
         if cue is not None and is_descriptor(text, s, name):
             continue  # "a Golang backdoor", "an ISO dropper", "the Cobalt Strike loader"
         if cue and cue.lower() == "stealer" and name[-1:].islower():
@@ -268,6 +264,8 @@ def _aliases(text: str, found: list[Entity], blocked: _Taken) -> list[Entity]:
         s, e = m.start("alias"), m.end("alias")
         alias = m.group("alias")
         if alias in _NOT_NAMES or blocked.hits(s, e) or lookup_place(alias) is not None:
+            continue
+        if alias.split()[0] in _NOT_FOLLOWERS or alias in DESCRIPTORS or alias.split()[0].lower() == "aka":
             continue
         if any(f.start <= s < f.end for f in found):
             continue

@@ -26,10 +26,30 @@ TECHNICAL_TOKEN = re.compile(
     r"(?:RSA|DSA|ECDSA|EdDSA|ECDH|DH)(?:-\w+)?|(?:AES|DES|3DES|RC[2456]|SHA|MD[245]|HMAC|CRC|Blake)[\-\d]*|"
     r"X25519|X448|Ed25519|ChaCha\d*|Salsa\d*|Base(?:16|32|58|64|85)|Win(?:16|32|64)|x(?:86|64)|x86-64|ARM\d*|"
     r"AArch64|IPv[46]|UTF-?(?:8|16|32)|ASCII|Unicode|PKCS\d*|PSS|OAEP|CBC|GCM|ECB|CTR|XOR|ROT13|JSON|XML|"
-    r"YAML|HTML\d?|CSS\d?|PE32\+?|PE64|ELF\d*|COFF|MSIL|UPX|C2|C&C|IP|URL|URI|API|SDK|DLL|EXE|CPU|GPU)"
+    r"YAML|HTML\d?|CSS\d?|PE|PE32\+?|PE64|ELF\d*|COFF|MSIL|UPX|C2|C&C|IP|URL|URI|API|SDK|DLL|EXE|CPU|GPU)"
 )
 _TECHNICAL_FULL = re.compile(rf"(?:{TECHNICAL_TOKEN.pattern})(?:[\-/ ](?:{TECHNICAL_TOKEN.pattern}))*")
 
+# Words that say what kind of malware it is, not which: origins, languages and platforms ("a Golang backdoor",
+# "the Russian malware", "a Discord stealer").
+DESCRIPTORS = frozenset([
+    "Russian", "Chinese", "Iranian", "Korean", "Ukrainian", "American", "Israeli", "Turkish", "Vietnamese",
+    "Pakistani", "Indian", "Belarusian", "Syrian", "Lebanese", "Palestinian", "Emirati", "Saudi", "German", "French",
+    "British", "Brazilian", "Spanish", "Italian", "Polish", "Japanese", "Taiwanese", "Nigerian", "Mexican", "Latin",
+    "European", "Asian", "African", "Arabic", "Persian", "Western", "Eastern", "Soviet", "Hebrew", "Russia",
+    "Golang", "Rust", "Delphi", "Bash", "Lua", "Nim", "Perl", "Ruby", "Kotlin", "Swift", "Haskell", "Erlang", "Zig",
+    "Node", "NodeJS", "Electron", "Dart", "Flutter", "Pascal", "Assembly", "Batch", "Shell", "Visual", "Basic",
+    "Discord", "Telegram", "Teams", "Slack", "Zoom", "WhatsApp", "Signal", "Steam", "Minecraft", "Roblox", "Outlook",
+    "Edge", "Safari", "Opera", "Brave", "Mac", "MacOS", "macOS", "Unix", "Solaris", "FreeBSD", "ESXi", "VMware",
+    "Docker", "Kubernetes", "Cloud", "Web", "Browser", "Crypto", "Bitcoin", "Ethereum", "Wallet", "Router", "IoT",
+    "Server", "Desktop", "Enterprise", "Corporate", "Government", "Financial", "Banking", "Mirai-based",
+    "Austrian", "Swiss", "Dutch", "Belgian", "Swedish", "Finnish", "Norwegian", "Danish", "Czech", "Slovak",
+    "Hungarian", "Romanian", "Bulgarian", "Serbian", "Croatian", "Greek", "Georgian", "Armenian", "Azerbaijani",
+    "Kazakh", "Uzbek", "Afghan", "Iraqi", "Jordanian", "Egyptian", "Libyan", "Tunisian", "Algerian", "Moroccan",
+    "Qatari", "Kuwaiti", "Yemeni", "Omani", "Thai", "Malaysian", "Indonesian", "Filipino", "Singaporean",
+    "Australian", "Canadian", "Colombian", "Venezuelan", "Argentine", "Chilean", "Peruvian", "Cuban",
+    "JScript", "VBScript", "VBA", "AutoIt", "AutoHotkey", "TypeScript", "CoffeeScript", "Groovy", "Scala",
+])
 # Legitimate software and platforms written as coined names that reports cite beside malware (the packer, the
 # service abused, the product imitated). General knowledge, not taken from any labelled text.
 WELL_KNOWN_PRODUCTS = frozenset(w.lower() for w in (
@@ -79,6 +99,14 @@ def is_technical_token(name: str) -> bool:
     patterns take for names; they name no organisation and no malware.
     """
     return _TECHNICAL_FULL.fullmatch(name.strip()) is not None
+
+
+def is_kind_word(name: str) -> bool:
+    """Tell whether a name is a word that says what kind of thing it is: an origin, language, platform, product.
+
+    "Golang", "Russian", "Discord", "PyInstaller": they qualify malware and name no organisation or person.
+    """
+    return name in DESCRIPTORS or name.lower() in WELL_KNOWN_PRODUCTS
 
 
 def is_coined_name(name: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from pacte.analysis.families import QUALIFIER_AFTER, is_technical_token
+from pacte.analysis.families import QUALIFIER_AFTER, is_kind_word, is_technical_token
 from pacte.analysis.knowledge import is_common_word
 from pacte.analysis.ner import NamedEntity
 from pacte.analysis.organizations import is_listed_organization
@@ -197,6 +197,14 @@ def is_cut_name(name: str) -> bool:
     return last.lower() in _FUNCTION_WORDS or last in ("&", "or")
 
 
+# Nouns for things that a person's name does not hold ("Android Trojan", "Bitcoin Wallet", "Boot Record").
+_THING_WORDS = frozenset([
+    "trojan", "malware", "ransomware", "backdoor", "loader", "stealer", "wallet", "record", "text", "protector",
+    "exploit", "payload", "botnet", "worm", "virus", "elf", "android", "linux", "windows", "bitcoin", "server",
+    "client", "scope", "data", "file", "files", "app", "browser", "driver", "kernel", "module", "plugin", "token",
+])
+
+
 def _in_lower_case(text: str, word: str) -> bool:
     """Tell whether a text also writes a word in lower case, as an ordinary word."""
     return re.search(rf"(?<![\w-]){re.escape(word.lower())}(?![\w-])", text) is not None
@@ -215,6 +223,8 @@ def is_unlikely_person(text: str, name: str) -> bool:
     words = name.split()
     if len(words) > 1 and any(w.lower() in ORGANIZATION_NOUNS for w in words[1:]):
         return True
+    if any(is_kind_word(w) or is_technical_token(w) or w.lower() in _THING_WORDS for w in words):
+        return True  # "Android Trojan", "Bitcoin Wallet", "Linux ELF"
     if len(words) > 1 and all(_in_lower_case(text, w) and is_common_word(w) for w in words):
         return True  # "Malicious Update": ordinary words the text also writes in lower case
     if len(words) > 1:
@@ -233,14 +243,16 @@ def names_a_variant(text: str, end: int) -> bool:
 
 
 # Nouns that end the name of an event, not of an organisation ("Worldwide Developers' Conference").
-EVENT_NOUNS = frozenset(["Conference", "Summit", "Expo", "Convention", "Symposium", "Workshop", "Hackathon",
+EVENT_NOUNS = frozenset(["Incident", "Conference", "Summit", "Expo", "Convention", "Symposium", "Workshop", "Hackathon",
                          "Olympics", "Games", "Championship", "Championships", "Festival", "Week", "Day", "Awards",
                          "Conférence", "Sommet", "Salon", "Congreso", "Cumbre", "Konferenz", "Gipfel", "Messe"])
 _DESCRIBED_PRODUCT = re.compile(
     r"[ \t]+(?:[a-z][a-z\-]+[ \t]+){0,2}(?:client|app|application|browser|software|program|extension|plug-?in|"
     r"installer|library|package|messenger|editor|player|utility|add-?on)s?\b"
 )
-_SEPARATOR = re.compile(r"\s+(?:--|—|–)\s+|\s*\|\s*")
+_SEPARATOR = re.compile(
+    r"\s+(?:--|—|–)\s+|\s*\|\s*|\s*\((?![^()]*\))|,\s+(?!(?:Inc|LLC|Ltd|GmbH|Corp|S\.A|B\.V|PLC|Co)\b)"
+)
 
 
 def is_technical_name(name: str) -> bool:
@@ -258,7 +270,7 @@ def is_event_name(name: str) -> bool:
     Conferences, summits and festivals are organised by an organisation but are none; the small model tags
     them as organisations.
     """
-    words = name.split()
+    words = re.sub(r"(?:\s+\d+)+$", "", name).split()  # "Winter Olympics 2018"
     return len(words) >= 2 and words[-1] in EVENT_NOUNS
 
 
@@ -274,7 +286,9 @@ def is_described_product(text: str, end: int) -> bool:
 def cut_at_separator(entity: NamedEntity) -> NamedEntity:
     """Cut a span at a title separator ("CeranaKeeper -- Separating the bee"): the model ran over it.
 
-    A dash between spaces or a table bar ends a name; what follows is a title or another cell.
+    A dash between spaces or a table bar ends a name; what follows is a title or another cell. So does an
+    opening bracket the span does not close ("Distributed Component Object Model (DCOM") and a comma that
+    is not before a corporate suffix ("WeTransfer, TransferNow" is a list).
     """
     m = _SEPARATOR.search(entity.text)
     if m is None:
@@ -335,6 +349,8 @@ def repair_named_entities(
                 continue  # "Remote Desktop Protocol", "Tags", "Cyber Army of"
             if part.kind in ("organization", "person") and (is_technical_name(part.text) or is_event_name(part.text)):
                 continue  # "RSA-PSS", "C2 IP", "Worldwide Developers' Conference"
+            if part.kind == "organization" and is_kind_word(part.text):
+                continue  # "Golang", "Kubernetes", "Uyghur"-like descriptors name no organisation
             if part.kind == "organization" and is_described_product(text, part.end):
                 continue  # "the Pidgin chat client"
             if part.kind == "person" and (is_unlikely_person(text, part.text) or names_a_variant(text, part.end)):
