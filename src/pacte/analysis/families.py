@@ -124,7 +124,7 @@ def is_coined_name(name: str) -> bool:
 
 _HASH_HEADER = re.compile(r"(?i)\b(?:sha-?1|sha-?256|md5|hash(?:es)?|sha256 hash|sha-1 hash)\b")
 _NAME_HEADER = re.compile(r"(?i)^\s*(?:description|malware|family|name|malware family|comment|details?)\s*$")
-_TABLE_LINE = re.compile(r"^\s*\|")
+_TABLE_LINE = re.compile(r"^[ \t]*\|", re.M)
 _CELL = re.compile(r"\|(?P<cell>[^|]*)")
 _CELL_TAIL = re.compile(
     rf"\s*(?:[.;,]|\s-+\s.*|\s+(?:{MALWARE_NOUNS})\b.*|\s+\S+\s+(?:variant|version|type|sample|build)\b.*)?\s*$",
@@ -144,6 +144,8 @@ _CELL_HEAD = re.compile(
 def _table_blocks(text: str) -> list[tuple[int, int, int, int]]:
     """Return (body start, body end, column count, description column) for indicator tables with a name column."""
     out: list[tuple[int, int, int, int]] = []
+    if "|" not in text:
+        return out  # no bar, no table (the common case, decided at C speed)
     pos = 0
     lines = text.splitlines(keepends=True)
     i = 0
