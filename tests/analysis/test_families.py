@@ -42,10 +42,12 @@ def test_table_description_column_names_families() -> None:
         "|`5123456789ABCDEF0123456789ABCDEF01234567` |`f.exe` |Win32/Agent.F |FooBar config for the loader\n"
         "|`6123456789ABCDEF0123456789ABCDEF01234567` |`g.exe` |- |Trojanized MobiTerm\n"
         "|`7123456789ABCDEF0123456789ABCDEF01234567` |`h.exe` |- |Signed by NorthLock\n"
+        "|`8123456789ABCDEF0123456789ABCDEF01234567` |`i.exe` |- |QUILLDROP loader.\n"
+        "|`9123456789ABCDEF0123456789ABCDEF01234567` |`j.exe` |- |LEGITIMATE BINARY\n"
         "|===\n"
     )
     names = [f.name for f in find_table_families(text)]
-    assert names == ["SilverHarp", "QX4410", "MoonCrawler", "SilverHarp"]
+    assert names == ["SilverHarp", "QX4410", "MoonCrawler", "SilverHarp", "QUILLDROP"]
     first = find_table_families(text)[0]
     assert text[first.start : first.end] == "SilverHarp"
 

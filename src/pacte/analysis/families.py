@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pacte.analysis.knowledge import is_common_word
+from pacte.analysis.knowledge import is_common_word, is_dictionary_word
 from pacte.analysis.organizations import is_listed_organization
 from pacte.analysis.places import lookup_place
 from pacte.analysis.scan import positions
@@ -70,7 +70,10 @@ WELL_KNOWN_PRODUCTS = frozenset(w.lower() for w in (
 ))
 _CAMEL = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z]+[a-z0-9]+)+[A-Z]?")  # GoldenDealer, BingoShell, GoldenUsbGo
 _ALNUM = re.compile(r"[A-Z][A-Za-z]{1,7}\d{2,6}[A-Za-z]{0,3}")  # YK0130, NSPX30
-_COINED = re.compile(rf"(?<![\w\-./\\])(?:{_CAMEL.pattern}|{_ALNUM.pattern})(?![\w\-/\\]|\.\w)")
+_CAPITALS = re.compile(r"[A-Z]{6,}")  # TONESHELL, PUBLOAD: some vendors write family names in capitals
+_COINED = re.compile(
+    rf"(?<![\w\-./\\])(?:{_CAMEL.pattern}|{_ALNUM.pattern}|{_CAPITALS.pattern})(?![\w\-/\\]|\.\w)"
+)
 # Nouns that say a name is a piece of malicious software (after the name in a cell or phrase, or as its class).
 MALWARE_NOUNS = (
     r"backdoor|loader|stealer|infostealer|RAT|implant|dropper|downloader|wiper|botnet|ransomware|trojan|"
@@ -99,6 +102,12 @@ def is_technical_token(name: str) -> bool:
     patterns take for names; they name no organisation and no malware.
     """
     return _TECHNICAL_FULL.fullmatch(name.strip()) is not None
+
+
+def is_capitals_name(name: str) -> bool:
+    """Tell whether a word in capitals is a coined name (PUBLOAD), not a word or an initialism in capitals."""
+    return (_CAPITALS.fullmatch(name) is not None and not is_dictionary_word(name) and not is_kind_word(name)
+            and not is_technical_token(name) and not is_listed_organization(name) and lookup_place(name) is None)
 
 
 def is_kind_word(name: str) -> bool:
@@ -194,7 +203,7 @@ def find_table_families(text: str) -> list[FamilyMention]:
             for m in _COINED.finditer(value):
                 name = m.group(0)
                 qualifies_another = QUALIFIER_AFTER.match(value, m.end()) and value[: m.start()].strip()
-                if qualifies_another or not is_coined_name(name):
+                if qualifies_another or not (is_coined_name(name) or is_capitals_name(name)):
                     continue  # "WavyExfiller PixelDrain variant": PixelDrain only qualifies the variant
                 if not _CELL_TAIL.match(value, m.end()) and not QUALIFIER_AFTER.match(value, m.end()):
                     continue  # the name is not the cell's subject ("GoldenDealer config for X")
