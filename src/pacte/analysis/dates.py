@@ -59,13 +59,17 @@ def _month(name: str) -> int | None:
 _YEAR_ANCHOR = re.compile(r"(?<![\w\-])(?:19|20)\d{2}(?!\w)")
 
 
+_REACH = 48  # longer than any date's text before or after its year ("Wednesday, 29 September " is 24)
+
+
 def _year_lines(text: str) -> list[tuple[int, int]]:
-    """Return the spans of the lines that hold a year: only they can hold a date."""
+    """Return the spans around each year, within its line: only they can hold a date."""
     spans: list[tuple[int, int]] = []
     for m in _YEAR_ANCHOR.finditer(text):
-        start = text.rfind("\n", 0, m.start()) + 1
+        # A date holds its year: search the year's line, at most _REACH characters either side of it.
+        start = max(text.rfind("\n", 0, m.start()) + 1, m.start() - _REACH)
         end = text.find("\n", m.end())
-        end = len(text) if end < 0 else end
+        end = min(len(text) if end < 0 else end, m.end() + _REACH)
         if spans and spans[-1][1] >= start:
             spans[-1] = (spans[-1][0], max(spans[-1][1], end))
         else:

@@ -73,6 +73,7 @@ def _psl() -> tldextract.TLDExtract:
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
 
 
+@lru_cache(maxsize=8192)
 def registrable_domain(host: str) -> str | None:
     """Return the registrable domain of a host name under the public-suffix list, or None."""
     ext = _psl()(host)
