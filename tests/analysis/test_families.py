@@ -131,6 +131,7 @@ def test_anchored_matches_equal_finditer() -> None:
 @pytest.mark.parametrize("sentence", [
     "They used a Golang backdoor.", "A new Russian malware spreads.", "It drops an ISO dropper first.",
     "It is a .NET loader.", "They deploy the Cobalt Strike loader.", "It is a Discord stealer.",
+    "They planted a FortiGate backdoor.",
 ])
 def test_descriptors_before_a_malware_noun_are_no_names(sentence: str) -> None:
     assert [e for e in find_entities(sentence, lang="en", knowledge=None, ner=False) if e.kind == "malware"] == []

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pacte.analysis.dates import find_dates
-from pacte.analysis.families import DESCRIPTORS, find_families, is_technical_token
+from pacte.analysis.families import DESCRIPTORS, find_families, is_kind_word, is_technical_token
 from pacte.analysis.hosts import FILE_EXTENSIONS
 from pacte.analysis.knowledge import Knowledge, is_dictionary_word
 from pacte.analysis.ner import find_named_entities
@@ -166,7 +166,7 @@ def _pattern_entities(text: str, blocked: _Taken) -> list[Entity]:
             continue
         if is_sentence_initial_word(text, s, name):
             continue  # "Persistent loader.", "Decrypted backdoor.": an adjective, not a name
-        if name in DESCRIPTORS or name in _NOT_FOLLOWERS:
+        if is_kind_word(name) or name in _NOT_FOLLOWERS:
             continue  # "Austrian spyware", "Ransomware Gang", "Ransomware November 29"
         if cue is not None and is_descriptor(text, s, name):
             continue  # "a Golang backdoor", "an ISO dropper", "the Cobalt Strike loader"
