@@ -257,3 +257,10 @@ def test_kind_words_and_things_are_no_organisations_or_persons() -> None:
             _ne(text, "Winter Games 2018", "organization")]
     assert repair_named_entities(text, ents) == []
     assert not is_unlikely_person("Marion Quell spoke.", "Marion Quell")
+
+
+def test_platform_features_are_no_organisations() -> None:
+    text = "via Windows Management Instrumentation Command and Windows and Office macros; Quillsoft Corp"
+    ents = [_ne(text, "Windows Management Instrumentation Command", "organization"),
+            _ne(text, "Windows and Office", "organization"), _ne(text, "Quillsoft Corp", "organization")]
+    assert [e.text for e in repair_named_entities(text, ents)] == ["Quillsoft Corp"]

@@ -264,6 +264,24 @@ def is_technical_name(name: str) -> bool:
     return is_technical_token(name)
 
 
+# Platforms and products whose names open names of their features ("Windows Management Instrumentation").
+_PLATFORM_HEADS = frozenset([
+    "Windows", "Linux", "Android", "macOS", "iOS", "Office", "Chrome", "Firefox", "Outlook", "SharePoint", "Azure",
+    "PowerShell", "Active", "Exchange", "OneDrive", "Teams", "Edge", "Safari", "Ubuntu", "Debian", "Kubernetes",
+    "Docker", "VMware", "vSphere", "ESXi", "Citrix", "NetScaler", "FortiOS", "PAN-OS", "Junos", "Cisco IOS",
+])
+
+
+def is_platform_feature(name: str) -> bool:
+    """Tell whether an organisation span opens with a platform's name ("Windows Management Instrumentation").
+
+    Features and components of operating systems and products are named after the platform; the small model
+    tags them as organisations, and the platforms themselves are no organisation either.
+    """
+    words = name.split()
+    return len(words) >= 1 and words[0] in _PLATFORM_HEADS
+
+
 def is_event_name(name: str) -> bool:
     """Tell whether a span names an event ("Worldwide Developers' Conference"): it ends in an event noun.
 
@@ -349,7 +367,7 @@ def repair_named_entities(
                 continue  # "Remote Desktop Protocol", "Tags", "Cyber Army of"
             if part.kind in ("organization", "person") and (is_technical_name(part.text) or is_event_name(part.text)):
                 continue  # "RSA-PSS", "C2 IP", "Worldwide Developers' Conference"
-            if part.kind == "organization" and is_kind_word(part.text):
+            if part.kind == "organization" and (is_kind_word(part.text) or is_platform_feature(part.text)):
                 continue  # "Golang", "Kubernetes", "Uyghur"-like descriptors name no organisation
             if part.kind == "organization" and is_described_product(text, part.end):
                 continue  # "the Pidgin chat client"
