@@ -178,3 +178,11 @@ def test_vendor_cluster_codenames_and_regions() -> None:
 def test_countries_and_regions_written_in_capitals_are_places_but_not_cities() -> None:
     text = "INFECTION ACTIVITY FROM BRAZIL-TARGETED MALSPAM IN EUROPE, NICE WORK"
     assert [p.place.name for p in find_places(text)] == ["Brazil", "Europe"]
+
+
+def test_hacker_collectives_found_as_organisations_are_threat_actors() -> None:
+    from pacte.analysis.entities import is_hacker_collective
+
+    assert is_hacker_collective("Russian Cyber Army Team") and is_hacker_collective("Nordic Hacktivists")
+    assert not is_hacker_collective("Hacking Team") and not is_hacker_collective("Cyber Security Agency")
+    assert not is_hacker_collective("North Korean Hackers")

@@ -227,6 +227,25 @@ def in_file_name(text: str, start: int, end: int, alias: str) -> bool:
     return m is not None and m.group(1).lower() in FILE_EXTENSIONS
 
 
+_COLLECTIVE = re.compile(
+    r"(?i:\b(?:cyber ?army|cyber ?team|cyber ?front|hackers?|hacktivists?|hacker group|ransomware gang|"
+    r"hack(?:ing)? crew|hacking group)\b)"
+)
+
+
+def is_hacker_collective(name: str) -> bool:
+    """Tell whether an organisation the model found is a hacker collective ("Russian Cyber Army Team").
+
+    Hacktivist and criminal groups name themselves like organisations (army, team, front); a name saying it is
+    a group of hackers is a threat actor, unless the organisation lists hold it (a company named "Hacking Team")
+    or it only says where the hackers come from ("Chinese Hackers" is no name).
+    """
+    if _COLLECTIVE.search(name) is None or is_listed_organization(name):
+        return False
+    rest = _COLLECTIVE.sub(" ", name).split()
+    return any(w not in DESCRIPTORS and w not in ("North", "South", "The", "Pro-Russian") for w in rest)
+
+
 def _inside_longer(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     """Tell whether a span lies inside a longer one of the list."""
     return any(s <= start and end <= e and e - s > end - start for s, e in spans)
@@ -360,6 +379,8 @@ def find_entities(
                                 code=place.code))
         elif ne.kind == "location":
             continue  # places the gazetteer cannot resolve get no code, and small models guess them poorly
+        elif ne.kind == "organization" and is_hacker_collective(ne.text):
+            found.append(Entity("threat_actor", ne.text, ne.start, ne.end, ne.text, 50, "ner+collective"))
         else:
             stix_id = _known_identity(knowledge, ne.text, ne.text)
             found.append(Entity(ne.kind, ne.text, ne.start, ne.end, ne.text, 55, "ner", stix_id,
