@@ -73,9 +73,9 @@ def test_membership_removed_through_a_is_fenced_on_b(two_processes: tuple[Hub, H
         await broker.start()
         try:
             sub = broker.subscribe(gamma.org_id, token.token_id, Filters(), b.store.event_head())
-            a.share_as(alpha, group, [secret])
+            await asyncio.to_thread(a.share_as, alpha, group, [secret])  # "process A": never on B's loop
             await _queued(sub)
-            assert a.store.remove_member(group.cid, gamma.org_id)  # acknowledged by A once this returns
+            assert await asyncio.to_thread(a.store.remove_member, group.cid, gamma.org_id)  # acknowledged
             return await _written_until(broker, sub, b"member-removed")
         finally:
             await broker.stop()
@@ -99,10 +99,10 @@ def test_token_revoked_through_a_is_fenced_on_b(two_processes: tuple[Hub, Hub]) 
         await broker.start()
         try:
             sub = broker.subscribe(beta.org_id, token.token_id, Filters(), b.store.event_head())
-            a.share_as(alpha, a.community, [before])
+            await asyncio.to_thread(a.share_as, alpha, a.community, [before])
             await _queued(sub)
-            assert a.store.revoke_token(token.token_id, format_dt(a.clock.now()))  # acknowledged
-            a.share_as(alpha, a.community, [after])
+            assert await asyncio.to_thread(a.store.revoke_token, token.token_id, format_dt(a.clock.now()))
+            await asyncio.to_thread(a.share_as, alpha, a.community, [after])
             out = b""
             while True:
                 body, end = await asyncio.wait_for(broker.next_body(sub), 10)

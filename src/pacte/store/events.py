@@ -45,9 +45,11 @@ MARKING_CHANGED = "marking-changed"
 SHARE_DELETED = "share-deleted"  # logged by a trigger: whatever code path deletes a share
 DELIVERED_KINDS = (OBJECT, MEMBER_ADDED, MEMBER_REMOVED)
 
-# PostgreSQL: a narrowing change commits holding this advisory lock exclusively; a stream broker holds it
-# shared while it checks the log and hands what it read to its connections (pacte.stream.broker).
+# PostgreSQL: a narrowing change commits holding the advisory lock (FENCE_KEY, hashtext(schema))
+# exclusively; a stream broker holds it shared while it checks the log and hands what it read to its
+# connections (pacte.stream.broker). One fence per schema: hubs in other schemas never wait on it.
 FENCE_KEY = 0x70616366  # "pacf"
+FENCE_LOCK = f"({FENCE_KEY}, hashtext(current_schema()))"
 
 # (kind, vid, cid, org_id, token_id)
 EventSpec = tuple[str, int | None, int | None, int | None, str | None]
@@ -202,14 +204,10 @@ def migration(dialect: str) -> list[str]:
     ]
 
 
-def migration_v8(dialect: str) -> list[str]:
-    """Indexes for "each version once" on the stream; PostgreSQL: share deletions take the fence lock."""
-    out = [f"CREATE INDEX ix_events_vid ON events (vid, eid) WHERE kind = '{OBJECT}'",
-           f"CREATE INDEX ix_events_joined ON events (cid, org_id, eid) WHERE kind = '{MEMBER_ADDED}'"]
-    if dialect == "postgresql":
-        out.append(f"""CREATE OR REPLACE FUNCTION pacte_log_share_deleted() RETURNS trigger LANGUAGE plpgsql AS $body$
+def _share_deleted_function(lock: str) -> str:
+    return f"""CREATE OR REPLACE FUNCTION pacte_log_share_deleted() RETURNS trigger LANGUAGE plpgsql AS $body$
         BEGIN
-            PERFORM pg_advisory_xact_lock({FENCE_KEY});
+            PERFORM pg_advisory_xact_lock{lock};
             INSERT INTO events (eid, kind, vid, cid, org_id, token_id, time)
             VALUES ((SELECT COALESCE((SELECT MAX(eid) FROM events), (SELECT MAX(pruned_upto) FROM event_horizon), 0)
                      + 1), '{SHARE_DELETED}', OLD.vid, OLD.cid, OLD.org_id, NULL,
@@ -218,8 +216,21 @@ def migration_v8(dialect: str) -> list[str]:
                               ELSE 'pacte_events_' || current_schema() END, 'narrowing');
             RETURN OLD;
         END
-        $body$""")
+        $body$"""
+
+
+def migration_v8(dialect: str) -> list[str]:
+    """Indexes for "each version once" on the stream; PostgreSQL: share deletions take the fence lock."""
+    out = [f"CREATE INDEX ix_events_vid ON events (vid, eid) WHERE kind = '{OBJECT}'",
+           f"CREATE INDEX ix_events_joined ON events (cid, org_id, eid) WHERE kind = '{MEMBER_ADDED}'"]
+    if dialect == "postgresql":
+        out.append(_share_deleted_function(f"({FENCE_KEY})"))
     return out
+
+
+def migration_v9(dialect: str) -> list[str]:
+    """PostgreSQL: share deletions take the fence lock of their own schema (see FENCE_LOCK)."""
+    return [_share_deleted_function(FENCE_LOCK)] if dialect == "postgresql" else []
 
 
 def fence_sql(dialect: str) -> str:
@@ -288,7 +299,7 @@ class EventLogSQL:
             _pending.narrowing = True
         channel = self.event_channel()
         if narrowing and channel is not None:  # wait until no broker is between its check and its sends
-            conn.execute(self.sql("SELECT pg_advisory_xact_lock(?)"), (FENCE_KEY,))
+            conn.execute(f"SELECT pg_advisory_xact_lock{FENCE_LOCK}")
         if channel is not None:  # PostgreSQL: delivered to every LISTENer when the transaction commits
             conn.execute(self.sql("SELECT pg_notify(?, ?)"), (channel, "narrowing" if narrowing else ""))
 

@@ -271,6 +271,8 @@ class Broker:
                     sub.sent = max(sub.sent, sub.idle_cursor)
                 return b"id: %d\n: heartbeat\n\n" % sub.sent, False
             self.written(sub)
+            if sub.pending:  # queued while this connection could not write: ask for a window
+                self._wake.set()
             loop = asyncio.get_running_loop()
             sub.waiter = loop.create_future()
             try:

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from pacte.store.base import Store
-from pacte.store.events import FENCE_KEY, fence_sql
+from pacte.store.events import FENCE_LOCK, fence_sql
 
 log = logging.getLogger("pacte.stream")
 
@@ -31,14 +31,17 @@ def conninfo_of(store: Store) -> str:
 
 
 class PgFence:
-    """A broker's side of the fence: ``pg_advisory_lock_shared(FENCE_KEY)`` held during a send window.
+    """A broker's side of the fence: the schema's fence lock held shared during a send window.
 
-    Every narrowing change takes the same key exclusively inside its transaction (see
+    Every narrowing change takes the same lock exclusively inside its transaction (see
     :mod:`pacte.store.events`), so it commits either before the window's :meth:`check` (which
-    then sees it, in the statement's snapshot) or after the window's writes.
+    then sees it, in the statement's snapshot) or after the window's writes. The lock is
+    transaction-scoped and the session has ``idle_in_transaction_session_timeout``: a broker
+    whose event loop stalls cannot hold narrowing writes (and, behind them, every write) for
+    longer than ``timeout_ms``.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, timeout_ms: int = 10_000) -> None:
         from pacte.store.postgres import PostgresStore
 
         if not isinstance(store, PostgresStore):
@@ -48,10 +51,13 @@ class PgFence:
         self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
         self._held = False
         self._check = fence_sql("postgresql")
+        self._timeout_ms = timeout_ms
 
     async def _connection(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
-            options = "-c jit=off" + (f" -c search_path={self._schema}" if self._schema else "")
+            options = f"-c jit=off -c idle_in_transaction_session_timeout={self._timeout_ms}"
+            if self._schema:
+                options += f" -c search_path={self._schema}"
             self._conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, options=options)
         return self._conn
 
@@ -59,7 +65,8 @@ class PgFence:
         """Take the fence shared (waits while a narrowing change is committing)."""
         conn = await self._connection()
         try:
-            await conn.execute("SELECT pg_advisory_lock_shared(%s)", (FENCE_KEY,))
+            await conn.execute("BEGIN")
+            await conn.execute(f"SELECT pg_advisory_xact_lock_shared{FENCE_LOCK}")
         except psycopg.Error:
             await self.close()  # the session (and any lock it held) is gone; the round is retried
             raise
@@ -78,7 +85,7 @@ class PgFence:
             return
         self._held = False
         try:
-            await (await self._connection()).execute("SELECT pg_advisory_unlock_shared(%s)", (FENCE_KEY,))
+            await (await self._connection()).execute("COMMIT")
         except psycopg.Error:
             await self.close()  # closing the session releases the lock too
 
