@@ -4,13 +4,15 @@
 A real ``pacte serve`` process on SQLite (or PostgreSQL) serves the hub. The bench process
 publishes through the native API over loopback at a steady rate (default 1,000 objects/s: a
 bundle of 50 every 50 ms, on schedule, up to 4 posts in flight). A separate client process
-holds N SSE connections (raw asyncio sockets, one token per connection, spread over 10 reader
-organisations). With no filter every subscriber receives every object; with ``--filtered``
+holds N SSE connections (asyncio protocols read in ``data_received``: no StreamReader, no task
+per read, so the client costs the shared CPU as little as possible; one token per connection,
+spread over 10 reader organisations). With no filter every subscriber receives every object; with ``--filtered``
 each one filters one of 5 STIX types and receives a fifth of them. Each object's name carries
 the wall-clock time its bundle was posted, so latency = receive time - post time: it includes
 validation, the commit, the stream round and the socket. Latency is taken on every 10th
 connection (every event it receives); every connection counts the events it receives. Prints p50/p99/max latency, the
-events/s delivered to all subscribers, and the CPU used by each process.
+events/s delivered to all subscribers, the CPU used by each process (user + system, and system
+alone) and the load average.
 
     .venv/bin/python bench/stream.py [--subscribers 1,100,1000] [--rate 1000] [--seconds 10] [--db postgres] [--filtered]
 """
