@@ -47,3 +47,21 @@ def test_chunks_read_before_a_narrowing_change_are_never_sent(hub: Hub) -> None:
     sent = asyncio.run(scenario())
     assert b"member-removed" in sent
     assert secret["id"].encode() not in sent
+
+
+def test_a_window_never_writes_chunks_older_than_the_epoch(hub: Hub) -> None:
+    async def scenario() -> None:
+        broker = Broker(hub, FAST)  # not started: the window is opened by hand
+        sub = broker.subscribe(1, "t", Filters(), 4)
+        sub.sent = 4
+        sub.pending = [(b"id: 5\n\n", 5, 0), (b"id: 6\n\n", 6, 1)]  # the first read before a narrowing change
+        broker.epoch = 1
+        broker.window = sub.window = 1  # open, and this stream admitted
+        try:
+            await asyncio.wait_for(broker.next_body(sub), 0.2)
+            raise AssertionError("nothing may be written")
+        except TimeoutError:
+            pass
+        assert sub.pending == [] and sub.cursor == 4  # dropped, read again after what was sent
+
+    asyncio.run(scenario())

@@ -257,7 +257,7 @@ class Broker:
             if sub.closed:
                 return sub.final, True
             if sub.pending and sub.window == self.window and self.window % 2:
-                if sub.pending[-1][2] != self.epoch:  # read before a narrowing change: read again
+                if sub.pending[0][2] != self.epoch:  # read before a narrowing change (the oldest first): read again
                     sub.rewind()
                     self.wake()
                 else:
