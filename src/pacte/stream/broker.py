@@ -28,6 +28,16 @@ the broker's *epoch* under the in-process fence, and a connection drops chunks r
 epoch at the moment it writes. Hence: no event that a change forbids is handed to a connection
 after the change is acknowledged, in one process and across PostgreSQL processes alike.
 
+What this does not cover: bytes handed to the transport before the acknowledgement may still be in
+flight (kernel buffers, a proxy) when it is given; webhooks (a delivery in flight completes); SQLite
+written by another process (seen by the next window's check, not fenced). It relies on the ASGI
+server writing a body without suspending once an empty ``send`` returned (uvicorn, both HTTP
+implementations). The fence is transaction-scoped with ``idle_in_transaction_session_timeout``
+(10 s): if this process's event loop stalled longer inside a window, PostgreSQL ends the fence
+session so that writes elsewhere go on, and that one window is no longer fenced. A narrowing write
+must never run synchronously on the event loop thread (it would wait for its own broker's window);
+the API runs writes in the thread pool.
+
 Rounds are triggered by a commit in this process (store listener), by PostgreSQL NOTIFY
 (other processes), or by a short poll (fallback, and SQLite written by another process). Under
 load, rounds are spaced (``round_gap_*`` settings) so that each connection gets fewer, larger writes.
