@@ -197,6 +197,7 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
     if spec != "2.1":
         raise _fail(obj_id, "spec_version", "must be \"2.1\"" if spec is not None else "required, must be \"2.1\"")
     huge = False
+    keys: dict[str, str] = {}  # normalised created / modified, kept from the loop
     for key, value in obj.items():
         kind = _KEY_KIND.get(key)
         if kind is None:
@@ -204,8 +205,10 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         if kind == _PLAIN:
             continue
         if kind == _TIMESTAMP:
-            if timestamps.normalize(value) is None:
+            normal = timestamps.normalize(value)
+            if normal is None:
                 raise _fail(obj_id, key, "must be an RFC 3339 UTC timestamp such as 2024-01-31T12:00:00.000Z")
+            keys[key] = normal
         elif kind == _REF:
             if type(value) is not str or _ID.match(value) is None:
                 raise _fail(obj_id, key, "must be a STIX identifier of the form type--uuid")
@@ -232,11 +235,11 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         if otype != "marking-definition":
             if modified is None:
                 raise _fail(obj_id, "modified", "required")
-            version_key = timestamps.normalize(modified) or ""
-            if version_key < (timestamps.normalize(created) or ""):
+            version_key = keys.get("modified", "")
+            if version_key < keys.get("created", ""):
                 raise _fail(obj_id, "modified", "must not be earlier than created")
         else:
-            version_key = timestamps.normalize(created) or ""
+            version_key = keys.get("created", "")
     for prop in REQUIRED.get(otype, ()):
         if prop not in obj:
             raise _fail(obj_id, prop, f"required for {otype}")
