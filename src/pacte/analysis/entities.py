@@ -10,6 +10,7 @@ from pacte.analysis.dates import find_dates
 from pacte.analysis.families import DESCRIPTORS, find_families, is_kind_word, is_technical_token
 from pacte.analysis.hosts import FILE_EXTENSIONS
 from pacte.analysis.knowledge import Knowledge, is_dictionary_word
+from pacte.analysis.malrules import in_detection_name, is_network_service
 from pacte.analysis.ner import find_named_entities
 from pacte.analysis.organizations import find_organizations, is_listed_organization
 from pacte.analysis.orgpatterns import find_stated_organizations
@@ -310,6 +311,8 @@ def find_entities(
             if km.entity.stix_type in ("malware", "tool") and (
                 in_file_name(text, km.start, km.end, knowledge.alias_of(km.surface))
                 or is_class_noun(km.surface)
+                or in_detection_name(text, km.start, km.end)
+                or is_network_service(text, km.end)
             ):
                 continue
             kind = _STIX_TO_KIND[km.entity.stix_type]

@@ -1,0 +1,57 @@
+"""Precision rules for malware and tool names (made-up names; one test per rule)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pacte.analysis.families import find_stated_families
+from pacte.analysis.malrules import in_detection_name, is_network_service, is_unlikely_statement
+
+
+@pytest.mark.parametrize("text", [
+    "| x.exe | Win64/Riskware.Quuxkatz.H | loader |", "Trojan:Win32/Quuxkatz.A!dha", "HEUR:Trojan.Win32.Quuxkatz.gen",
+    "detected as Python/Agent.Quuxkatz.", "Backdoor.Win64.Quuxkatz.a",
+])
+def test_names_inside_detection_names(text: str) -> None:
+    start = text.index("Quuxkatz")
+    assert in_detection_name(text, start, start + 8)
+
+
+@pytest.mark.parametrize("text", ["the Quuxkatz backdoor", "c:/tools/Quuxkatz.exe", "Quuxkatz.", "Quuxkatz/2.0 agent"])
+def test_names_outside_detection_names(text: str) -> None:
+    start = text.index("Quuxkatz")
+    assert not in_detection_name(text, start, start + 8)
+
+
+def test_known_tool_before_network_word_names_the_network() -> None:
+    text = "servers that were part of the Zorro network and Zorro exit nodes; the Zorro implant"
+    assert is_network_service(text, text.index("Zorro") + 5)
+    assert is_network_service(text, text.index("Zorro exit") + 5)
+    assert not is_network_service(text, text.index("Zorro implant") + 5)
+
+
+@pytest.mark.parametrize(("phrase", "after"), [
+    ("is a legitimate remote access tool", " that attackers abuse"),
+    (", a benign tool", " by its vendor"),
+    (", a whitehat malware", " research group, found it"),
+    ("is a ransomware", " group that leaks data"),
+    ("is a plugin", " of DarkHarp which loads"),
+])
+def test_unlikely_statements(phrase: str, after: str) -> None:
+    assert is_unlikely_statement(phrase, after)
+
+
+@pytest.mark.parametrize(("phrase", "after"), [
+    ("is an open-source ransomware", " written in C#"),
+    ("is a custom tool", " used by Grey Heron"),
+    ("is a commercial malware", " sold on forums"),
+    ("is a new backdoor", " that reads commands"),
+])
+def test_statements_of_families_stay(phrase: str, after: str) -> None:
+    assert not is_unlikely_statement(phrase, after)
+
+
+def test_stated_families_skip_legitimate_tools_and_groups() -> None:
+    text = ("QuillDesk is a legitimate remote access tool. MossBear, a malware research group, wrote about it. "
+            "PinkLotus is a ransomware group. DuskHarp is a new backdoor.")
+    assert [f.name for f in find_stated_families(text)] == ["DuskHarp"]
