@@ -55,3 +55,32 @@ def test_stated_families_skip_legitimate_tools_and_groups() -> None:
     text = ("QuillDesk is a legitimate remote access tool. MossBear, a malware research group, wrote about it. "
             "PinkLotus is a ransomware group. DuskHarp is a new backdoor.")
     assert [f.name for f in find_stated_families(text)] == ["DuskHarp"]
+
+
+def test_heading_over_hashes_or_repeated_in_detections_names_a_family() -> None:
+    from pacte.analysis.families import find_heading_families
+
+    text = ("= Indicators\n\n== Samples\n\n==== DuskHarp\n\n----\n" + "ab" * 20 + "\n----\n\n"
+            "== Marblewort\n\n=== ESET detection names\n\n- MSIL/Marblewort.A\n\n"
+            "== Network\n\n==== QuillDesk\n\nA legitimate tool.\n\n== Samples\n\n=== Summary\n\n----\n" + "cd" * 20 + "\n")
+    assert [f.name for f in find_heading_families(text)] == ["DuskHarp", "Marblewort"]
+
+
+def test_cell_names_its_family_after_a_dash() -> None:
+    from pacte.analysis.families import find_table_families, is_dash_named
+
+    assert is_dash_named("Grey Heron downloader - ", " v2.")
+    assert not is_dash_named("Fake installer - ", "")
+    assert not is_dash_named("Grey Heron downloader - ", " config file")
+    text = ("|SHA-1 |Filename |Description\n"
+            f"|`{'AB' * 20}` |`a.exe` |Grey Heron downloader - DuskHarp\n"
+            f"|`{'CD' * 20}` |`b.exe` |MoonLark reverse tunnel.\n\n")
+    assert [f.name for f in find_table_families(text)] == ["DuskHarp", "MoonLark"]
+
+
+@pytest.mark.parametrize(("name", "coined"), [("QXDown", True), ("ZVAgent", True), ("HTTPServer", False),
+                                              ("DNSQuery", False)])
+def test_initialism_and_word_is_coined_unless_a_protocol(name: str, coined: bool) -> None:
+    from pacte.analysis.families import is_coined_name
+
+    assert is_coined_name(name) is coined

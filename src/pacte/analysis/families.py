@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from pacte.analysis.knowledge import is_common_word, is_dictionary_word
-from pacte.analysis.malrules import is_unlikely_statement
+from pacte.analysis.malrules import is_unlikely_statement, says_legitimate
 from pacte.analysis.organizations import is_listed_organization
 from pacte.analysis.places import lookup_place
 from pacte.analysis.scan import positions
@@ -71,9 +71,11 @@ WELL_KNOWN_PRODUCTS = frozenset(w.lower() for w in (
 ))
 _CAMEL = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z]+[a-z0-9]+)+[A-Z]?")  # GoldenDealer, BingoShell, GoldenUsbGo
 _ALNUM = re.compile(r"[A-Z][A-Za-z]{1,7}\d{2,6}[A-Za-z]{0,3}")  # YK0130, NSPX30
+_ACRONYM_WORD = re.compile(r"(?P<prefix>[A-Z]{2,4})[A-Z][a-z]{2,}(?:[A-Z][a-z0-9]+)*")  # XDDown, ODAgent, PNGLoader
 _CAPITALS = re.compile(r"[A-Z]{6,}")  # TONESHELL, PUBLOAD: some vendors write family names in capitals
 _COINED = re.compile(
-    rf"(?<![\w\-./\\])(?:{_CAMEL.pattern}|{_ALNUM.pattern}|{_CAPITALS.pattern})(?![\w\-/\\]|\.\w)"
+    rf"(?<![\w\-./\\])(?:{_CAMEL.pattern}|{_ALNUM.pattern}|{_ACRONYM_WORD.pattern.replace('?P<prefix>', '')}|"
+    rf"{_CAPITALS.pattern})(?![\w\-/\\]|\.\w)"
 )
 # Nouns that say a name is a piece of malicious software (after the name in a cell or phrase, or as its class).
 MALWARE_NOUNS = (
@@ -122,10 +124,14 @@ def is_kind_word(name: str) -> bool:
 def is_coined_name(name: str) -> bool:
     """Tell whether a token is a coined name: CamelCase or letters with digits, not a word, product or place.
 
-    New families are named by joining words ("GoldenDealer") or by letters and a number ("YK0130"); ordinary
-    words, technical tokens, well-known products, listed organisations and places are not.
+    New families are named by joining words ("GoldenDealer"), by letters and a number ("YK0130") or by an
+    initialism and a word ("XDDown", not "HTTPServer"); ordinary words, technical tokens, well-known products,
+    listed organisations and places are not.
     """
-    if not (_CAMEL.fullmatch(name) or _ALNUM.fullmatch(name)):
+    acronym = _ACRONYM_WORD.fullmatch(name)
+    if acronym is not None and is_technical_token(acronym.group("prefix")):
+        return False  # "HTTPServer", "DNSQuery": a protocol's part, not a family
+    if not (_CAMEL.fullmatch(name) or _ALNUM.fullmatch(name) or acronym):
         return False
     if name.lower() in WELL_KNOWN_PRODUCTS or is_technical_token(name) or is_common_word(name):
         return False
@@ -137,7 +143,7 @@ _NAME_HEADER = re.compile(r"(?i)^\s*(?:description|malware|family|name|malware f
 _TABLE_LINE = re.compile(r"^[ \t]*\|", re.M)
 _CELL = re.compile(r"\|(?P<cell>[^|]*)")
 _CELL_TAIL = re.compile(
-    rf"\s*(?:[.;,]|\s-+\s.*|\s+(?:{MALWARE_NOUNS})\b.*|\s+\S+\s+(?:variant|version|type|sample|build)\b.*)?\s*$",
+    rf"\s*(?:[.;,]|\s-+\s.*|\s+(?:{MALWARE_NOUNS}|reverse tunnel|tunnel)\b.*|\s+\S+\s+(?:variant|version|type|sample|build)\b.*)?\s*$",
     re.I | re.S,
 )
 
@@ -177,6 +183,19 @@ def _table_blocks(text: str) -> list[tuple[int, int, int, int]]:
     return out
 
 
+_DASH_BEFORE = re.compile(r"\S.*\s[-\u2013\u2014]\s+$", re.S)
+
+
+def is_dash_named(head: str, tail: str) -> bool:
+    """Tell whether a cell names its sample's family last, after a dash ("Group downloader - DuskHarp").
+
+    Vendors describe a sample, then give its family after a dash; the name ends the cell (a version may follow)
+    and the description before it calls nothing legitimate ("Fake installer - X" names the imitated product).
+    """
+    return (_DASH_BEFORE.fullmatch(head) is not None and not says_legitimate(head)
+            and re.fullmatch(r"\s*(?:v?\d+(?:\.\d+)*)?\s*[.;]?\s*", tail) is not None)
+
+
 def find_table_families(text: str) -> list[FamilyMention]:
     """Find coined names in the description column of indicator tables ("| <sha-1> | x.exe | ... | GoldenDealer").
 
@@ -208,7 +227,8 @@ def find_table_families(text: str) -> list[FamilyMention]:
                     continue  # "WavyExfiller PixelDrain variant": PixelDrain only qualifies the variant
                 if not _CELL_TAIL.match(value, m.end()) and not QUALIFIER_AFTER.match(value, m.end()):
                     continue  # the name is not the cell's subject ("GoldenDealer config for X")
-                if not _CELL_HEAD.fullmatch(value[: m.start()]):
+                head = value[: m.start()]
+                if not _CELL_HEAD.fullmatch(head) and not is_dash_named(head, value[m.end() :]):
                     continue  # "Signed by X", "Trojanized X", "Loader for X": X is no family of this sample
                 out.append(FamilyMention(name, offset + m.start(), offset + m.end(), TABLE_CONFIDENCE, "table"))
     return out
@@ -218,7 +238,7 @@ def find_table_families(text: str) -> list[FamilyMention]:
 _ADJECTIVES = (r"(?:(?!(?:that|which|who|with|using|uses?|used|of|for|by|in|on|to|and|or|a|an|the|group|actor|"
                r"threat|team|company|vendor)\b)[\w\-+#.]+\s+){0,3}?")
 _NOUNS = rf"(?i:{MALWARE_NOUNS})(?![\w\-])"
-_SHAPE = r"[A-Z](?:[a-z0-9]+[A-Z][A-Za-z0-9]*|[A-Za-z]{1,7}\d{2,6}[A-Za-z]{0,3})"  # a coined name's shape
+_SHAPE = r"[A-Z](?:[a-z0-9]+[A-Z][A-Za-z0-9]*|[A-Za-z]{1,7}\d{2,6}[A-Za-z]{0,3}|[A-Z]{1,3}[A-Z][a-z]{2,}[A-Za-z0-9]*)"
 # Statements are found from their verb or comma (str.find, at C speed), then read on both sides.
 _ANCHORS = (", a", " is ", " was ", " as ", "\nis ", "\nwas ")
 _STATED_TAIL = re.compile(
@@ -260,7 +280,50 @@ def find_stated_families(text: str) -> list[FamilyMention]:
             for start, (name, end) in sorted(spans.items()) if is_coined_name(name)]
 
 
+_HEADING = re.compile(r"^(?:={2,6}|#{2,6}|\.)[ \t]*(?P<name>[^\n]{3,60}?)[ \t]*#*$", re.M)
+_HEADING_NAME = re.compile(rf"(?P<name>\w+)(?:[ \t]+(?i:{MALWARE_NOUNS}|tunnel))?")
+_HASH_LINE = re.compile(r"^[ \t*|`\-]*(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})\b", re.M)
+_DELIMITER = re.compile(r"[ \t]*(?:-{4,}|\.{4,}|`{3}\w*|\[[^\]\n]*\]|\|={3,}|)[ \t]*")
+
+
+def _is_plain_name(name: str) -> bool:
+    """Tell whether a capitalised word is no English word, kind word, listed organisation or place."""
+    return (name[:1].isupper() and name.isalpha() and len(name) >= 4 and not is_dictionary_word(name)
+            and not is_kind_word(name) and not is_listed_organization(name) and lookup_place(name) is None)
+
+
+def find_heading_families(text: str) -> list[FamilyMention]:
+    """Find coined names that head a list of samples ("==== DuskHarp" over SHA-1 lines) or of its detections.
+
+    ESET's indicator pages group the samples of each family under a heading that is the family's name; a coined
+    name heading a block of hashes, or a name (coined, or a capitalised word no dictionary holds) that the
+    section's detection names repeat ("MSIL/DuskHarp.A"), is a family.
+    """
+    out: list[FamilyMention] = []
+    if "\n=" not in text and "\n#" not in text:
+        return out
+    heads = list(_HEADING.finditer(text))
+    for k, h in enumerate(heads):
+        hm = _HEADING_NAME.fullmatch(h.group("name"))
+        name = hm.group("name") if hm is not None else ""
+        coined = is_coined_name(name) or is_capitals_name(name)
+        if hm is None or not (coined or _is_plain_name(name)):
+            continue
+        level = len(h.group(0)) - len(h.group(0).lstrip("=#."))
+        section_end = next((n.start() for n in heads[k + 1 :]
+                            if len(n.group(0)) - len(n.group(0).lstrip("=#.")) <= level), len(text))
+        first = text[h.end() : section_end].lstrip("\n").split("\n", 3)
+        lines = [ln for ln in first[:3] if not _DELIMITER.fullmatch(ln)]
+        over_hashes = bool(lines) and _HASH_LINE.match(lines[0]) is not None
+        detected = re.search(rf"/(?:[\w\-]+\.)?{re.escape(name)}(?:\.|\b)", text[h.end() : section_end]) is not None
+        if (coined and over_hashes) or detected:  # a plain word ("Deadglyph") needs its detection name
+            start = h.start("name") + hm.start("name")
+            out.append(FamilyMention(name, start, start + len(name), TABLE_CONFIDENCE, "heading"))
+    return out
+
+
 def find_families(text: str) -> list[FamilyMention]:
-    """Find new family names stated in tables and sentences, first mention first."""
-    found = {(f.start, f.end): f for f in (*find_table_families(text), *find_stated_families(text))}
+    """Find new family names stated in tables, headings and sentences, first mention first."""
+    found = {(f.start, f.end): f for f in (*find_table_families(text), *find_heading_families(text),
+                                           *find_stated_families(text))}
     return sorted(found.values(), key=lambda f: f.start)

@@ -70,11 +70,20 @@ _HEAD_AFTER = re.compile(
 # "open-source" or "commercial": open-source ransomware and commercial stealers are families all the same.
 _LEGITIMATE = re.compile(
     r"(?i:\b(?:legitimate|legit|benign|security|antivirus|anti-virus|anti-malware|antimalware|defensive|official|"
-    r"genuine|trusted|monitoring|backup)\b)"
+    r"genuine|trusted|monitoring|backup|trojani[sz]ed|fake|abused|vulnerable)\b)"
 )
 # Nouns that name a part of another program or a generic role rather than a family.
 _PART_NOUNS = re.compile(r"(?i:module|plugin|plug-in|component|payload|agent|proxy|scanner|launcher|tool)s?")
 _OF_AFTER = re.compile(r"\s+(?i:of|within|inside|loaded by|belonging to)\s+(?:the\s+)?[A-Z]")
+
+
+def says_legitimate(phrase: str) -> bool:
+    """Tell whether a phrase calls a program legitimate or defensive ("a legitimate tool", "Trojanized installer").
+
+    What the text calls legitimate, benign, an antivirus or a backup program is software the attackers used or
+    imitated, not a family of theirs.
+    """
+    return _LEGITIMATE.search(phrase) is not None
 
 
 def is_unlikely_statement(phrase: str, after: str) -> bool:
