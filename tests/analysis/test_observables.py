@@ -318,3 +318,12 @@ def test_plain_link_listed_with_reference_links_is_a_reference() -> None:
 def test_bare_links_without_a_known_source_stay_indicators() -> None:
     text = "- https://evil-cdn.net/a.bin\n- https://bad-host.org/b.bin\n"
     assert extract_observables(text).values("url") == ["https://evil-cdn.net/a.bin", "https://bad-host.org/b.bin"]
+
+
+def test_host_alone_in_a_list_of_hosts_is_an_indicator_whatever_its_case_or_fanging() -> None:
+    text = ("See https://www.example-vendor.com/blog for details.\n\n== Domains\n\n"
+            "* `++quiet-lark[.]com++`\n* `++lark365update.com++`\n* `Marshfen.top`\n* `dusk.harp[.]net`\n\n"
+            "Read more at Marshfen.top or on example-vendor.com.\n")
+    found = {o.value for o in extract_observables(text).observables if o.kind == "domain"}
+    assert {"quiet-lark.com", "lark365update.com", "marshfen.top", "dusk.harp.net"} <= found
+    assert "example-vendor.com" not in found

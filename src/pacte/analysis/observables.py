@@ -409,13 +409,16 @@ class _Finder:
                 continue
             defanged = is_defanged(raw)
             rule = _domain_rule(text, start, raw, value, defanged)
+            listed = rule in (None, "capitalised-product-name") and is_listed_indicator(text, start, end)
+            if listed:
+                rule = None  # "* `Infoafrica.top`" among the listed hosts: an indicator, whatever its case
             if rule is None and not defanged and text[end : end + 1] == "(":
                 rule = "code-expression"  # req.open(...), hashArray.map(...): a method call, not a host
             if rule is None and _PARTIAL_BEFORE.search(text, max(0, start - 8), start):
                 rule = "partial-host"  # "qq.com" of "dl_dir.qq.com": the tail of a longer name
             if rule is None and _COUNTERPART_BEFORE.search(text, _line_bounds(text, start)[0], start):
                 rule = "legitimate-counterpart"  # "Real domain: x[.]org" beside the look-alike
-            if rule is None:
+            if rule is None and not listed:
                 rule = self.is_reference_host(value, raw)
                 if rule is not None:
                     self.out.references.append(value)
@@ -488,6 +491,24 @@ def _non_public_ip(host: str) -> bool:
     except ValueError:
         return False
     return not addr.is_global or addr.is_multicast
+
+
+_LIST_HOST = re.compile(r"[ \t]*[*\-\u2022][ \t]+[`+]*[\w\-]+(?:(?:\.|\[\.\]|\(\.\))[\w\-]+)+[`+]*[ \t]*")
+
+
+def is_listed_indicator(text: str, start: int, end: int) -> bool:
+    """Tell whether a host stands alone in a list item next to other list items that are hosts or addresses.
+
+    Indicator pages list their hosts one per bullet; a host there written plainly among defanged ones
+    ("365downloading.com") or capitalised ("Infoafrica.top") is one of them, not a reference or a product name.
+    """
+    line_start, line_end = _line_bounds(text, start)
+    if not _LIST_HOST.fullmatch(text, line_start, line_end):
+        return False
+    before = text.rfind("\n", 0, max(0, line_start - 1)) + 1
+    after_end = text.find("\n", line_end + 1)
+    neighbours = ((before, line_start - 1), (line_end + 1, len(text) if after_end < 0 else after_end))
+    return any(lo < hi and _LIST_HOST.fullmatch(text, lo, hi) for lo, hi in neighbours)
 
 
 def _domain_rule(text: str, start: int, raw: str, value: str, defanged: bool) -> str | None:
