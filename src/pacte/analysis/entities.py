@@ -10,9 +10,10 @@ from pacte.analysis.dates import find_dates
 from pacte.analysis.families import DESCRIPTORS, find_families, is_kind_word, is_technical_token
 from pacte.analysis.hosts import FILE_EXTENSIONS
 from pacte.analysis.knowledge import Knowledge, is_dictionary_word
-from pacte.analysis.malrules import in_detection_name, is_network_service
+from pacte.analysis.malrules import in_detection_name, is_legitimate_software, is_network_service
 from pacte.analysis.ner import find_named_entities
 from pacte.analysis.organizations import find_organizations, is_listed_organization
+from pacte.analysis.orgcontext import corporate_suffix_end, in_address_field, in_file_path, is_field_label
 from pacte.analysis.orgpatterns import find_stated_organizations
 from pacte.analysis.orgrules import (
     division_end,
@@ -247,6 +248,11 @@ def is_hacker_collective(name: str) -> bool:
     return any(w not in DESCRIPTORS and w not in ("North", "South", "The", "Pro-Russian") for w in rest)
 
 
+def _out_of_prose(text: str, start: int, end: int) -> bool:
+    """Tell whether a span is a folder of a path, a field label of a dump or in the street field of an address."""
+    return in_file_path(text, start, end) or is_field_label(text, start, end) or in_address_field(text, start)
+
+
 def _inside_longer(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     """Tell whether a span lies inside a longer one of the list."""
     return any(s <= start and end <= e and e - s > end - start for s, e in spans)
@@ -304,9 +310,13 @@ def find_entities(
     """Find every entity of a cleaned report; spans in `blocked` (indicators) are never entities."""
     spans = sorted(blocked)
     found: list[Entity] = []
+    silenced: list[tuple[int, int]] = []  # known names that are no entity of the report, and no other name either
     if knowledge is not None:
         for km in knowledge.match(text, blocked=spans):
             if _organization_first(km.surface, km.entity.name, km.entity.stix_type):
+                continue
+            if km.entity.stix_type in ("malware", "tool") and is_legitimate_software(km.entity.name, km.surface):
+                silenced.append((km.start, km.end))  # "AnyDesk", "PsExec": not a family, nor an organisation
                 continue
             if km.entity.stix_type in ("malware", "tool") and (
                 in_file_name(text, km.start, km.end, knowledge.alias_of(km.surface))
@@ -320,6 +330,7 @@ def find_entities(
                 kind = "person"
             found.append(Entity(kind, km.entity.name, km.start, km.end, km.surface, km.confidence, "knowledge",
                                 km.entity.stix_id, km.entity.stix_type))
+    spans = sorted([*spans, *silenced])
     blocked_only = _Taken(len(text), spans)
     taken = _Taken(len(text), [*spans, *((e.start, e.end) for e in found)])
     known_only = _Taken(len(text), [(f.start, f.end) for f in found])
@@ -340,11 +351,17 @@ def find_entities(
             continue  # "Emirates" in "United Arab Emirates" is the country
         if is_capitals_word(text, o.start, o.end):
             continue  # "FIRST SEEN DATE": the word, not the organisation
+        if in_file_path(text, o.start, o.end) or in_address_field(text, o.start):
+            taken.add(o.start, o.end)  # "C:\Program Files\Contoso\", 'street = "Contoso Park"'
+            continue
         if is_product_mention(text, o.end):
             taken.add(o.start, o.end)  # "Atera Agent", "ESET Detection name": no organisation named
             continue
         end = division_end(text, o.end)
         name, surface = (o.name, o.surface) if end == o.end else (text[o.start : end], text[o.start : end])
+        if end == o.end:
+            end = corporate_suffix_end(text, o.end)  # "Contoso Limited": the legal name, the same organisation
+            surface = text[o.start : end]
         stix_id = _known_identity(knowledge, name, o.surface)
         found.append(Entity("organization", name, o.start, end, surface, 75, "gazetteer", stix_id,
                             "identity" if stix_id else None))
@@ -372,6 +389,8 @@ def find_entities(
     for ne in named:
         if ne.kind == "nationality" or taken.hits(ne.start, ne.end) or ne.text.lower() in known_names:
             continue
+        if ne.kind == "organization" and _out_of_prose(text, ne.start, ne.end):
+            continue  # a folder of a path, a field label of a dump, a street of an address
         if re.search(r"\.\w{2,4}$", ne.text):
             continue
         place = lookup_place(ne.text) if ne.kind == "location" else None
@@ -391,6 +410,8 @@ def find_entities(
     named_mask = _Taken(len(text), [(n.start, n.end) for n in named])
     for so in find_stated_organizations(text):
         if taken.hits(so.start, so.end) or named_mask.hits(so.start, so.end) or so.text.lower() in known_names:
+            continue
+        if _out_of_prose(text, so.start, so.end):
             continue
         if is_unlikely_stated_organization(text, so, is_known):
             continue

@@ -98,3 +98,30 @@ def is_unlikely_statement(phrase: str, after: str) -> bool:
         return True
     noun = phrase.split()[-1] if phrase.split() else ""
     return _PART_NOUNS.fullmatch(noun) is not None and _OF_AFTER.match(after) is not None
+
+
+# Legitimate software that knowledge bases list as tools or malware because attackers abuse it: remote
+# management and support programs, system and Sysinternals utilities, archivers, packers, file transfer and
+# tunnelling services, anonymity networks. General knowledge, not names of any labelled text. Offensive tools
+# (Mimikatz, Impacket, Cobalt Strike, Chisel) and malicious builds of legitimate programs ("NetSupport RAT")
+# are not here.
+LEGITIMATE_SOFTWARE = frozenset(n.lower() for n in (
+    "AnyDesk", "TeamViewer", "ScreenConnect", "ConnectWise", "ConnectWise Control", "Atera", "Atera Agent",
+    "Splashtop", "LogMeIn", "GoToAssist", "RustDesk", "Quick Assist", "Microsoft Quick Assist", "Remote Utilities",
+    "Ammyy Admin", "SimpleHelp", "MeshCentral", "MeshAgent", "Tactical RMM", "PDQ Deploy", "PDQ Inventory",
+    "Zoho Assist", "ManageEngine", "Radmin", "TightVNC", "UltraVNC", "RealVNC", "N-able", "Kaseya", "Action1",
+    "Syncro", "Pulseway", "NinjaOne", "Level RMM", "DWAgent", "Supremo",
+    "PsExec", "PsTools", "ProcDump", "Process Explorer", "Process Hacker", "System Informer", "Sysinternals",
+    "BITSAdmin", "certutil", "NirCmd", "PowerShell", "7-Zip", "WinRAR", "PuTTY", "Plink", "WinSCP", "FileZilla",
+    "Rclone", "MEGAsync", "ngrok", "Cloudflared", "Tor", "PyInstaller", "UPX", "CCleaner", "Advanced IP Scanner",
+    "Advanced Port Scanner", "Angry IP Scanner", "SoftPerfect Network Scanner",
+))
+
+
+def is_legitimate_software(*names: str) -> bool:
+    """Tell whether a known tool or malware is legitimate software that attackers abuse (AnyDesk, PsExec, Tor).
+
+    Hubs import such programs from tool lists so that their abuse can be recorded, but a report naming them
+    names the software the attackers used, not a malware family of theirs; the reviewer adds them if needed.
+    """
+    return any(n.lower() in LEGITIMATE_SOFTWARE for n in names)
