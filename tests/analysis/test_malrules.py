@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pacte.analysis.families import find_stated_families
+from pacte.analysis.knowledge import Knowledge
 from pacte.analysis.malrules import in_detection_name, is_network_service, is_unlikely_statement
 
 
@@ -84,3 +85,30 @@ def test_initialism_and_word_is_coined_unless_a_protocol(name: str, coined: bool
     from pacte.analysis.families import is_coined_name
 
     assert is_coined_name(name) is coined
+
+
+def _word_family_kb() -> Knowledge:
+    return Knowledge.from_objects([
+        {"type": "malware", "id": "malware--00000000-0000-4000-8000-000000000011", "name": "Garden"},
+        {"type": "malware", "id": "malware--00000000-0000-4000-8000-000000000012", "name": "Window"},
+        {"type": "malware", "id": "malware--00000000-0000-4000-8000-000000000013", "name": "QuillHarp"},
+    ])
+
+
+@pytest.mark.parametrize("text", [
+    "The actor deployed the Garden backdoor after the attack.",
+    "A macro dropping Garden was seen in this attack.",
+    "Malware samples:\n| `a.exe` | Win32/X.A | Garden\n",
+    "The group's attack used QuillHarp, Garden and other tools.",
+    "The attack installed Garden, which the group's ransomware then used.",
+])
+def test_ordinary_word_family_named_beside_a_malware_noun_or_in_a_list(text: str) -> None:
+    assert "Garden" in {m.surface for m in _word_family_kb().match(text)}
+
+
+@pytest.mark.parametrize("text", [
+    "The group behind the attack met in a Garden near the ministry.",
+    "Threat actors attacked the Window manufacturer; the group was named after it.",
+])
+def test_ordinary_word_family_without_a_malware_noun_nearby_is_no_mention(text: str) -> None:
+    assert not {m.surface for m in _word_family_kb().match(text)} & {"Garden", "Window"}

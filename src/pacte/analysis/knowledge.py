@@ -31,6 +31,89 @@ _CUE = re.compile(
 )
 
 
+# Malware nouns and delivery verbs that, right beside a family named by an ordinary word, show the word names
+# the family ("the Mango backdoor", "Solar C2", "dropping Mango", "ransomware called Royal").
+_FAMILY_NOUN = (
+    r"malware|ransomware|backdoor|trojan|RAT|loader|stealer|infostealer|implant|botnet|worm|wiper|rootkit|bootkit|"
+    r"spyware|payload|dropper|downloader|beacon|C2|C&C|family|families|variant|variants|sample|samples|"
+    r"logiciel malveillant|maliciel|rançongiciel|programa malicioso|Schadsoftware|Trojaner|вредонос\w*|троян\w*|"
+    r"шифровальщик\w*|برمجية خبيثة"
+)
+_FAMILY_AFTER = re.compile(rf"[\"'”’»)]?(?:\s+\(?[\w.\-]+\)?){{0,2}}?\s+(?i:{_FAMILY_NOUN})(?![\w])")
+_STATED_AFTER = re.compile(
+    rf"\s+(?:v?\d+(?:\.\d+)+\b|(?:is|was|are)\s+(?:[\w\-]+\s+){{0,6}}?(?i:{_FAMILY_NOUN})(?![\w]))"
+)
+_FAMILY_BEFORE = re.compile(
+    rf"(?<![\w])(?i:{_FAMILY_NOUN}|drops?|dropping|deploy(?:s|ed|ing)?|load(?:s|ed|ing)|download(?:s|ed|ing)|"
+    rf"install(?:s|ed|ing)|deliver(?:s|ed|ing)?|inject(?:s|ed|ing)|push(?:es|ed|ing)|called|named|dubbed)"
+    rf"[,:]?(?:\s+[\w.\-]+){{0,2}}?\s+[\"'“‘«]?$"
+)
+
+
+_FAMILY_WORD = re.compile(rf"(?<![\w])(?i:{_FAMILY_NOUN})(?![\w])")
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n|\n[ \t]*[|*\-=#•]")
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """Return the sentence, list item or table row around a span (at most 240 characters each side)."""
+    lo = max(0, start - 240)
+    ends = list(_SENTENCE_END.finditer(text, lo, start))
+    lo = ends[-1].end() if ends else lo
+    nxt = _SENTENCE_END.search(text, end, min(len(text), end + 240))
+    hi = nxt.start() if nxt is not None else min(len(text), end + 240)
+    return text[lo:start] + " " + text[end:hi]
+
+
+def names_a_family_nearby(text: str, start: int, end: int) -> bool:
+    """Tell whether a family named by an ordinary word has a malware noun or delivery verb right beside it.
+
+    "Mango", "Solar" or "Royal" name families only where the text says so next to them ("the Mango backdoor",
+    "Solar C2", "dropping Mango", "ransomware called Royal", "Joker is one of the well-known malware families",
+    "Zeus 2.0.8.9") or in the same sentence, where it is written in capitals in a sentence ("SUPERNOVA"), or
+    where it stands alone in a table cell, list item or heading; a threat word ("attack", "group") somewhere in
+    the paragraph is not enough in a report that speaks of threats throughout.
+    """
+    if _FAMILY_AFTER.match(text, end) is not None or _FAMILY_BEFORE.search(text, max(0, start - 48), start):
+        return True
+    if _STATED_AFTER.match(text, end) is not None:
+        return True  # "Joker is one of the most well-known malware families", "Zeus 2.0.8.9"
+    if _FAMILY_WORD.search(_sentence(text, start, end)):
+        return True  # "Oyster has been spread to support ransomware intrusions"
+    surface = text[start:end]
+    if surface.isupper() and len(surface) > 3:
+        line = text[text.rfind("\n", 0, start) + 1 : text.find("\n", end) % (len(text) + 1)]
+        if any(c.islower() for c in line):
+            return True  # "SUPERNOVA" in a sentence: a name written in capitals, not a headline
+    lo = max(text.rfind("\n", 0, start), text.rfind("|", 0, start)) + 1
+    hi_line, hi_bar = text.find("\n", end), text.find("|", end)
+    hi = min(h for h in (hi_line, hi_bar, len(text)) if h >= 0)
+    return text[lo:hi].strip(" \t`*=#-.:") == text[start:end]  # alone in its cell, item or heading
+
+
+_LIST_GAP = re.compile(r"\s*(?:[,;/&]|\band\b|\bor\b|,\s*(?:and|or)\b)\s*")
+
+
+def listed_with_families(text: str, pending: list[EntityMatch], found: list[EntityMatch]) -> list[EntityMatch]:
+    """Return the pending ordinary-word families that a list joins to families found ("Hive, Play, Royal and X").
+
+    A list of ransomware names holds ordinary words ("Play", "Royal") beside coined ones; joined by commas or
+    "and" to a family the text names for sure, the word is a family too.
+    """
+    families = sorted((m.start, m.end) for m in found if m.entity.stix_type in ("malware", "tool"))
+    out: list[EntityMatch] = []
+    changed = True
+    while changed and pending:
+        changed = False
+        for m in list(pending):
+            if any(_LIST_GAP.fullmatch(text, min(e, m.end), max(s, m.start))
+                   for s, e in families if e <= m.start or m.end <= s):
+                out.append(m)
+                pending.remove(m)
+                families.append((m.start, m.end))
+                changed = True
+    return out
+
+
 @dataclass(frozen=True)
 class KnownEntity:
     """One object the hub holds that a name in a text can refer to."""
@@ -255,6 +338,7 @@ class Knowledge:
         low = _lower_same_length(text)
         spans = sorted(blocked)
         found: list[EntityMatch] = []
+        pending: list[EntityMatch] = []
         for end_idx, key in self._automaton.iter_long(low):
             end = end_idx + 1
             start = end - len(key)
@@ -274,7 +358,11 @@ class Knowledge:
                 if not _CUE.search(text, lo, hi):
                     continue
                 confidence = 60
+                family = self._by_alias[key].stix_type in ("malware", "tool")
+                if family and not names_a_family_nearby(text, start, end):
+                    pending.append(EntityMatch(start, end, surface, self._by_alias[key], confidence))
+                    continue  # "Solar panels", "a Mango season" in a text about threats, unless listed below
             elif surface.islower() and not alias.islower():
                 confidence = 60
             found.append(EntityMatch(start, end, surface, self._by_alias[key], confidence))
-        return found
+        return found + listed_with_families(text, pending, found) if pending else found
