@@ -112,3 +112,16 @@ def test_ordinary_word_family_named_beside_a_malware_noun_or_in_a_list(text: str
 ])
 def test_ordinary_word_family_without_a_malware_noun_nearby_is_no_mention(text: str) -> None:
     assert not {m.surface for m in _word_family_kb().match(text)} & {"Garden", "Window"}
+
+
+def test_weak_noun_statement_needs_a_second_cue() -> None:
+    from pacte.analysis.malrules import needs_second_cue
+
+    once = "QuillSync is a tool used to copy files to the cloud."
+    assert needs_second_cue("is a tool", "QuillSync", once)
+    assert not needs_second_cue("is a custom tool", "QuillSync", once)
+    assert not needs_second_cue("is a hack tool", "QuillSync", once)
+    assert not needs_second_cue("is a remote administration tool", "QuillSync", once, " (RAT) which")
+    assert not needs_second_cue("is a tool", "QuillSync", once + " QuillSync ran twice.")
+    assert not needs_second_cue("is a backdoor", "QuillSync", once)
+    assert [f.name for f in find_stated_families(once)] == []

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from pacte.analysis.knowledge import is_common_word, is_dictionary_word
-from pacte.analysis.malrules import is_unlikely_statement, says_legitimate
+from pacte.analysis.malrules import is_unlikely_statement, needs_second_cue, says_legitimate
 from pacte.analysis.organizations import is_listed_organization
 from pacte.analysis.places import lookup_place
 from pacte.analysis.scan import positions
@@ -265,7 +265,8 @@ def find_stated_families(text: str) -> list[FamilyMention]:
             if tail is None or is_unlikely_statement(tail.group(0), text[tail.end() : tail.end() + 40]):
                 continue  # "X is a legitimate tool", "X, a malware research group", "X is a plugin of Y"
             m = _NAME_BEFORE.search(text, max(0, pos - 80), pos)
-            if m is not None:
+            if m is not None and not needs_second_cue(tail.group(0), m.group("a"), text,
+                                                      text[tail.end() : tail.end() + 40]):
                 spans[m.start("a")] = (m.group("a"), m.end("a"))
     for word in _NAMING_WORDS:
         for pos in positions(low, word):
@@ -273,8 +274,9 @@ def find_stated_families(text: str) -> list[FamilyMention]:
             if m is None or (pos > 0 and low[pos - 1].isalnum()):
                 continue
             noun = _NOUN_BEFORE.search(text, max(0, pos - 40), pos)
-            if noun is not None and not is_unlikely_statement(text[max(0, pos - 40) : noun.end()].strip(),
-                                                             text[m.end() : m.end() + 40]):
+            phrase = text[max(0, pos - 40) : noun.start() + len(noun.group(0).split()[0])] if noun else ""
+            if noun is not None and not is_unlikely_statement(phrase, text[m.end() : m.end() + 40]) and \
+                    not needs_second_cue(phrase, m.group("b"), text):
                 spans[m.start("b")] = (m.group("b"), m.end("b"))
     return [FamilyMention(name, start, end, STATED_CONFIDENCE, "stated")
             for start, (name, end) in sorted(spans.items()) if is_coined_name(name)]

@@ -125,3 +125,30 @@ def is_legitimate_software(*names: str) -> bool:
     names the software the attackers used, not a malware family of theirs; the reviewer adds them if needed.
     """
     return any(n.lower() in LEGITIMATE_SOFTWARE for n in names)
+
+
+_WEAK_NOUN = re.compile(r"(?i:tools?|toolkit|toolset|framework|module|plug-?in|component|payload|agent|proxy|scanner|"
+                        r"launcher|beacon|utility)")
+_STRONG_AFTER = re.compile(r"\W{0,3}(?:\w+\W+){0,2}?(?i:backdoor|RAT|trojan|stealer|implant|rootkit|ransomware|malware|"
+                           r"spyware|keylogger|wiper|loader|dropper|downloader)\b")
+_MALICIOUS = re.compile(
+    r"(?i:\b(?:malicious|custom|new|novel|undocumented|unknown|proprietary|bespoke|private|non-public|"
+    r"post-exploitation|offensive|hacking|attack|espionage|spying|exfiltration|reconnaissance|backdoor|"
+    r"remote access|remote administration|credential|password|stealing|harvesting|tunneling|tunnelling|hack|"
+    r"surveillance|spy)\b)"
+)
+
+
+def needs_second_cue(phrase: str, name: str, text: str, after: str = "") -> bool:
+    """Tell whether a statement with only a weak noun ("X is a tool") lacks a second cue that X is malicious.
+
+    Tools, modules, plugins and agents are as often legitimate as malicious; the statement names a family when
+    it also says the thing is malicious, custom or new ("a custom tool", "a new module"), or when the report
+    comes back to the name (a product mentioned once in passing is no family of the report).
+    """
+    words = phrase.split()
+    if not words or _WEAK_NOUN.fullmatch(words[-1]) is None:
+        return False
+    if _MALICIOUS.search(phrase) is not None or _STRONG_AFTER.match(after) is not None:
+        return False  # "a custom tool", "a remote administration tool (RAT)", "a web shell backdoor"
+    return text.count(name) < 2
