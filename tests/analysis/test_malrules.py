@@ -125,3 +125,12 @@ def test_weak_noun_statement_needs_a_second_cue() -> None:
     assert not needs_second_cue("is a tool", "QuillSync", once + " QuillSync ran twice.")
     assert not needs_second_cue("is a backdoor", "QuillSync", once)
     assert [f.name for f in find_stated_families(once)] == []
+
+
+def test_operation_names_and_longer_names() -> None:
+    from pacte.analysis.malrules import ends_a_longer_name, names_an_operation
+
+    text = "During Operation Garden the group used tools. | Marble Heron backdoor. | Marble Heron wrote it."
+    assert names_an_operation(text, text.index("Garden"))
+    assert ends_a_longer_name(text, text.index("Heron"), "Heron")
+    assert not ends_a_longer_name("| Decrypted Quill backdoor.", 12, "Quill")

@@ -10,7 +10,13 @@ from pacte.analysis.dates import find_dates
 from pacte.analysis.families import DESCRIPTORS, find_families, is_kind_word, is_technical_token
 from pacte.analysis.hosts import FILE_EXTENSIONS
 from pacte.analysis.knowledge import Knowledge, is_dictionary_word
-from pacte.analysis.malrules import in_detection_name, is_legitimate_software, is_network_service
+from pacte.analysis.malrules import (
+    ends_a_longer_name,
+    in_detection_name,
+    is_legitimate_software,
+    is_network_service,
+    names_an_operation,
+)
 from pacte.analysis.ner import find_named_entities
 from pacte.analysis.organizations import find_organizations, is_listed_organization
 from pacte.analysis.orgcontext import corporate_suffix_end, in_address_field, in_file_path, is_field_label
@@ -170,8 +176,8 @@ def _pattern_entities(text: str, blocked: _Taken) -> list[Entity]:
             continue  # "Persistent loader.", "Decrypted backdoor.": an adjective, not a name
         if is_kind_word(name) or name in _NOT_FOLLOWERS:
             continue  # "Austrian spyware", "Ransomware Gang", "Ransomware November 29"
-        if cue is not None and is_descriptor(text, s, name):
-            continue  # "a Golang backdoor", "an ISO dropper", "the Cobalt Strike loader"
+        if cue is not None and (is_descriptor(text, s, name) or ends_a_longer_name(text, s, name)):
+            continue  # "a Golang backdoor", "an ISO dropper", "the Cobalt Strike loader", "Ballistic Bobcat backdoor"
         if cue and cue.lower() == "stealer" and name[-1:].islower():
             out.append(Entity("malware", f"{name} {cue}", s, cue_end, text[s:cue_end], 50, "pattern"))
             continue
@@ -323,6 +329,7 @@ def find_entities(
                 or is_class_noun(km.surface)
                 or in_detection_name(text, km.start, km.end)
                 or is_network_service(text, km.end)
+                or names_an_operation(text, km.start)
             ):
                 continue
             kind = _STIX_TO_KIND[km.entity.stix_type]

@@ -152,3 +152,28 @@ def needs_second_cue(phrase: str, name: str, text: str, after: str = "") -> bool
     if _MALICIOUS.search(phrase) is not None or _STRONG_AFTER.match(after) is not None:
         return False  # "a custom tool", "a remote administration tool (RAT)", "a web shell backdoor"
     return text.count(name) < 2
+
+
+_OPERATION_BEFORE = re.compile(r"(?:Operation|Opération|Operación|Operação|Operazione|Операция|Operatie)[ \t]+$")
+
+
+def names_an_operation(text: str, start: int) -> bool:
+    """Tell whether a known family's name follows "Operation" ("Operation Aurora"): the campaign's name.
+
+    Vendors name operations after words that are also families' names; "Operation X" names the campaign, which
+    the campaign pattern reports, not the family X.
+    """
+    return _OPERATION_BEFORE.search(text, max(0, start - 16), start) is not None
+
+
+_CAPITALISED_BEFORE = re.compile(r"(?<![\w\-])([A-Z][a-z]+)[ \t]+$")
+
+
+def ends_a_longer_name(text: str, start: int, name: str) -> bool:
+    """Tell whether a name before a malware noun is the last word of a two-word name the text repeats.
+
+    "Ballistic Bobcat backdoor" at the start of a cell: "Ballistic Bobcat" names the group elsewhere in the
+    text, so "Bobcat" is no family; a capitalised word that only opens the cell ("Decrypted X") repeats nowhere.
+    """
+    m = _CAPITALISED_BEFORE.search(text, max(0, start - 30), start)
+    return m is not None and text.count(f"{m.group(1)} {name}") >= 2
