@@ -100,13 +100,15 @@ def test_sentence_initial_adjective_before_a_malware_noun_is_no_name() -> None:
     assert "Decrypted" not in names and "Prestige" in names
 
 
-def test_known_name_inside_a_file_name_written_otherwise() -> None:
+def test_known_name_inside_a_file_name() -> None:
     text = r"Location: C:\Users\x\Downloads\1675.ps1 and sUpdater.exe; SUpdater.exe is the family's own name."
-    assert in_file_name(text, text.index("ps1"), text.index("ps1") + 3, "PS1")
+    assert in_file_name(text, text.index("ps1"), text.index("ps1") + 3)
     start = text.index("sUpdater")
-    assert in_file_name(text, start, start + 8, "SUpdater")
+    assert in_file_name(text, start, start + 8)
     start = text.index("SUpdater.exe is")
-    assert not in_file_name(text, start, start + 8, "SUpdater")
+    assert in_file_name(text, start, start + 8)
+    start = text.index("Users")
+    assert not in_file_name(text, start, start + 5)
     kb = Knowledge.from_objects([
         {"type": "malware", "id": "malware--22222222-2222-4222-8222-222222222222", "name": "PS1", "is_family": True},
     ])

@@ -221,14 +221,13 @@ def is_class_noun(surface: str) -> bool:
     return surface.lower() in _CLASS_NOUNS
 
 
-def in_file_name(text: str, start: int, end: int, alias: str) -> bool:
-    """Tell whether a known name, written otherwise than the hub writes it, is part of a file name ("1675.ps1").
+def in_file_name(text: str, start: int, end: int) -> bool:
+    """Tell whether a known name is part of a file name ("1675.ps1", "zUpdater.exe", "Solar.exe").
 
     "zUpdater.exe" or the extension ".ps1" name a file on disk, not the family the hub calls ZUpdater or PS1;
-    written exactly as the family's name ("Mimikatz.exe" aside) the file still points at it.
+    even written as the family's name, a file name is what the sample was called (droppers name their files
+    after legitimate programs and other families), and a family the report speaks of is named outside it too.
     """
-    if text[start:end] == alias:
-        return False
     if start > 0 and text[start - 1] == "." and start > 1 and (text[start - 2].isalnum() or text[start - 2] in "_-"):
         return True  # an extension
     m = re.match(r"\.(\w{1,5})(?![\w.])", text[end : end + 7])
@@ -325,7 +324,7 @@ def find_entities(
                 silenced.append((km.start, km.end))  # "AnyDesk", "PsExec": not a family, nor an organisation
                 continue
             if km.entity.stix_type in ("malware", "tool") and (
-                in_file_name(text, km.start, km.end, knowledge.alias_of(km.surface))
+                in_file_name(text, km.start, km.end)
                 or is_class_noun(km.surface)
                 or in_detection_name(text, km.start, km.end)
                 or is_network_service(text, km.end)
