@@ -282,7 +282,7 @@ def find_stated_families(text: str) -> list[FamilyMention]:
             for start, (name, end) in sorted(spans.items()) if is_coined_name(name)]
 
 
-_HEADING = re.compile(r"^(?:={2,6}|#{2,6}|\.)[ \t]*(?P<name>[^\n]{3,60}?)[ \t]*#*$", re.M)
+_HEADING = re.compile(r"(?:={2,6}|#{2,6})[ \t]*(?P<name>[^\n]{3,60}?)[ \t]*#*$", re.M)
 _HEADING_NAME = re.compile(rf"(?P<name>\w+)(?:[ \t]+(?i:{MALWARE_NOUNS}|tunnel))?")
 _HASH_LINE = re.compile(r"^[ \t*|`\-]*(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})\b", re.M)
 _DELIMITER = re.compile(r"[ \t]*(?:-{4,}|\.{4,}|`{3}\w*|\[[^\]\n]*\]|\|={3,}|)[ \t]*")
@@ -302,18 +302,20 @@ def find_heading_families(text: str) -> list[FamilyMention]:
     section's detection names repeat ("MSIL/DuskHarp.A"), is a family.
     """
     out: list[FamilyMention] = []
-    if "\n=" not in text and "\n#" not in text:
-        return out
-    heads = list(_HEADING.finditer(text))
+    starts = sorted({p + 1 for mark in ("\n==", "\n##") for p in positions(text, mark)})
+    if not starts:
+        return out  # no heading (the common case outside indicator pages), decided at C speed
+    heads = [h for h in (_HEADING.match(text, p) for p in starts) if h is not None]
+    levels = [len(h.group(0)) - len(h.group(0).lstrip("=#")) for h in heads]
     for k, h in enumerate(heads):
         hm = _HEADING_NAME.fullmatch(h.group("name"))
-        name = hm.group("name") if hm is not None else ""
-        coined = is_coined_name(name) or is_capitals_name(name)
-        if hm is None or not (coined or _is_plain_name(name)):
+        if hm is None:
             continue
-        level = len(h.group(0)) - len(h.group(0).lstrip("=#."))
-        section_end = next((n.start() for n in heads[k + 1 :]
-                            if len(n.group(0)) - len(n.group(0).lstrip("=#.")) <= level), len(text))
+        name = hm.group("name")
+        coined = is_coined_name(name) or is_capitals_name(name)
+        if not (coined or _is_plain_name(name)):
+            continue
+        section_end = next((heads[j].start() for j in range(k + 1, len(heads)) if levels[j] <= levels[k]), len(text))
         first = text[h.end() : section_end].lstrip("\n").split("\n", 3)
         lines = [ln for ln in first[:3] if not _DELIMITER.fullmatch(ln)]
         over_hashes = bool(lines) and _HASH_LINE.match(lines[0]) is not None
