@@ -264,3 +264,9 @@ def test_platform_features_are_no_organisations() -> None:
     ents = [_ne(text, "Windows Management Instrumentation Command", "organization"),
             _ne(text, "Windows and Office", "organization"), _ne(text, "Quillsoft Corp", "organization")]
     assert [e.text for e in repair_named_entities(text, ents)] == ["Quillsoft Corp"]
+
+
+def test_model_span_cut_at_a_title_colon() -> None:
+    text = "= Quill with Marble Works: Grey Heron's Toolkit -- Indicators\n"
+    cut = cut_at_separator(_ne(text, "Marble Works: Grey Heron", "organization"))
+    assert cut.text == "Marble Works"

@@ -251,7 +251,7 @@ _DESCRIBED_PRODUCT = re.compile(
     r"installer|library|package|messenger|editor|player|utility|add-?on)s?\b"
 )
 _SEPARATOR = re.compile(
-    r"\s+(?:--|—|–)\s+|\s*\|\s*|\s*\((?![^()]*\))|,\s+(?!(?:Inc|LLC|Ltd|GmbH|Corp|S\.A|B\.V|PLC|Co)\b)"
+    r"\s+(?:--|—|–)\s+|\s*\|\s*|\s*\((?![^()]*\))|,\s+(?!(?:Inc|LLC|Ltd|GmbH|Corp|S\.A|B\.V|PLC|Co)\b)|:\s+"
 )
 
 
@@ -306,7 +306,8 @@ def cut_at_separator(entity: NamedEntity) -> NamedEntity:
 
     A dash between spaces or a table bar ends a name; what follows is a title or another cell. So does an
     opening bracket the span does not close ("Distributed Component Object Model (DCOM") and a comma that
-    is not before a corporate suffix ("WeTransfer, TransferNow" is a list).
+    is not before a corporate suffix ("WeTransfer, TransferNow" is a list), and a colon before a space ("Whiskers:
+    Ballistic Bobcat" runs over a title's colon).
     """
     m = _SEPARATOR.search(entity.text)
     if m is None:
