@@ -186,3 +186,13 @@ def test_hacker_collectives_found_as_organisations_are_threat_actors() -> None:
     assert is_hacker_collective("Russian Cyber Army Team") and is_hacker_collective("Nordic Hacktivists")
     assert not is_hacker_collective("Hacking Team") and not is_hacker_collective("Cyber Security Agency")
     assert not is_hacker_collective("North Korean Hackers")
+
+
+def test_anchored_actor_and_statement_patterns_match_as_finditer() -> None:
+    from pacte.analysis.entities import _ACTOR_CODENAME, _STATED_MALWARE, actor_codenames, stated_malware
+
+    text = ("APT 41 and UNC4736, with Grey Panda and McAfee Panda; TGR-STA-0001 ran DEV-0537.\n"
+            "QuillHarp is a new backdoor, and\nMossDrop  was the loader. APT-C-36 as well.")
+    assert [m.span() for m in actor_codenames(text)] == [m.span() for m in _ACTOR_CODENAME.finditer(text)]
+    assert [m.span() for m in stated_malware(text)] == [m.span() for m in _STATED_MALWARE.finditer(text)]
+    assert [m.group(0) for m in stated_malware(text)][0].startswith("QuillHarp")
