@@ -195,4 +195,4 @@ def test_anchored_actor_and_statement_patterns_match_as_finditer() -> None:
             "QuillHarp is a new backdoor, and\nMossDrop  was the loader. APT-C-36 as well.")
     assert [m.span() for m in actor_codenames(text)] == [m.span() for m in _ACTOR_CODENAME.finditer(text)]
     assert [m.span() for m in stated_malware(text)] == [m.span() for m in _STATED_MALWARE.finditer(text)]
-    assert [m.group(0) for m in stated_malware(text)][0].startswith("QuillHarp")
+    assert stated_malware(text)[0].group(0).startswith("QuillHarp")
