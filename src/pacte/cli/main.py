@@ -69,11 +69,13 @@ def org() -> None:
 @db_option
 @click.argument("name")
 @click.option("--country", metavar="ISO2", help="ISO 3166-1 alpha-2 country code, e.g. FR.")
+@click.option("--identity", metavar="IDENTITY_ID",
+              help="The STIX identity the member already uses (identity--UUID); minted at random if omitted.")
 @clear_errors
-def org_add(db: str | None, name: str, country: str | None) -> None:
+def org_add(db: str | None, name: str, country: str | None, identity: str | None) -> None:
     """Add a member organisation (with its STIX identity and private collection)."""
     hub = hub_from(db)
-    o = members.add_org(hub.store, hub.ids, hub.clock, name, country)
+    o = members.add_org(hub.store, hub.ids, hub.clock, name, country, identity)
     click.echo(f"added {o.name} ({o.country or '-'}) identity {o.identity_id}")
 
 

@@ -18,6 +18,7 @@ from pacte.store.base import Collection, Org, Store, Token
 COMMUNITY = "community"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()&'-]{0,99}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+_IDENTITY = re.compile(r"^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def private_name(org: Org) -> str:
@@ -42,16 +43,30 @@ def ensure_community(store: Store, ids: Ids, clock: Clock) -> Collection:
     return coll
 
 
-def add_org(store: Store, ids: Ids, clock: Clock, name: str, country: str | None) -> Org:
-    """Create a member, its STIX identity (shared in community) and its private collection."""
+def add_org(store: Store, ids: Ids, clock: Clock, name: str, country: str | None,
+            identity_id: str | None = None) -> Org:
+    """Create a member, its STIX identity (shared in community) and its private collection.
+
+    ``identity_id`` registers the STIX identity the member already uses in its own tools: the
+    objects that name it as ``created_by_ref`` are then the member's, whoever relayed them first.
+    Without it the identity id is minted at random, so nobody can publish it before the member exists.
+    """
     _check_name("organisation", name)
+    if identity_id is not None:
+        identity_id = identity_id.lower()
+        if not _IDENTITY.match(identity_id):
+            raise InvalidInput(f"invalid identity id {identity_id!r}", [Detail(
+                reason="a STIX identity id such as identity--0f2c3a3e-2f0b-4c5e-9d3a-1b2c3d4e5f60", field="identity")])
+        if any(o.identity_id == identity_id for o in store.list_orgs()):
+            raise Conflict(f"identity {identity_id!r} is already registered to a member")
     if country is not None and not _COUNTRY.match(country.upper()):
         raise InvalidInput(f"invalid country code {country!r}", [Detail(
             reason="an ISO 3166-1 alpha-2 code such as FR or DE", field="country")])
     if any(o.name.casefold() == name.casefold() for o in store.list_orgs()):
         raise Conflict(f"organisation {name!r} already exists (names are compared without case)")
     now = format_dt(clock.now())
-    identity_id = f"identity--{ids.uuid4()}"  # unpredictable: nobody can publish it before the member exists
+    if identity_id is None:
+        identity_id = f"identity--{ids.uuid4()}"
     org = store.add_org(name, country.upper() if country else None, identity_id, now)
     store.add_collection(str(ids.uuid4()), CollectionKind.PRIVATE, private_name(org), f"{name} (private)",
                          f"Private to {name}", org.org_id, int(DEFAULT_TLP[CollectionKind.PRIVATE]), now)
@@ -63,6 +78,7 @@ def add_org(store: Store, ids: Ids, clock: Clock, name: str, country: str | None
     }
     if country:
         identity["x_pacte_country"] = country.upper()
+    store.claim_created(org.org_id, identity_id)
     community = ensure_community(store, ids, clock)
     report = share_objects(store, org, community, [identity], format_key(clock.now()), 8)
     if report.failures:

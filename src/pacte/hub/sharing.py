@@ -10,9 +10,9 @@ import orjson
 
 from pacte.errors import Detail, PacteError, PolicyRefused
 from pacte.policy import check_share, explicit_level, stored_level
-from pacte.stix.markings import TLP_BY_ID
+from pacte.stix.markings import RESERVED_MARKINGS, TLP_BY_ID
 from pacte.stix.validate import ObjectInvalid, Prepared, prepare
-from pacte.store.base import Collection, Org, Store, VersionRow, WriteTxn
+from pacte.store.base import Collection, MarkingDef, Org, Owner, Store, VersionRow, WriteTxn
 
 
 @dataclass(slots=True)  # not frozen: one is built per object on the ingest path, and frozen init is slow
@@ -113,20 +113,25 @@ def share_checked(store: Store, org: Org, coll: Collection, checked: Sequence[Ch
 
 def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tuple[int, Prepared]],
                       outcomes: list[Outcome | None], now: str) -> None:
+    """Decide each object of a batch and store the accepted ones in ``org``'s own lines.
+
+    Nothing here depends on versions of other members: a version of an id somebody else holds is
+    simply the start of ``org``'s line, with the same reply as any new version.
+    """
     idents = tx.member_identities(
         [p.created_by_ref for _, p in valid if p.created_by_ref]
         + [p.id for _, p in valid if p.type == "identity"])
     ids = [p.id for _, p in valid]
     stored: dict[tuple[str, str, str], int] = {}
     own_keys: dict[tuple[str, str], str] = {}
-    for ev in tx.existing_versions(ids):
+    for ev in tx.existing_versions(ids, org.org_id):
         stored[(ev.id, ev.vkey, ev.sha)] = ev.vid
-        if ev.producer == org.org_id:
-            own_keys[(ev.id, ev.vkey)] = ev.sha
+        own_keys[(ev.id, ev.vkey)] = ev.sha
     owners = tx.owners(ids)
     refs = {m for _, p in valid for m in p.markings if m not in TLP_BY_ID}
-    held = tx.marking_levels(list(refs))
-    batch_levels: dict[str, int] = {}  # marking definitions of this batch that were accepted
+    known = tx.marking_levels(sorted(refs), org.org_id)
+    held = resolvable_levels(known, org.org_id)
+    own_defined = {d.marking_id for d in known if d.org_id == org.org_id}
     # Marking definitions first: only those accepted may resolve the markings of the others.
     definitions = [(i, p) for i, p in valid if p.marking_level is not None]
     ordered = definitions + [(i, p) for i, p in valid if p.marking_level is None]
@@ -135,54 +140,86 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
     new_index: list[int] = []
     unresolved_for: list[list[str]] = []
     reuse: list[tuple[int, str]] = []  # (existing vid, or -1 - index of a new row of this batch; type)
-    new_owners: dict[str, int | None] = {}
+    defined: list[tuple[str, int, int]] = []  # (marking id, level, vid as in ``reuse``)
+    new_owners: dict[str, Owner] = {}
+    claims: list[tuple[str, int]] = []
     seen: dict[tuple[str, str, str], int] = {}
     levels: dict[tuple[str, ...], tuple[int | None, list[str]]] = {}  # per marking set, for this batch
     for n, (i, p) in enumerate(ordered):
         if n == len(definitions):
             levels.clear()  # the accepted definitions are now held
         try:
-            level, unresolved = _check(p, org, coll, idents, owners, own_keys, held, levels)
+            level, unresolved = _check(p, org, coll, idents, own_keys, held, levels)
         except PacteError as exc:
             detail = exc.details[0] if exc.details else Detail(reason=exc.message, object_id=p.id)
             outcomes[i] = _failure(i, p, detail, exc.code)
             continue
         key = (p.id, p.version_key, p.sha)
         if key in stored:
-            reuse.append((stored[key], p.type))
+            ref = stored[key]
+            reuse.append((ref, p.type))
         elif key in seen:
-            reuse.append((-1 - seen[key], p.type))  # duplicate inside the batch: resolve after insert
+            ref = -1 - seen[key]
+            reuse.append((ref, p.type))  # duplicate inside the batch: resolve after insert
         else:
+            ref = -1 - len(new_rows)
             seen[key] = len(new_rows)
             own_keys[(p.id, p.version_key)] = p.sha
-            creator = idents.get(p.created_by_ref) if p.created_by_ref else None
-            if p.id not in owners and p.id not in new_owners:
-                member_made = creator is not None or (p.created_by_ref is None and not p.is_sco)
-                new_owners[p.id] = org.org_id if member_made else None
+            by_creator = p.created_by_ref is not None and idents.get(p.created_by_ref) == org.org_id
+            owner = owners.get(p.id) or new_owners.get(p.id)
+            if owner is None:
+                new_owners[p.id] = Owner(org.org_id, by_creator)
+            elif by_creator and not owner.by_creator and owner.org_id != org.org_id:
+                claims.append((p.id, org.org_id))  # the creator's own line becomes the owner's
             new_rows.append(VersionRow(
                 id=p.id, type=p.type, vkey=p.version_key, modified=p.modified, created=p.created,
                 producer=org.org_id, created_by_ref=p.created_by_ref,
-                relayed=p.created_by_ref is not None and creator is None, tlp=level, revoked=p.revoked,
-                sha=p.sha, doc=p.doc.decode("utf-8")))
+                relayed=p.created_by_ref is not None and p.created_by_ref not in idents, tlp=level,
+                revoked=p.revoked, sha=p.sha, doc=p.doc.decode("utf-8")))
             new_index.append(i)
             unresolved_for.append(unresolved)
         outcomes[i] = _success(i, p)
         if p.marking_level is not None:
-            batch_levels[p.id] = p.marking_level
-            held.setdefault(p.id, p.marking_level)
+            defined.append((p.id, p.marking_level, ref))
+            if p.id not in own_defined:  # the member's own definition beats one it only reads
+                own_defined.add(p.id)
+                held[p.id] = p.marking_level
     vids = tx.insert_versions(new_rows, now)
     tx.set_owners(list(new_owners.items()))
+    tx.claim_owners(claims)
     tx.add_unresolved([(vid, m) for vid, refs_ in zip(vids, unresolved_for, strict=True) for m in refs_])
     shares = [(vid, coll.cid, org.org_id, row.type) for vid, row in zip(vids, new_rows, strict=True)]
     shares += [(vid if vid >= 0 else vids[-1 - vid], coll.cid, org.org_id, otype) for vid, otype in reuse]
     tx.insert_shares(shares, now)
-    _resolve_markings(tx, sorted(batch_levels.items()))
+    _resolve_markings(tx, org, [MarkingDef(mid, org.org_id, level, vid if vid >= 0 else vids[-1 - vid])
+                                for mid, level, vid in defined])
 
 
-def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int], owners: dict[str, int | None],
+def resolvable_levels(defs: Sequence[MarkingDef], org_id: int, before_vid: int | None = None) -> dict[str, int]:
+    """Return {marking id: level} that a version of ``org_id`` may rely on.
+
+    Its own definition of a marking wins; otherwise the most restrictive definition it may read
+    that the hub accepted before the version (``before_vid``; None: before now). A definition
+    that the member could not read, or that came after its object, never governs the object.
+    """
+    own: dict[str, int] = {}
+    others: dict[str, int] = {}
+    for d in defs:
+        if d.org_id == org_id:
+            own[d.marking_id] = d.level
+        elif before_vid is None or d.vid < before_vid:
+            others[d.marking_id] = max(d.level, others.get(d.marking_id, d.level))
+    return {**others, **own}
+
+
+def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int],
            own_keys: dict[tuple[str, str], str], held: dict[str, int],
            levels: dict[tuple[str, ...], tuple[int | None, list[str]]]) -> tuple[int | None, list[str]]:
     """Apply provenance, versioning and marking rules to one object; raise on refusal."""
+    if p.id in RESERVED_MARKINGS:
+        raise PolicyRefused("reserved marking definition", [Detail(
+            reason="this id is a TLP marking definition the hub holds as its level; reference it, do not publish it",
+            field="id", object_id=p.id)])
     if p.created_by_ref is not None:
         creator = idents.get(p.created_by_ref)
         if creator is not None and creator != org.org_id:
@@ -192,11 +229,6 @@ def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int], owne
     if p.type == "identity" and idents.get(p.id, org.org_id) != org.org_id:
         raise PolicyRefused("spoofed provenance", [Detail(
             reason="this identity belongs to another member", field="id", object_id=p.id)])
-    owner = owners.get(p.id)
-    if owner is not None and owner != org.org_id:
-        raise PolicyRefused("not the creator", [Detail(
-            reason="this object was created by another member; only it may share versions of it",
-            field="id", object_id=p.id)])
     prior = own_keys.get((p.id, p.version_key))
     if prior is not None and prior != p.sha:
         raise PolicyRefused("conflicting version", [Detail(
@@ -210,9 +242,9 @@ def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int], owne
     return stored_level(level, unresolved), unresolved
 
 
-def _resolve_markings(tx: WriteTxn, levels: list[tuple[str, int]]) -> None:
-    """Record newly held marking definitions and re-level versions that referenced them."""
-    resolved = tx.record_markings(levels)
+def _resolve_markings(tx: WriteTxn, org: Org, defs: list[MarkingDef]) -> None:
+    """Record the member's new marking definitions and re-level its versions that referenced them."""
+    resolved = tx.record_markings(defs)
     if not resolved:
         return
     docs = tx.version_docs(resolved)
@@ -222,5 +254,7 @@ def _resolve_markings(tx: WriteTxn, levels: list[tuple[str, int]]) -> None:
         refs = list(obj.get("object_marking_refs", ()))
         refs += [g["marking_ref"] for g in obj.get("granular_markings", ()) if "marking_ref" in g]
         all_refs[vid] = refs
-    held = tx.marking_levels(sorted({m for refs in all_refs.values() for m in refs if m not in TLP_BY_ID}))
-    tx.set_version_tlp([(vid, stored_level(*explicit_level(refs, held))) for vid, refs in all_refs.items()])
+    known = tx.marking_levels(sorted({m for refs in all_refs.values() for m in refs if m not in TLP_BY_ID}),
+                              org.org_id)
+    tx.set_version_tlp([(vid, stored_level(*explicit_level(refs, resolvable_levels(known, org.org_id, vid))))
+                        for vid, refs in all_refs.items()])

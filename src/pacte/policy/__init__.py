@@ -15,7 +15,16 @@ Rules (documented in ARCHITECTURE.md, checked against an independent oracle in t
   readable by its producer only (fail closed).
 * Nothing is cached: each request sees the memberships and tokens as they are now.
 
-Read paths never filter pages in Python: they embed :func:`visible_clause` in their SQL.
+* Versions of one object id form lines, one per producer: a member that does not own an object
+  (another member's, one first relayed by someone else, a guessed id) publishes its own line,
+  never the owner's. A reader gets the owner's line when it can read it, else the line it could
+  read first (:func:`pacte.policy.clauses.preferred`).
+* A marking definition governs only the objects of the member that published it, and of members
+  that referenced it, when they could read it, after the hub accepted it. The TLP ids built into
+  the hub (OASIS TLP 1.0 and 2.0, and those the field's main tools mint) are their levels.
+
+Read paths never filter pages in Python: they embed the clauses of :mod:`pacte.policy.clauses`
+(each returns its SQL and its parameters together) in their SQL.
 """
 
 from __future__ import annotations
@@ -24,7 +33,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 
 from pacte.errors import Detail, Forbidden, PolicyRefused
+from pacte.policy.clauses import COMMUNITY_MAX, Clause, preferred, share_grants, visible
 from pacte.stix.markings import NON_RESTRICTING, TLP_BY_ID, Tlp
+
+__all__ = ["COMMUNITY_MAX", "DEFAULT_TLP", "MAX_TLP", "Clause", "CollectionKind", "Role", "check_default_tlp",
+           "check_share", "check_write", "explicit_level", "preferred", "share_grants", "stored_level", "visible"]
 
 
 class Role(StrEnum):
@@ -56,7 +69,7 @@ DEFAULT_TLP: dict[CollectionKind, Tlp] = {
 
 # The most restrictive level each kind of collection may carry.
 MAX_TLP: dict[CollectionKind, Tlp] = {
-    CollectionKind.COMMUNITY: Tlp.AMBER,
+    CollectionKind.COMMUNITY: Tlp(COMMUNITY_MAX),
     CollectionKind.GROUP: Tlp.RED,
     CollectionKind.PRIVATE: Tlp.RED,
 }
@@ -111,28 +124,3 @@ def check_write(role: Role, is_member: bool, collection_name: str) -> None:
         raise Forbidden(f"the {role.value} role cannot share objects; an analyst or admin token is needed")
     if not is_member:
         raise Forbidden(f"your organisation is not a member of collection {collection_name!r}")
-
-
-def visible_clause(v: str = "v") -> str:
-    """Return the SQL condition under which reader ``:reader`` may read version alias ``v``.
-
-    The parameter style is ``?`` for one ``reader`` value, repeated; callers pass the reader's
-    organisation id for every placeholder (see :func:`visible_params`).
-    """
-    level = f"COALESCE({v}.tlp, c.default_tlp)"
-    return (
-        f"({v}.producer = ?"
-        f" OR EXISTS (SELECT 1 FROM sharers sh WHERE sh.vid = {v}.vid AND sh.org_id = ?)"
-        f" OR EXISTS (SELECT 1 FROM shares s JOIN collections c ON c.cid = s.cid"
-        f" WHERE s.vid = {v}.vid AND c.deleted = 0 AND {level} <= {int(Tlp.RED)}"
-        f" AND (CASE WHEN c.kind = 'community' THEN {level} <= {int(MAX_TLP[CollectionKind.COMMUNITY])}"
-        f" ELSE EXISTS (SELECT 1 FROM members m WHERE m.cid = c.cid AND m.org_id = ?) END)))"
-    )
-
-
-VISIBLE_PARAMS_PER_CLAUSE = 3
-
-
-def visible_params(reader: int) -> list[int]:
-    """Return the parameters :func:`visible_clause` needs for one reader."""
-    return [reader] * VISIBLE_PARAMS_PER_CLAUSE

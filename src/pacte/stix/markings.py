@@ -50,7 +50,15 @@ TLP1_IDS: dict[str, Tlp] = {
     "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": Tlp.RED,
 }
 
-TLP_BY_ID: dict[str, Tlp] = {**{v: k for k, v in TLP2_IDS.items()}, **TLP1_IDS}
+# TLP marking definitions that the field's main tools mint under ids of their own (see TOOL_TLP_SOURCES).
+TOOL_TLP_IDS: dict[str, Tlp] = {
+    "marking-definition--826578e1-40ad-459f-bc73-ede076f81f37": Tlp.AMBER_STRICT,  # OpenCTI
+}
+
+TLP_BY_ID: dict[str, Tlp] = {**{v: k for k, v in TLP2_IDS.items()}, **TLP1_IDS, **TOOL_TLP_IDS}
+
+# Ids nobody may publish: the hub holds them as their TLP levels and serves the canonical definitions.
+RESERVED_MARKINGS: frozenset[str] = frozenset(TLP_BY_ID)
 
 TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 
@@ -96,3 +104,24 @@ def tlp2_marking_object(level: Tlp) -> dict[str, object]:
             TLP2_EXTENSION: {"extension_type": "property-extension", "tlp_2_0": level.name.lower().replace("_", "+")}
         },
     }
+
+
+_TLP1_NAMES = {Tlp.CLEAR: "white", Tlp.GREEN: "green", Tlp.AMBER: "amber", Tlp.RED: "red"}
+
+
+def canonical_marking(marking_id: str) -> dict[str, object] | None:
+    """Return the canonical definition of a TLP marking id the hub holds, or None for other ids.
+
+    TLP 1.0 ids get the STIX 2.1 predefined objects (section 7.2.1.4), TLP 2.0 ids the OASIS
+    extension objects, and ids minted by tools the TLP 2.0 form of their level under their own id.
+    """
+    marking_id = marking_id.lower()
+    level = TLP_BY_ID.get(marking_id)
+    if level is None:
+        return None
+    if marking_id in TLP1_IDS:
+        name = _TLP1_NAMES[level]
+        return {"type": "marking-definition", "spec_version": "2.1", "id": marking_id,
+                "created": "2017-01-20T00:00:00.000Z", "definition_type": "tlp", "name": f"TLP:{name.upper()}",
+                "definition": {"tlp": name}}
+    return {**tlp2_marking_object(level), "id": marking_id}

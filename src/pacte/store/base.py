@@ -127,19 +127,37 @@ class ExistingVersion:
     producer: int
 
 
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Who owns an object id: its creator (named by ``created_by_ref``) or its first poster."""
+
+    org_id: int
+    by_creator: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MarkingDef:
+    """A marking definition as one producer published it, with the version that carries it."""
+
+    marking_id: str
+    org_id: int
+    level: int
+    vid: int
+
+
 class WriteTxn(Protocol):
     """Lookups and inserts available inside one write transaction."""
 
-    def existing_versions(self, ids: Sequence[str]) -> list[ExistingVersion]:
-        """Return every stored version of these object ids."""
+    def existing_versions(self, ids: Sequence[str], producer: int) -> list[ExistingVersion]:
+        """Return the stored versions of these object ids in the line of ``producer``."""
         ...
 
-    def owners(self, ids: Sequence[str]) -> dict[str, int | None]:
-        """Return {id: owner org or None} for the object ids that are stored."""
+    def owners(self, ids: Sequence[str]) -> dict[str, Owner]:
+        """Return the owner of each of these object ids that is stored."""
         ...
 
-    def marking_levels(self, ids: Sequence[str]) -> dict[str, int]:
-        """Return {marking id: level} for the marking definitions the hub holds."""
+    def marking_levels(self, ids: Sequence[str], org_id: int) -> list[MarkingDef]:
+        """Return the definitions of these markings that ``org_id`` published or may read."""
         ...
 
     def member_identities(self, identity_ids: Sequence[str]) -> dict[str, int]:
@@ -150,16 +168,20 @@ class WriteTxn(Protocol):
         """Insert new versions and return their version ids, in order."""
         ...
 
-    def set_owners(self, owners: Sequence[tuple[str, int | None]]) -> None:
+    def set_owners(self, owners: Sequence[tuple[str, Owner]]) -> None:
         """Record the owner of object ids seen for the first time."""
+        ...
+
+    def claim_owners(self, claims: Sequence[tuple[str, int]]) -> None:
+        """Make creators the owners of (id, org) objects that a first poster, not a creator, owns."""
         ...
 
     def insert_shares(self, shares: Sequence[tuple[int, int, int, str]], now: str) -> list[bool]:
         """Insert (vid, cid, org, type) shares, each with a strictly increasing added time; True if new."""
         ...
 
-    def record_markings(self, levels: Sequence[tuple[str, int]]) -> list[int]:
-        """Store marking-definition levels; return vids whose unresolved markings became resolved."""
+    def record_markings(self, defs: Sequence[MarkingDef]) -> list[int]:
+        """Store marking definitions; return the vids of their producers' versions now fully resolved."""
         ...
 
     def add_unresolved(self, pairs: Sequence[tuple[int, str]]) -> None:
@@ -192,6 +214,10 @@ class Store(Protocol):
         """Return the schema version the database is at."""
         ...
 
+    def hub_key(self, name: str = "positions") -> bytes:
+        """Return the hub's 256-bit secret key ``name``, creating it at random on first use (store/keys.py)."""
+        ...
+
     # members and tokens
     def add_org(self, name: str, country: str | None, identity_id: str, now: str) -> Org:
         """Create a member organisation."""
@@ -199,6 +225,10 @@ class Store(Protocol):
 
     def list_orgs(self) -> list[Org]:
         """Return all member organisations by name."""
+        ...
+
+    def claim_created(self, org_id: int, identity_id: str) -> int:
+        """Make ``org_id`` the owner of the objects its identity created, unless a creator owns them; return how many."""
         ...
 
     def org_by_name(self, name: str) -> Org | None:

@@ -3,7 +3,7 @@
 Every accepted write appends one or more rows to ``events`` inside its own transaction, with
 ``eid`` strictly increasing in commit order (writers are serialised by both backends). The
 log is the source of truth of every push channel: SSE streams and webhooks page it with
-:meth:`EventLogSQL.stream_events`, whose SQL embeds :func:`pacte.policy.visible_clause`, so
+:meth:`EventLogSQL.stream_events`, whose SQL embeds :func:`pacte.policy.visible`, so
 what a subscriber receives is decided by the policy at delivery time.
 
 Event kinds:
@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pacte.policy import MAX_TLP, CollectionKind, visible_clause, visible_params
-from pacte.stix.markings import Tlp
+from pacte.policy import Clause, share_grants, visible
 from pacte.stix.timestamps import format_key
 
 if TYPE_CHECKING:
@@ -124,27 +123,31 @@ _HEAD = "SELECT COALESCE((SELECT MAX(eid) FROM events), (SELECT MAX(pruned_upto)
 _WEBHOOK = "wid, uuid, org_id, token_id, url, secret, filters, cursor, created, disabled"
 
 
-def _through(x: str) -> str:
-    """SQL: the reader may read version ``v`` through the share that object event ``x`` logged.
+def _through(x: str, reader: int) -> Clause:
+    """SQL: ``reader`` may read version ``v`` through the share that object event ``x`` logged.
 
-    Either the reader made that share, or it still exists in a live collection whose audience
-    had the reader already when ``x`` was logged (no ``member-added`` for the reader after it) and
-    whose TLP rule allows the version there (the per-share half of visible_clause). Three
-    placeholders, each the reader.
+    Either the reader made that share, or it still exists in a live collection that grants the
+    version to the reader (:func:`pacte.policy.share_grants`) and whose audience had the reader
+    already when ``x`` was logged (no ``member-added`` for the reader after it).
     """
-    level = f"COALESCE(v.tlp, c{x}.default_tlp)"
-    return (f"({x}.org_id = ? OR EXISTS (SELECT 1 FROM shares s{x} JOIN collections c{x} ON c{x}.cid = s{x}.cid"
-            f" WHERE s{x}.vid = {x}.vid AND s{x}.cid = {x}.cid AND c{x}.deleted = 0 AND {level} <= {int(Tlp.RED)}"
-            f" AND (CASE WHEN c{x}.kind = 'community' THEN {level} <= {int(MAX_TLP[CollectionKind.COMMUNITY])}"
-            f" ELSE EXISTS (SELECT 1 FROM members m{x} WHERE m{x}.cid = c{x}.cid AND m{x}.org_id = ?) END)"
-            f" AND NOT EXISTS (SELECT 1 FROM events j{x} WHERE j{x}.kind = '{MEMBER_ADDED}' AND j{x}.cid = {x}.cid"
-            f" AND j{x}.org_id = ? AND j{x}.eid > {x}.eid)))")
+    grant = share_grants(f"c{x}", "v", reader)
+    return Clause(
+        f"({x}.org_id = ? OR EXISTS (SELECT 1 FROM shares s{x} JOIN collections c{x} ON c{x}.cid = s{x}.cid"
+        f" WHERE s{x}.vid = {x}.vid AND s{x}.cid = {x}.cid AND {grant.sql}"
+        f" AND NOT EXISTS (SELECT 1 FROM events j{x} WHERE j{x}.kind = '{MEMBER_ADDED}' AND j{x}.cid = {x}.cid"
+        f" AND j{x}.org_id = ? AND j{x}.eid > {x}.eid)))",
+        (reader, *grant.params, reader))
 
 
-# An object event is delivered once per version: not if an earlier event of the same version (still in
-# the log) was readable through its own share. Three placeholders, each the reader.
-_FIRST_SHARE = (f"NOT EXISTS (SELECT 1 FROM events p WHERE p.vid = e.vid AND p.kind = '{OBJECT}' AND p.eid < e.eid"
-                f" AND {_through('p')})")
+def _first_share(reader: int) -> Clause:
+    """SQL: object event ``e`` is the first of its version (still in the log) that ``reader`` could read.
+
+    An object event is delivered once per version: not if an earlier event of the same version was
+    readable through its own share.
+    """
+    earlier = _through("p", reader)
+    return Clause(f"NOT EXISTS (SELECT 1 FROM events p WHERE p.vid = e.vid AND p.kind = '{OBJECT}'"
+                  f" AND p.eid < e.eid AND {earlier.sql})", earlier.params)
 
 
 def _webhook(r: Sequence[Any]) -> Webhook:
@@ -396,8 +399,9 @@ class EventLogSQL:
         a version readable through an earlier share still in the log is not delivered again.
         Membership events go to the organisation concerned only.
         """
-        obj: list[str] = [visible_clause("v"), _through("e"), _FIRST_SHARE]
-        params: list[Any] = [q.after, q.upto, *visible_params(q.reader), *[q.reader] * 6]
+        rule = visible("v", q.reader) & _through("e", q.reader) & _first_share(q.reader)
+        obj: list[str] = [rule.sql]
+        params: list[Any] = [q.after, q.upto, *rule.params]
         if q.types:
             obj.append(f"v.type IN ({','.join('?' * len(q.types))})")
             params.extend(q.types)

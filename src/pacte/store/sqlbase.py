@@ -8,12 +8,14 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from pacte.policy import CollectionKind, Role, visible_clause, visible_params
+from pacte.policy import CollectionKind, Role, preferred, visible
 from pacte.store.base import (
     Collection,
     ExistingVersion,
+    MarkingDef,
     ObjectQuery,
     Org,
+    Owner,
     Page,
     StoredObject,
     Token,
@@ -119,33 +121,35 @@ class SQLWriteTxn:
     def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.store.executemany(self.conn, self.store.sql(sql), rows)
 
-    def existing_versions(self, ids: Sequence[str]) -> list[ExistingVersion]:
-        """Return every stored version of these object ids."""
+    def existing_versions(self, ids: Sequence[str], producer: int) -> list[ExistingVersion]:
+        """Return the stored versions of these object ids in the line of ``producer``."""
         out: list[ExistingVersion] = []
         for part in _chunks(list(set(ids))):
             out.extend(ExistingVersion(int(r[0]), r[1], r[2], r[3], int(r[4])) for r in self._x(
-                f"SELECT vid, id, vkey, sha, producer FROM versions WHERE id IN ({_marks(len(part))})", part
+                f"SELECT vid, id, vkey, sha, producer FROM versions WHERE id IN ({_marks(len(part))})"
+                " AND producer = ?", [*part, producer]
             ).fetchall())
         return out
 
-    def owners(self, ids: Sequence[str]) -> dict[str, int | None]:
-        """Return {id: owner org or None} for the object ids that are stored."""
-        out: dict[str, int | None] = {}
+    def owners(self, ids: Sequence[str]) -> dict[str, Owner]:
+        """Return the owner of each of these object ids that is stored."""
+        out: dict[str, Owner] = {}
         for part in _chunks(list(set(ids))):
-            for oid, owner in self._x(
-                f"SELECT id, owner_org FROM objects WHERE id IN ({_marks(len(part))})", part
+            for oid, owner, by_creator in self._x(
+                f"SELECT id, owner_org, by_creator FROM objects WHERE id IN ({_marks(len(part))})", part
             ).fetchall():
-                out[oid] = owner
+                out[oid] = Owner(int(owner or 0), bool(by_creator))
         return out
 
-    def marking_levels(self, ids: Sequence[str]) -> dict[str, int]:
-        """Return {marking id: level} for the marking definitions the hub holds."""
-        out: dict[str, int] = {}
-        for part in _chunks(list(set(ids))):
-            for mid, level in self._x(
-                f"SELECT marking_id, level FROM marking_levels WHERE marking_id IN ({_marks(len(part))})", part
-            ).fetchall():
-                out[mid] = int(level)
+    def marking_levels(self, ids: Sequence[str], org_id: int) -> list[MarkingDef]:
+        """Return the definitions of these markings that ``org_id`` published or may read."""
+        out: list[MarkingDef] = []
+        for part in _chunks(sorted(set(ids))):
+            seen = visible("v", org_id)
+            out.extend(MarkingDef(r[0], int(r[1]), int(r[2]), int(r[3])) for r in self._x(
+                "SELECT d.marking_id, d.org_id, d.level, d.vid FROM markings d JOIN versions v ON v.vid = d.vid"
+                f" WHERE d.marking_id IN ({_marks(len(part))}) AND (d.org_id = ? OR {seen.sql})",
+                [*part, org_id, *seen.params]).fetchall())
         return out
 
     def member_identities(self, identity_ids: Sequence[str]) -> dict[str, int]:
@@ -186,10 +190,17 @@ class SQLWriteTxn:
         )
         return vids
 
-    def set_owners(self, owners: Sequence[tuple[str, int | None]]) -> None:
+    def set_owners(self, owners: Sequence[tuple[str, Owner]]) -> None:
         """Record the owner of object ids seen for the first time."""
         if owners:
-            self.store.bulk_insert_new(self.conn, "objects", ("id", "owner_org"), owners)
+            self.store.bulk_insert_new(self.conn, "objects", ("id", "owner_org", "by_creator"),
+                                       [(oid, o.org_id, int(o.by_creator)) for oid, o in owners])
+
+    def claim_owners(self, claims: Sequence[tuple[str, int]]) -> None:
+        """Make creators the owners of (id, org) objects that a first poster, not a creator, owns."""
+        if claims:
+            self._many("UPDATE objects SET owner_org = ?, by_creator = 1 WHERE id = ? AND by_creator = 0",
+                       [(org, oid) for oid, org in claims])
 
     def insert_shares(self, shares: Sequence[tuple[int, int, int, str]], now: str) -> list[bool]:
         """Insert (vid, cid, org, type) shares, each with a strictly increasing added time; True if new."""
@@ -222,20 +233,21 @@ class SQLWriteTxn:
         self.store._event_append(self.conn, [(OBJECT, r[1], r[2], r[3], None) for r in rows])
         return fresh
 
-    def record_markings(self, levels: Sequence[tuple[str, int]]) -> list[int]:
-        """Store marking-definition levels; return vids whose unresolved markings became resolved."""
-        if not levels:
+    def record_markings(self, defs: Sequence[MarkingDef]) -> list[int]:
+        """Store marking definitions; return the vids of their producers' versions now fully resolved."""
+        if not defs:
             return []
-        self._many(
-            "INSERT INTO marking_levels (marking_id, level) VALUES (?, ?) ON CONFLICT DO NOTHING", levels
-        )
-        ids = [m for m, _ in levels]
+        self._many("INSERT INTO markings (marking_id, org_id, level, vid) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                   [(d.marking_id, d.org_id, d.level, d.vid) for d in defs])
         touched: set[int] = set()
-        for part in _chunks(ids):
-            marks = _marks(len(part))
-            touched.update(int(r[0]) for r in self._x(
-                f"SELECT vid FROM unresolved WHERE marking_id IN ({marks})", part).fetchall())
-            self._x(f"DELETE FROM unresolved WHERE marking_id IN ({marks})", part)
+        for org_id in sorted({d.org_id for d in defs}):
+            ids = sorted({d.marking_id for d in defs if d.org_id == org_id})
+            for part in _chunks(ids):
+                mine = (f"marking_id IN ({_marks(len(part))}) AND EXISTS"
+                        " (SELECT 1 FROM versions v WHERE v.vid = unresolved.vid AND v.producer = ?)")
+                touched.update(int(r[0]) for r in self._x(
+                    f"SELECT vid FROM unresolved WHERE {mine}", [*part, org_id]).fetchall())
+                self._x(f"DELETE FROM unresolved WHERE {mine}", [*part, org_id])
         if not touched:
             return []
         still: set[int] = set()
@@ -350,6 +362,12 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
     def list_orgs(self) -> list[Org]:
         """Return all member organisations by name."""
         return [_org(r) for r in self._all(f"SELECT {_ORG} FROM orgs ORDER BY name")]
+
+    def claim_created(self, org_id: int, identity_id: str) -> int:
+        """Make ``org_id`` the owner of the objects its identity created, unless a creator owns them; return how many."""
+        return self._exec("UPDATE objects SET owner_org = ?, by_creator = 1 WHERE by_creator = 0 AND id IN"
+                          " (SELECT v.id FROM versions v WHERE v.created_by_ref = ? OR v.id = ?)",
+                          (org_id, identity_id, identity_id))
 
     def org_by_name(self, name: str) -> Org | None:
         """Return the member with this name."""
@@ -479,8 +497,9 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
         else:
             source = "versions v"
             seq, added = "v.vid", "v.added"
-        conds = [visible_clause("v")]
-        params.extend(visible_params(q.reader))
+        seen = visible("v", q.reader)
+        conds = [seen.sql]
+        params.extend(seen.params)
         if q.after_seq and not seek:
             conds.append(f"{seq} > ?")
             params.append(q.after_seq)
@@ -506,14 +525,9 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
             conds.append(f"v.vkey IN ({_marks(len(q.version_keys))})")
             params.extend(q.version_keys)
         elif q.versions != "all":
-            op = ">" if q.versions == "last" else "<"
-            scope = ""
-            if q.collection is not None:
-                scope = " JOIN shares sc2 ON sc2.vid = v2.vid AND sc2.cid = ?"
-                params.append(q.collection)
-            conds.append(f"NOT EXISTS (SELECT 1 FROM versions v2{scope} WHERE v2.id = v.id AND v2.vkey {op} v.vkey"
-                         f" AND {visible_clause('v2')})")
-            params.extend(visible_params(q.reader))
+            chosen = preferred("v", q.reader, q.versions, q.collection)
+            conds.append(chosen.sql)
+            params.extend(chosen.params)
         return source, " AND ".join(conds), params
 
     def _seeks(self, q: ObjectQuery) -> bool:

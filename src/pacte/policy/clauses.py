@@ -1,0 +1,86 @@
+"""The read rule as SQL: every condition that decides what a reader sees, with its parameters.
+
+Each function returns a :class:`Clause`, the SQL text (``?`` placeholders) together with the
+values of its placeholders in order, so no caller counts placeholders by hand. The store, the
+event log and the write path (marking definitions a writer may rely on) embed these clauses in
+their own queries; nothing filters a page afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pacte.stix.markings import Tlp
+
+# The most restrictive level a community collection carries (see MAX_TLP in pacte.policy).
+COMMUNITY_MAX = int(Tlp.AMBER)
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """A SQL condition and the values of its ``?`` placeholders, in order."""
+
+    sql: str
+    params: tuple[Any, ...] = ()
+
+    def __and__(self, other: Clause) -> Clause:
+        """Return the conjunction of two clauses."""
+        return Clause(f"({self.sql} AND {other.sql})", self.params + other.params)
+
+
+def share_grants(c: str, v: str, reader: int) -> Clause:
+    """Return the condition under which a share into collection alias ``c`` lets ``reader`` read version ``v``.
+
+    The collection is live, the version's TLP (its own marking, else the collection's default)
+    is one the hub can resolve and is allowed in that kind of collection, and the reader is in
+    the collection's audience (every member for ``community``).
+    """
+    level = f"COALESCE({v}.tlp, {c}.default_tlp)"
+    return Clause(
+        f"({c}.deleted = 0 AND {level} <= {int(Tlp.RED)}"
+        f" AND (CASE WHEN {c}.kind = 'community' THEN {level} <= {COMMUNITY_MAX}"
+        f" ELSE EXISTS (SELECT 1 FROM members m{c} WHERE m{c}.cid = {c}.cid AND m{c}.org_id = ?) END))",
+        (reader,))
+
+
+def visible(v: str, reader: int) -> Clause:
+    """Return the condition under which ``reader`` may read version alias ``v``.
+
+    The reader produced the version, or shared it (rows of hubs from before ownership lines),
+    or a share of it into a live collection grants it (:func:`share_grants`).
+    """
+    grant = share_grants(f"c{v}", v, reader)
+    return Clause(
+        f"({v}.producer = ?"
+        f" OR EXISTS (SELECT 1 FROM sharers sh{v} WHERE sh{v}.vid = {v}.vid AND sh{v}.org_id = ?)"
+        f" OR EXISTS (SELECT 1 FROM shares s{v} JOIN collections c{v} ON c{v}.cid = s{v}.cid"
+        f" WHERE s{v}.vid = {v}.vid AND {grant.sql}))",
+        (reader, reader, *grant.params))
+
+
+def preferred(v: str, reader: int, which: Literal["last", "first"], collection: int | None = None) -> Clause:
+    """Return the condition that version ``v`` is the one ``reader`` gets for its object id.
+
+    Versions of one id form lines, one per producer. The reader gets the owner's line if it can
+    read any of it, else the line whose earliest readable version came first; within the line,
+    the latest (``last``) or earliest (``first``) readable version. Only versions the reader may
+    read take part, so the choice never depends on rows it cannot see. With ``collection``, only
+    versions shared into that collection take part.
+    """
+    op = ">" if which == "last" else "<"
+    scoped: tuple[Any, ...] = () if collection is None else (collection,)
+
+    def within(alias: str) -> str:
+        return "" if collection is None else f" JOIN shares s_{alias} ON s_{alias}.vid = {alias}.vid AND s_{alias}.cid = ?"
+
+    seen2, seen3 = visible("v2", reader), visible("v3", reader)
+    owner = f"COALESCE((SELECT ob.owner_org FROM objects ob WHERE ob.id = {v}.id), 0)"
+    sql = (
+        f"NOT EXISTS (SELECT 1 FROM versions v2{within('v2')} WHERE v2.id = {v}.id AND v2.vid <> {v}.vid"
+        f" AND {seen2.sql} AND ((v2.producer = {v}.producer AND v2.vkey {op} {v}.vkey)"
+        f" OR (v2.producer <> {v}.producer AND (v2.producer = {owner} OR ({v}.producer <> {owner}"
+        f" AND v2.vid < (SELECT MIN(v3.vid) FROM versions v3{within('v3')} WHERE v3.id = {v}.id"
+        f" AND v3.producer = {v}.producer AND {seen3.sql}))))))"
+    )
+    return Clause(sql, (*scoped, *seen2.params, *scoped, *seen3.params))
