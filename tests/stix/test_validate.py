@@ -34,7 +34,7 @@ def test_valid_indicator_prepared() -> None:
     ({"spec_version": "2.0"}, "spec_version", "2.1"),
     ({"spec_version": None}, "spec_version", "required"),
     ({"created": "2024-01-01 00:00:00"}, "created", "RFC 3339"),
-    ({"modified": "2023-12-31T00:00:00Z"}, "modified", "earlier than created"),
+    ({"modified": "2023-12-31T00:00:00.000Z"}, "modified", "earlier than created"),
     ({"valid_from": "2024-02-30T00:00:00Z"}, "valid_from", "RFC 3339"),
     ({"pattern": None}, "pattern", "required"),
     ({"created_by_ref": "identity--bad"}, "created_by_ref", "identifier"),

@@ -193,6 +193,11 @@ def _lower_same_length(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
+def _list(value: object) -> list[Any]:
+    """Return a property's value if it is a list, else an empty list (a member's object may hold anything)."""
+    return value if isinstance(value, list) else []
+
+
 class Knowledge:
     """Names and aliases of the hub's STIX objects, with an Aho-Corasick matcher over them."""
 
@@ -218,7 +223,7 @@ class Knowledge:
                 continue
             if obj.get("revoked"):
                 if obj.get("type") == "attack-pattern":
-                    for ref in obj.get("external_references") or ():
+                    for ref in _list(obj.get("external_references")):
                         ext = ref.get("external_id") if isinstance(ref, Mapping) else None
                         if isinstance(ext, str):
                             revoked_techniques[ext] = str(obj.get("id"))
@@ -229,7 +234,7 @@ class Knowledge:
                 continue
             if stype == "attack-pattern":
                 # Deprecated techniques still resolve (older reports cite them), unless a current one has the id.
-                for ref in obj.get("external_references") or ():
+                for ref in _list(obj.get("external_references")):
                     ext = ref.get("external_id") if isinstance(ref, Mapping) else None
                     if (isinstance(ext, str) and re.fullmatch(r"T\d{4}(?:\.\d{3})?", ext)
                             and (ext not in kb._techniques or not obj.get("x_mitre_deprecated"))):
@@ -251,7 +256,7 @@ class Knowledge:
             kb._objects[sid] = obj
             names = [entity.name]
             for key in _ALIAS_KEYS:
-                names.extend(a for a in obj.get(key) or () if isinstance(a, str))
+                names.extend(a for a in _list(obj.get(key)) if isinstance(a, str))
             for alias in names:
                 alias = alias.strip()
                 if len(alias) < 3 or alias.isdigit():

@@ -10,7 +10,8 @@ import orjson
 from fastapi import Request
 
 from pacte.errors import Detail, InvalidJSON, TooDeep, TooLarge
-from pacte.stix.bundle import objects_of, refuse_inexact_integers
+from pacte.stix.bundle import objects_of, refuse_inexact_integers, refuse_inexact_objects
+from pacte.stix.spans import parse_split
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -28,15 +29,27 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def parse_json(body: bytes) -> Any:
-    """Return the parsed JSON body; raise InvalidJSON naming the position of the problem."""
+def parse_json(body: bytes, max_depth: int | None = None) -> Any:
+    """Return the parsed JSON body; raise InvalidJSON naming the position of the problem.
+
+    With ``max_depth`` the body is a bundle or envelope: when it nests too deeply to parse whole,
+    its objects are parsed one by one and those still too deep are refused alone (see
+    ``pacte.stix.spans``); an integer too large to keep refuses the object holding it.
+    """
     if not body.strip():
         raise InvalidJSON("the request body is empty", [Detail(reason="a JSON document is required")])
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if "recursion" in exc.msg or "depth" in exc.msg:
+            if max_depth is not None:
+                doc = parse_split(body, max_depth)
+                refuse_inexact_objects(body, doc)
+                return doc
             raise TooDeep("JSON nests too deeply to parse", [Detail(reason=exc.msg)]) from None
         raise InvalidJSON("malformed JSON", [Detail(reason=f"{exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
-    refuse_inexact_integers(body, doc)
+    if max_depth is not None:
+        refuse_inexact_objects(body, doc)
+    else:
+        refuse_inexact_integers(body, doc)
     return doc

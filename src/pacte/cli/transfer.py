@@ -19,6 +19,7 @@ from pacte.hub import Hub
 from pacte.hub.members import require_org
 from pacte.hub.sharing import Checked, Outcome, check_objects, share_checked
 from pacte.stix.bundle import float_path, inexact_integers, objects_of
+from pacte.stix.spans import parse_split
 from pacte.stix.validate import Prepared
 from pacte.store.base import Org
 
@@ -95,17 +96,25 @@ def import_bundle(hub: Hub, file: Path, org_name: str, collection: str, batch: i
             gc.enable()
 
 
+def _parse(raw: bytes, name: str, max_depth: int) -> Any:
+    """Return the parsed bundle file; one too deep to parse whole is parsed object by object."""
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if "recursion" in exc.msg or "depth" in exc.msg:  # objects too deep to parse are refused alone
+            return parse_split(raw, max_depth)
+        raise InvalidJSON(f"{name} is not valid JSON", [Detail(
+            reason=f"{exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+    return doc
+
+
 def _import(hub: Hub, file: Path, org_name: str, collection: str, batch: int, progress: bool) -> tuple[int, int]:
     org = require_org(hub.store, org_name)
     coll = hub.collection_for(org, collection)
     if not hub.can_write_as(org, coll):
         hub.share_as(org, coll, [])  # raises the membership error
     raw = file.read_bytes()
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJSON(f"{file.name} is not valid JSON", [Detail(
-            reason=f"{exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+    doc = _parse(raw, file.name, hub.settings.max_depth)
     objects = objects_of(doc, hub.settings.max_depth)
     del doc
     # marking definitions first, so the objects that reference them are levelled on arrival

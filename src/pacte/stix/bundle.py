@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from pacte.errors import Detail, InvalidSTIX, TooDeep
-from pacte.stix.validate import depth_exceeds, is_stix_id
+from pacte.stix.validate import Refused, depth_exceeds, is_stix_id
 
 # A JSON string, or an integer literal of 20+ digits outside strings.
 _BIG_INT = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?\d{20,})(?![\d.eE])')
@@ -59,6 +59,31 @@ def refuse_inexact_integers(raw: bytes, doc: Any) -> None:
         reason="integers beyond 64 bits cannot be stored exactly; STIX integers are within ±(2^53 - 1)",
         field=path.split(".", 1)[-1] if path.startswith("objects[") else path or None,
         object_id=_object_id(doc, path))])
+
+
+def refuse_inexact_objects(raw: bytes, doc: Any) -> None:
+    """Stand a refusal in for each object of ``doc["objects"]`` that holds an integer beyond 64 bits.
+
+    The other objects of the bundle or envelope go on to validation; an inexact integer outside
+    the objects refuses the whole document as :func:`refuse_inexact_integers` does.
+    """
+    if _TWENTY_DIGITS not in raw.translate(_DIGITS_AS_ZERO):
+        return
+    inexact = inexact_integers(raw)
+    if not inexact:
+        return
+    objects = doc.get("objects") if isinstance(doc, dict) else None
+    if isinstance(objects, list):
+        for i, obj in enumerate(objects):
+            path = float_path(obj, inexact)
+            if path:
+                oid = obj.get("id") if isinstance(obj, dict) else None
+                objects[i] = Refused(oid if isinstance(oid, str) else None, path, _INEXACT_REASON)
+    if float_path(doc, inexact):  # outside the objects: the whole document is refused
+        refuse_inexact_integers(raw, doc)
+
+
+_INEXACT_REASON = "integers beyond 64 bits cannot be stored exactly; STIX integers are within ±(2^53 - 1)"
 
 
 def inexact_integers(raw: bytes) -> set[float]:

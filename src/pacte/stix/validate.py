@@ -18,6 +18,8 @@ import orjson
 from pacte.errors import Detail
 from pacte.stix import timestamps
 from pacte.stix.markings import marking_definition_level
+from pacte.stix.observables import observable_problem
+from pacte.stix.patterns import pattern_problem
 
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
 # RFC 4122: hex digits are case-insensitive on input (the OASIS examples include an uppercase one).
@@ -66,10 +68,16 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "autonomous-system": ("number",),
 }
 
-_PLAIN, _TIMESTAMP, _REF, _REFS, _NESTED = 0, 1, 2, 3, 4
-_KEY_KIND: dict[str, int] = dict.fromkeys(
-    ("type", "id", "spec_version", "name", "description", "revoked", "confidence", "lang", "pattern",
-     "pattern_type", "relationship_type", "is_family", "identity_class", "definition_type"), _PLAIN)
+_PLAIN, _TIMESTAMP, _REF, _REFS, _NESTED, _STRING, _SCALAR = 0, 1, 2, 3, 4, 5, 6
+# _PLAIN keys are checked before the loop; _SCALAR keys after it (revoked, confidence, is_family), and any
+# container under them is scanned for depth first; _STRING keys must be strings (STIX 2.1 says so for each).
+_KEY_KIND: dict[str, int] = {
+    **dict.fromkeys(("type", "id", "spec_version"), _PLAIN),
+    **dict.fromkeys(("revoked", "confidence", "is_family"), _SCALAR),
+    **dict.fromkeys(("name", "description", "lang", "pattern", "pattern_type", "pattern_version",
+                     "relationship_type", "identity_class", "definition_type", "context", "opinion",
+                     "content", "abstract", "product", "result"), _STRING),
+}
 
 
 def _classify(obj_id: str, key: str) -> int:
@@ -92,6 +100,10 @@ def _classify(obj_id: str, key: str) -> int:
 
 # Nesting allowed inside one object; a bundle adds two levels above it.
 DEFAULT_MAX_DEPTH = 32
+# Largest object kept (its compact JSON); a body may be larger, holding many objects.
+MAX_OBJECT_BYTES = 16 * 1024 * 1024
+# created and modified are precise to the millisecond at least (STIX 2.1 section 3.2).
+_MILLIS_PROPS = ("created", "modified")
 
 
 @dataclass(slots=True)  # not frozen: built per object, and pickled back from validation workers
@@ -120,6 +132,15 @@ class ObjectInvalid(Exception):
     def __init__(self, detail: Detail) -> None:
         super().__init__(detail.reason)
         self.detail = detail
+
+
+class Refused(dict[str, Any]):
+    """Stands in for an object of a bundle that could not even be parsed (too deep): validation refuses it."""
+
+    def __init__(self, obj_id: str | None, field: str, reason: str) -> None:
+        super().__init__({"id": obj_id} if obj_id is not None else {})
+        self.field = field
+        self.reason = reason
 
 
 def _fail(obj_id: str | None, field: str, reason: str) -> ObjectInvalid:
@@ -176,8 +197,20 @@ def _check_ref(obj_id: str, field: str, value: Any) -> None:
         raise _fail(obj_id, field, "must be a STIX identifier of the form type--uuid")
 
 
+def _check_pattern(obj_id: str, obj: dict[str, Any]) -> None:
+    """Refuse an indicator whose STIX pattern does not parse (every reader's stix2 library would fail on it)."""
+    version = obj.get("pattern_version")
+    if version is not None and version != "2.1":
+        raise _fail(obj_id, "pattern_version", 'must be "2.1" (or absent) for a pattern of pattern_type "stix"')
+    reason = pattern_problem(obj["pattern"])
+    if reason is not None:
+        raise _fail(obj_id, "pattern", f"not a valid STIX 2.1 pattern: {reason}")
+
+
 def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
     """Validate one STIX 2.1 object and return its stored form; raise ObjectInvalid."""
+    if type(obj) is Refused:
+        raise _fail(obj.get("id"), obj.field, obj.reason)
     if not isinstance(obj, dict):
         raise _fail(None, "", "an object must be a JSON object")
     raw_id = obj.get("id")
@@ -204,10 +237,16 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
             kind = _classify(obj_id, key)
         if kind == _PLAIN:
             continue
+        if kind == _STRING:
+            if type(value) is not str:
+                raise _fail(obj_id, key, "must be a string")
+            continue
         if kind == _TIMESTAMP:
             normal = timestamps.normalize(value)
             if normal is None:
                 raise _fail(obj_id, key, "must be an RFC 3339 UTC timestamp such as 2024-01-31T12:00:00.000Z")
+            if key in _MILLIS_PROPS and not 0 < value.rfind(".") <= len(value) - 5:
+                raise _fail(obj_id, key, "must be precise to the millisecond at least, such as 2024-01-31T12:00:00.000Z")
             keys[key] = normal
         elif kind == _REF:
             if type(value) is not str or _ID.match(value) is None:
@@ -245,6 +284,15 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
             raise _fail(obj_id, prop, f"required for {otype}")
     if otype == "malware" and obj.get("is_family") is True and "name" not in obj:
         raise _fail(obj_id, "name", "required for a malware family")
+    is_family = obj.get("is_family")
+    if is_family is not None and type(is_family) is not bool:
+        raise _fail(obj_id, "is_family", "must be a boolean")
+    if otype == "indicator" and obj.get("pattern_type") == "stix":
+        _check_pattern(obj_id, obj)
+    if is_sco and otype in SCO_TYPES:
+        problem = observable_problem(otype, obj)
+        if problem is not None:
+            raise _fail(obj_id, problem[0], problem[1])
     created_by = obj.get("created_by_ref")
     if created_by is not None and not created_by.startswith("identity--"):
         raise _fail(obj_id, "created_by_ref", "must refer to an identity")
@@ -275,7 +323,12 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
     for i, ref in enumerate(markings):
         if not ref.startswith("marking-definition--"):
             raise _fail(obj_id, f"object_marking_refs[{i}]", "must refer to a marking-definition")
-    doc = orjson.dumps(obj)
+    try:
+        doc = orjson.dumps(obj)
+    except orjson.JSONEncodeError:  # nesting beyond the serialiser's own limit (a max_depth set above it)
+        raise _fail(obj_id, "", "cannot be serialised: it nests too deeply") from None
+    if len(doc) > MAX_OBJECT_BYTES:
+        raise _fail(obj_id, "", f"is {len(doc)} bytes of JSON; an object may be at most {MAX_OBJECT_BYTES} bytes")
     return Prepared(
         id=obj_id.lower(),  # identity of the object: UUID hex is case-insensitive
         type=otype,
