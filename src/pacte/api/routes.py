@@ -134,7 +134,7 @@ async def post_bundle(request: Request, collection: str) -> Response:
 def _share_body(request: Request, hub: Hub, collection: str, body: bytes) -> tuple[Collection, ShareReport]:
     p = principal(request)
     coll = hub.collection_for(p.org, collection)
-    objects = objects_of(parse_json(body), hub.settings.max_depth)
+    objects = objects_of(parse_json(body, hub.settings.max_depth), hub.settings.max_depth)
     return coll, hub.share(p, coll, objects)
 
 

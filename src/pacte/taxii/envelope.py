@@ -92,8 +92,17 @@ def envelope(items: list[StoredObject], more: bool) -> Response:
     return Response(body, media_type=TAXII_MEDIA_TYPE, headers=date_headers(items))
 
 
+# The version of what the hub keeps unversioned (cyber-observables: no modified, no created of their own). TAXII
+# 2.1 section 3.4.1 asks for a value consistent across the server: one fixed timestamp, which match[version]
+# selects too (see reads.py), as medallion does.
+UNVERSIONED = "1970-01-01T00:00:00.000Z"
+UNVERSIONED_KEY = "1970-01-01T00:00:00.000000000Z"
+
+
 def version_of(item: StoredObject) -> str:
-    """Return an object's TAXII version: ``modified``, else ``created`` (as sent)."""
+    """Return an object's TAXII version: ``modified``, else ``created`` (as sent); unversioned objects one fixed value."""
+    if not item.vkey:
+        return UNVERSIONED
     if item.modified is not None:
         return item.modified
     created = orjson.loads(item.doc).get("created")

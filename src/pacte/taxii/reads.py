@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from pacte.hub import Hub
 from pacte.store.base import ObjectQuery, Page, StoredObject, VersionSelect
+from pacte.taxii.envelope import UNVERSIONED_KEY
 from pacte.taxii.filters import Filters
 
 
@@ -20,7 +21,10 @@ def _variants(f: Filters) -> list[tuple[VersionSelect, Sequence[str]]]:
     for kw in f.keywords:
         out.append(("first" if kw == "first" else "last", ()))
     if f.version_keys:
-        out.append(("all", f.version_keys))
+        keys = list(f.version_keys)
+        if UNVERSIONED_KEY in keys:
+            keys.append("")  # the version manifests give unversioned objects (observables)
+        out.append(("all", keys))
     return out
 
 

@@ -125,7 +125,7 @@ async def add_objects(request: Request, collection_id: str) -> Response:
     """Share the objects of an envelope; reply 202 with a complete status resource."""
     hub, p, coll = await run_in_threadpool(_writable, request, collection_id)  # DB lookups off the event loop
     body = await read_body(request, hub.settings.max_body_bytes)
-    objects = objects_of(parse_json(body), hub.settings.max_depth, envelope=True)
+    objects = objects_of(parse_json(body, hub.settings.max_depth), hub.settings.max_depth, envelope=True)
     recorder = StatusRecorder(hub, p.org)
     report = await run_in_threadpool(hub.share, p, coll, objects, recorder)  # status stored in the same commit
     if all_invalid(report):
@@ -152,6 +152,7 @@ def get_object(request: Request, collection_id: str, object_id: str) -> Response
 @router.delete(f"{ROOT}/collections/{{collection_id}}/objects/{{object_id}}/", summary="Delete an object")
 def delete_object(request: Request, collection_id: str, object_id: str) -> Response:
     """Remove the caller's organisation's shares of the selected versions (all by default)."""
+    object_id = object_id.lower()  # ids are filed lower-cased: UUID hex is case-insensitive
     hub, p = _caller(request)
     coll = _collection(hub, p, collection_id)
     f = _object_filters(hub, request, "all")

@@ -19,11 +19,11 @@ from pacte.hub.sharing import Outcome, ShareReport
 from pacte.stix.timestamps import format_key
 from pacte.store.base import Org, WriteTxn
 from pacte.store.taxii_status import STATUS_RETENTION_DAYS
-from pacte.taxii.envelope import taxii_timestamp
+from pacte.taxii.envelope import UNVERSIONED, taxii_timestamp
 
 
 def _entry(o: Outcome) -> dict[str, Any]:
-    entry: dict[str, Any] = {"id": o.id or "", "version": o.version or ""}
+    entry: dict[str, Any] = {"id": o.id or "", "version": o.version or (UNVERSIONED if o.ok else "")}
     if not o.ok:
         where = f"{o.field}: " if o.field else ""
         entry["message"] = f"{where}{o.reason or 'refused'}"
