@@ -156,3 +156,18 @@ def test_real_socket_errors(served: tuple[str, str, str]) -> None:
     ids = [o["id"] for page in as_pages(coll.get_objects, per_request=10, type="indicator")
            for o in page.get("objects", [])]
     assert ids == [stix_id("indicator", 1)]
+
+
+def test_stix2_taxii_store_after_a_member_posted_a_broken_pattern(served: tuple[str, str, str]) -> None:
+    """A broken pattern once stored made every reader's stix2 query raise; it is now refused alone."""
+    base, token, reader = served
+    writer = _collection(base, token, "community")
+    broken = indicator(2, pattern="[ipv4-addr:value = '198.51.100.2'")
+    hashed = indicator(3, pattern="[file:hashes.MD5 = 'not-a-hash']")
+    status = writer.add_objects({"objects": [broken, indicator(1), hashed]}, wait_for_completion=True,
+                                poll_interval=0.05)
+    assert (status.success_count, status.failure_count) == (1, 2)
+    assert {f["id"] for f in status.failures} == {broken["id"], hashed["id"]}
+    source = TAXIICollectionSource(_collection(base, reader, "community"), items_per_page=50)
+    found = source.query([Filter("type", "=", "indicator")])
+    assert [o.id for o in found] == [stix_id("indicator", 1)]
