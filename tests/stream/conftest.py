@@ -12,6 +12,7 @@ from pacte.api.app import create_app
 from pacte.hub import Hub
 from pacte.hub.clock import RandomIds
 from pacte.hub.members import add_group, add_org, new_token
+from pacte.hub.positions import Surface
 from pacte.policy import Role
 from pacte.store.base import Collection, Org
 from pacte.stream.settings import StreamSettings
@@ -39,6 +40,17 @@ class World:
     def url(self) -> str:
         """Return the server's base URL."""
         return self.server.url
+
+    def seal(self, org: str, position: int) -> str:
+        """Return a stream event id of ``position`` for a member (what its stream would give it)."""
+        return self.hub.positions.seal(Surface.STREAM, self.orgs[org].org_id, position)
+
+    def position(self, org: str, event_id: str | None) -> int:
+        """Return the position a member's stream event id seals (asserting it is one)."""
+        assert event_id is not None
+        found = self.hub.positions.open(Surface.STREAM, self.orgs[org].org_id, event_id)
+        assert found is not None, event_id
+        return found
 
 
 @pytest.fixture

@@ -50,15 +50,15 @@ class LiveServer:
 class Event:
     """One SSE event as a client sees it."""
 
-    id: int | None
+    id: str | None  # opaque: the reader's sealed position (see World.position)
     event: str
     data: Any
 
 
-def parse_sse(lines: Iterator[str]) -> Iterator[tuple[int | None, Event | None]]:
+def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str | None, Event | None]]:
     """Yield (last id, event or None for an id-only/comment block) for each SSE block."""
-    last: int | None = None
-    ev_id: int | None = None
+    last: str | None = None
+    ev_id: str | None = None
     kind = "message"
     data: list[str] = []
     seen = False
@@ -76,7 +76,7 @@ def parse_sse(lines: Iterator[str]) -> Iterator[tuple[int | None, Event | None]]
         name, _, value = line.partition(":")
         value = value[1:] if value.startswith(" ") else value
         if name == "id":
-            ev_id = int(value)
+            ev_id = value
         elif name == "event":
             kind = value
         elif name == "data":
@@ -90,8 +90,9 @@ class Collector:
     url: str
     token: str
     params: dict[str, Any] = field(default_factory=dict)
-    last_id: int | None = None
+    last_id: str | None = None
     events: list[Event] = field(default_factory=list)
+    block_ids: list[str] = field(default_factory=list)  # the id of every block that had one, heartbeats included
     status: int | None = None
     body: bytes = b""
     ended: threading.Event = field(default_factory=threading.Event)
@@ -107,7 +108,7 @@ class Collector:
     def _run(self, ready: threading.Event) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
         if self.last_id is not None:
-            headers["Last-Event-ID"] = str(self.last_id)
+            headers["Last-Event-ID"] = self.last_id
         try:
             with httpx.Client(timeout=httpx.Timeout(30.0, read=None)) as client, client.stream(
                     "GET", self.url + "/api/v1/stream", params=self.params, headers=headers) as resp:
@@ -119,6 +120,8 @@ class Collector:
                 ready.set()
                 for last, ev in parse_sse(resp.iter_lines()):
                     if last is not None:
+                        if last != self.last_id:
+                            self.block_ids.append(last)
                         self.last_id = last
                     if ev is not None:
                         self.events.append(ev)

@@ -54,7 +54,7 @@ def test_a_window_never_writes_chunks_older_than_the_epoch(hub: Hub) -> None:
         broker = Broker(hub, FAST)  # not started: the window is opened by hand
         sub = broker.subscribe(1, "t", Filters(), 4)
         sub.sent = 4
-        sub.pending = [(b"id: 5\n\n", 5, 0), (b"id: 6\n\n", 6, 1)]  # the first read before a narrowing change
+        sub.pending = [(b"id: 5\n\n", 5, 0, 5), (b"id: 6\n\n", 6, 1, 6)]  # the first read before a narrowing change
         broker.epoch = 1
         broker.window = sub.window = 1  # open, and this stream admitted
         try:

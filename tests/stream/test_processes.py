@@ -21,6 +21,7 @@ from pacte.hub import Hub
 from pacte.hub.auth import hash_secret
 from pacte.hub.clock import RandomIds
 from pacte.hub.members import add_org, new_token
+from pacte.hub.positions import Surface
 from pacte.policy import Role
 from pacte.store import open_store
 
@@ -164,6 +165,11 @@ def test_revocation_through_one_process_bites_on_the_other(pg_world: tuple[Hub, 
         thread.join(10)
     assert after["id"] not in on_b.ids()
     rows = hub.store._all("SELECT eid FROM events WHERE kind = 'token-revoked'")  # type: ignore[attr-defined]
-    delivered = [e.id for e in on_b.events if e.event == "object" and e.id is not None]
-    assert delivered and max(delivered) < int(rows[0][0]) <= revoked_at  # nothing read after the change
+    reader = hub.store.org_by_name("Beta")
+    assert reader is not None
+    # ids are sealed by the serving processes under the key in the database: this process opens them too
+    delivered = [hub.positions.open(Surface.STREAM, reader.org_id, e.id or "") for e in on_b.events
+                 if e.event == "object"]
+    assert None not in delivered
+    assert delivered and max(d or 0 for d in delivered) < int(rows[0][0]) <= revoked_at  # nothing read after the change
     assert on_b.events[-1].event == "error" and on_b.events[-1].data["code"] == "unauthenticated"

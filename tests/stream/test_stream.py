@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import socket
 import threading
 import time
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from helpers import TLP2, sdo
@@ -31,6 +33,13 @@ def _sentinel(w: World, name: str) -> str:
     obj = sdo("indicator", name, markings=[TLP2["green"]])
     _share(w, "alpha", w.hub.community, obj)
     return str(obj["id"])
+
+
+def _digits(body: bytes) -> bool:
+    """Return True if an error's texts (message, details) hold a digit."""
+    error = orjson.loads(body)["error"]
+    texts = [error["message"], *(str(d) for d in error["details"])]
+    return any(re.search(r"\d", t) for t in texts)
 
 
 def _stream(w: World, token: str, **params: Any) -> Collector:
@@ -88,14 +97,16 @@ def test_filters(world: World) -> None:
     _share(w, "alpha", w.group, in_group)
     from_beta = sdo("malware", "beta-m", markings=[TLP2["clear"]], labels=["phishing"])
     _share(w, "beta", w.hub.community, from_beta)
-    head = w.hub.store.event_head()
-    for c in (by_type, by_coll, by_tlp, by_label, by_producer):
-        assert c.wait_for(lambda c: (c.last_id or 0) >= head, 5)  # events or heartbeats carry the position
-    assert by_type.ids() == [objs[0]["id"], from_beta["id"]]
-    assert by_coll.ids() == [in_group["id"]]
-    assert by_tlp.ids() == [objs[1]["id"], from_beta["id"]]
-    assert by_label.ids() == [objs[1]["id"], from_beta["id"]]
-    assert by_producer.ids() == [from_beta["id"]]
+    expected = [(by_type, [objs[0]["id"], from_beta["id"]]), (by_coll, [in_group["id"]]),
+                (by_tlp, [objs[1]["id"], from_beta["id"]]), (by_label, [objs[1]["id"], from_beta["id"]]),
+                (by_producer, [from_beta["id"]])]
+    for c, ids in expected:
+        assert c.wait_for(lambda c, ids=ids: len(c.ids()) >= len(ids), 5)
+    for c, _ in expected:  # a heartbeat after them: whatever else the stream had to send came first
+        c.block_ids.clear()
+        assert c.wait_for(lambda c: bool(c.block_ids), 5)
+    for c, ids in expected:
+        assert c.ids() == ids
 
 
 def test_unknown_collection_filter_is_not_found(world: World) -> None:
@@ -126,7 +137,7 @@ def test_resume_under_random_disconnects(world: World) -> None:
 
     threading.Thread(target=publish, daemon=True).start()
     received: list[str] = []
-    last: int | None = start
+    last: str | None = w.seal("beta", start)
     reconnects = 0
     while not (done.is_set() and len(received) >= len(expected)):
         c = Collector(w.url, w.tokens["beta"], last_id=last)
@@ -164,8 +175,8 @@ def test_revocation_bites_on_open_streams(world: World) -> None:
     assert c.ended.wait(3), "the stream of a revoked token must close at once"
     stop.set()
     revoked_at = w.hub.store._one("SELECT eid FROM events WHERE kind = 'token-revoked'")[0]  # type: ignore[attr-defined]
-    delivered = [e.id for e in c.events if e.event == "object"]
-    assert delivered and max(i for i in delivered if i is not None) < revoked_at
+    delivered = [w.position("beta", e.id) for e in c.events if e.event == "object"]
+    assert delivered and max(delivered) < revoked_at
     assert c.events[-1].event == "error" and c.events[-1].data["code"] == "unauthenticated"
     again = httpx.get(w.url + "/api/v1/stream", headers={"Authorization": f"Bearer {w.tokens['beta']}"})
     assert again.status_code == 401
@@ -201,7 +212,7 @@ def test_raised_default_marking_applies_to_pending_events(world: World) -> None:
     _share(w, "alpha", w.hub.community, unmarked)
     w.hub.store.set_default_tlp(w.hub.community.cid, int(Tlp.RED))  # now producer-only for unmarked objects
     end = _sentinel(w, "end-t")
-    c = Collector(w.url, w.tokens["beta"], last_id=start).start()
+    c = Collector(w.url, w.tokens["beta"], last_id=w.seal("beta", start)).start()
     assert c.wait_id(end)
     assert unmarked["id"] not in c.ids()
 
@@ -215,23 +226,32 @@ def test_resume_outside_the_log_is_an_explicit_error(world: World) -> None:
     horizon = w.hub.store.prune_events(format_key(datetime.now(UTC)))
     assert horizon == head
     for bad in (head - 2, head + 10):
-        c = Collector(w.url, w.tokens["beta"], last_id=bad).start()
+        c = Collector(w.url, w.tokens["beta"], last_id=w.seal("beta", bad)).start()
         assert c.ended.wait(5)
         assert c.status == 409
         assert b"resync_required" in c.body
-    ok = Collector(w.url, w.tokens["beta"], last_id=head).start()
+        assert not _digits(c.body), c.body  # names no position of the log (head, horizon, id)
+    ok = Collector(w.url, w.tokens["beta"], last_id=w.seal("beta", head)).start()
     end = _sentinel(w, "after-prune")
     assert ok.wait_id(end) and ok.ids() == [end]
 
 
-def test_heartbeats_carry_the_position(world: World) -> None:
+def test_heartbeats_reveal_nothing_of_hidden_events(world: World) -> None:
     w = world
     assert w.group is not None
+    start = w.hub.store.event_head()
     c = _stream(w, "beta")
-    _share(w, "alpha", w.group, sdo("indicator", "invisible"))
-    head = w.hub.store.event_head()
-    assert c.wait_for(lambda c: c.last_id == head, 3)  # id-only heartbeat: resuming skips what Beta cannot read
+    assert c.wait_for(lambda c: len(c.block_ids) >= 2, 3)  # two heartbeats, nothing shared in between
+    _share(w, "alpha", w.group, sdo("indicator", "invisible"))  # not Beta's to read
+    assert w.hub.store.event_head() > start
+    count = len(c.block_ids)
+    assert c.wait_for(lambda c: len(c.block_ids) >= count + 2, 3)  # two more heartbeats after it
     assert c.ids() == []
+    assert len(set(c.block_ids)) == len(c.block_ids)  # sealed afresh each time: no two ids alike
+    assert {w.position("beta", i) for i in c.block_ids} == {start}  # the position did not move
+    resumed = Collector(w.url, w.tokens["beta"], last_id=c.last_id).start()  # resuming from one is exact
+    end = _sentinel(w, "end-h")
+    assert resumed.wait_id(end) and resumed.ids() == [end]
 
 
 @pytest.mark.parametrize("header", ["", "Bearer nope"])
@@ -287,9 +307,46 @@ def test_a_version_reshared_into_another_audience_is_delivered_once(world: World
     assert gamma.wait_id(end) and beta.wait_id(end)
     assert gamma.ids() == [obj["id"], late["id"], end]
     assert beta.ids() == [obj["id"], late["id"], end]
-    resumed = Collector(w.url, w.tokens["gamma"], last_id=start).start()  # resume is exact: the same, once
+    resumed = Collector(w.url, w.tokens["gamma"], last_id=w.seal("gamma", start)).start()  # exact: the same, once
     assert resumed.wait_id(end)
     assert resumed.ids() == gamma.ids()
-    after_join = Collector(w.url, w.tokens["beta"], last_id=joined).start()
+    after_join = Collector(w.url, w.tokens["beta"], last_id=w.seal("beta", joined)).start()
     assert after_join.wait_id(end)
     assert after_join.ids() == [late["id"], end]
+
+
+def test_event_ids_are_per_reader_and_resume_only_their_reader(world: World) -> None:
+    w = world
+    start = w.hub.store.event_head()
+    beta, gamma = _stream(w, "beta"), _stream(w, "gamma")
+    end = _sentinel(w, "end-ids")
+    assert beta.wait_id(end) and gamma.wait_id(end)
+    b, g = beta.events[-1], gamma.events[-1]
+    assert b.id and g.id and b.id != g.id  # one event, two readers: two unrelated ids
+    assert b.data["event"] == b.id and g.data["event"] == g.id  # the JSON carries the same opaque id
+    assert w.position("beta", b.id) == w.position("gamma", g.id) > start
+    assert not b.id.isdigit()
+    again = Collector(w.url, w.tokens["beta"], last_id=w.seal("beta", start)).start()
+    assert again.wait_id(end) and again.events[-1].id != b.id  # the same event, sealed afresh
+    tampered = b.id[:10] + ("A" if b.id[10] != "A" else "B") + b.id[11:]
+    for bad in (g.id, tampered, str(start), "-1", "garbage"):  # Gamma's id, altered, a number: refused
+        c = Collector(w.url, w.tokens["beta"], last_id=bad).start()
+        assert c.ended.wait(5)
+        assert c.status == 400, bad
+        assert b"Last-Event-ID" in c.body and not _digits(c.body)
+
+
+def test_last_event_id_zero_is_the_start(world: World) -> None:
+    w = world
+    first = _sentinel(w, "first")
+    second = _sentinel(w, "second")
+    from_now = _stream(w, "beta")
+    from_start = Collector(w.url, w.tokens["beta"], last_id="0").start()
+    query = Collector(w.url, w.tokens["beta"], params={"last_event_id": "0"}).start()
+    end = _sentinel(w, "end-z")
+    for c in (from_now, from_start, query):
+        assert c.wait_id(end)
+    assert from_now.ids() == [end]
+    assert from_start.ids() == query.ids()
+    assert [i for i in from_start.ids() if not i.startswith("identity--")] == [first, second, end]
+    assert len(from_start.ids()) == 3 + 3  # and the identities of the three members, from the very start

@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 
 from helpers import TLP2, sdo
-from pacte.cli.watch import read_sse
+from pacte.cli.watch import describe, read_sse
 
 from .conftest import World
 
@@ -105,3 +105,11 @@ def test_sse_parser_follows_eventsource_rules() -> None:
     blocks = list(read_sse(iter(["id: 7", "event: object", "data: {}", "", ": comment", "", "id: 9", "", "data: x",
                                  ""])))
     assert [(last, m.event if m else None) for last, m in blocks] == [("7", "object"), ("9", None), ("9", "message")]
+
+
+def test_human_lines_do_not_print_the_opaque_event_id() -> None:
+    token = "A" * 48
+    line = describe("object", {"event": token, "kind": "object", "time": "2026-01-15T10:00:00.000000000Z",
+                               "collection": {"name": "community"}, "producer": "Alpha",
+                               "object": {"id": "indicator--1", "name": "x"}})
+    assert token not in line and "indicator--1" in line and "community" in line

@@ -6,6 +6,7 @@ import ipaddress
 import itertools
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +19,7 @@ import pytest
 from helpers import TLP2, sdo
 from pacte.stream.webhooks import (
     DELIVERY_HEADER,
+    EVENT_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     backoff_seconds,
@@ -26,6 +28,8 @@ from pacte.stream.webhooks import (
 )
 
 from .conftest import World
+
+_OLD_NS = uuid.UUID("0b6f2d47-5c3e-4f0e-9a55-70616374655f")  # delivery ids were uuid5(this, "<hook>:<event>")
 
 
 @dataclass
@@ -129,6 +133,16 @@ def test_signed_delivery_retried_with_backoff(world: World, receiver: Receiver) 
     assert _wait(lambda: len(log()) >= 3)  # the attempt is logged once its answer came back
     assert [d["outcome"] for d in reversed(log())] == ["retrying", "retrying", "delivered"]
     assert [d["http_status"] for d in reversed(log())] == [500, 500, 200]
+    # the event id is Beta's opaque stream id: the same on every retry, in the body and the header
+    event_ids = {h.headers[EVENT_HEADER.lower()] for h in hits} | {orjson.loads(h.body)["event"] for h in hits}
+    assert len(event_ids) == 1
+    event_id = event_ids.pop()
+    eid = w.position("beta", event_id)
+    assert w.hub.store._one("SELECT kind FROM events WHERE eid = ?", (eid,))[0] == "object"  # type: ignore[attr-defined]
+    assert {w.position("beta", d["event"]) for d in log()} == {eid}  # the log seals it afresh for Beta
+    assert hits[0].headers[DELIVERY_HEADER.lower()] != str(uuid.uuid5(_OLD_NS, f"{hook['id']}:{eid}"))
+    with pytest.raises(AssertionError):
+        w.position("gamma", event_id)  # not Gamma's
     other = httpx.get(f"{w.url}/api/v1/webhooks/{hook['id']}/deliveries",
                       headers={"Authorization": f"Bearer {w.tokens['gamma']}"})
     assert other.status_code == 404  # another member never sees this log

@@ -8,7 +8,9 @@ from datetime import timedelta
 import orjson
 
 from pacte.hub.clock import FrozenClock
+from pacte.hub.positions import Surface
 from pacte.stix.markings import Tlp
+from pacte.store.base import Org
 from pacte.store.taxii_status import STATUS_RETENTION_DAYS
 from pacte.taxii.filters import encode_next
 
@@ -212,13 +214,23 @@ def test_delete_removes_only_own_shares(world: World) -> None:
     assert world.get("alpha", f"{world.objects_url('alpha')}{stix_id('indicator', 1)}/").status_code == 200
 
 
+def _org(world: World, name: str) -> Org:
+    org = world.hub.store.org_by_name(name)
+    assert org is not None
+    return org
+
+
 def test_next_is_reauthorised(world: World) -> None:
     world.post("alpha", "g1", [indicator(i) for i in range(1, 5)])
     first = world.get("beta", world.objects_url("g1"), limit="2").json()
     assert first["more"] is True
     # Gamma replaying Beta's cursor gets nothing of g1 (404), and in community only what it may read
     assert world.get("gamma", world.objects_url("g1"), next=first["next"]).status_code == 404
-    forged = world.get("gamma", world.objects_url("community"), next=encode_next(0)).json()
+    # ...and in community Beta's cursor is not Gamma's: refused, with TAXII's error body
+    replayed = world.get("gamma", world.objects_url("community"), next=first["next"])
+    assert replayed.status_code == 400 and replayed.json()["http_status"] == "400"
+    own = encode_next(world.hub.positions_of(Surface.TAXII, _org(world, "Gamma")), 0)
+    forged = world.get("gamma", world.objects_url("community"), next=own).json()
     assert all(o["type"] == "identity" for o in forged.get("objects", []))
 
 

@@ -10,19 +10,18 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from pacte.api import cursor as cursors
 from pacte.api.auth import hub_of, principal, require_admin
 from pacte.api.bodies import objects_of, parse_json, read_body
 from pacte.errors import Detail, InvalidInput, NotFound
 from pacte.hub import Hub, Principal
 from pacte.hub.members import group_view, new_token
+from pacte.hub.positions import ReaderPositions, Surface
 from pacte.hub.sharing import ShareReport
 from pacte.policy import CollectionKind, Role
 from pacte.stix import timestamps
 from pacte.store.base import Collection, ObjectQuery, StoredObject
 
 router = APIRouter(prefix="/api/v1")
-_CURSOR_TAG = "v1"  # native API cursors: positions in version order
 Caller = Annotated[Principal, Depends(principal)]
 
 
@@ -138,8 +137,11 @@ def _share_body(request: Request, hub: Hub, collection: str, body: bytes) -> tup
     return coll, hub.share(p, coll, objects)
 
 
-def _seq(value: str | None) -> int:
-    seq = cursors.decode(_CURSOR_TAG, value)
+def _seq(cursors: ReaderPositions, value: str | None) -> int:
+    """Return the position a cursor of this reader seals (0 when absent); 400 for anything else."""
+    if not value:
+        return 0
+    seq = cursors.open(value)
     if seq is None:
         raise InvalidInput("invalid cursor", [Detail(reason="use the 'next' value of a previous page",
                                                      field="cursor")])
@@ -156,8 +158,9 @@ def _ts(value: str | None, name: str) -> str | None:
     return key
 
 
-def _page(items: list[StoredObject], more: bool, extra: dict[str, Any]) -> Response:
-    head = orjson.dumps({"more": more, **({"next": cursors.encode(_CURSOR_TAG, items[-1].seq)} if more and items else {}), **extra})
+def _page(items: list[StoredObject], more: bool, extra: dict[str, Any], cursors: ReaderPositions | None) -> Response:
+    nxt = {"next": cursors.seal(items[-1].seq)} if cursors is not None and more and items else {}
+    head = orjson.dumps({"more": more, **nxt, **extra})
     body = head[:-1] + b',"objects":[' + ",".join(i.doc for i in items).encode() + b"]}"
     return Response(body, media_type="application/json")
 
@@ -180,11 +183,12 @@ def list_objects(
         org = hub.store.org_by_name(producer)
         producer_id = org.org_id if org else -1
     coll = hub.collection_for(p.org, collection).cid if collection else None
+    cursors = hub.positions_of(Surface.OBJECTS, p.org)
     q = ObjectQuery(reader=p.org.org_id, collection=coll, types=type or [], producer=producer_id,
                     modified_from=_ts(modified_from, "modified_from"), modified_to=_ts(modified_to, "modified_to"),
-                    versions=versions, after_seq=_seq(cursor), limit=min(limit, hub.settings.max_page))
+                    versions=versions, after_seq=_seq(cursors, cursor), limit=min(limit, hub.settings.max_page))
     page = hub.query(q)
-    return _page(page.items, page.more, {})
+    return _page(page.items, page.more, {}, cursors)
 
 
 @router.get("/objects/{object_id}", summary="Get one object by id")
@@ -199,4 +203,4 @@ def get_object(request: Request, p: Caller, object_id: str,
         extra_body = ",".join(r.doc for r in refs if r.id != object_id).encode()
         body = b'{"objects":[' + ",".join(i.doc for i in items).encode() + b'],"references":[' + extra_body + b"]}"
         return Response(body, media_type="application/json")
-    return _page(items, False, extra)
+    return _page(items, False, extra, None)

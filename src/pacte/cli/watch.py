@@ -59,7 +59,7 @@ def read_sse(lines: Iterator[str]) -> Iterator[tuple[str | None, SSEMessage | No
 def describe(kind: str, data: dict[str, Any]) -> str:
     """Return the one-line human form of an event."""
     coll = (data.get("collection") or {}).get("name") or "-"
-    head = f"{data.get('time', '')[:23]}Z #{data.get('event')} {kind:<14}"
+    head = f"{data.get('time', '')[:23]}Z {kind:<14}"  # the event id is opaque: in --json output only
     obj = data.get("object")
     if isinstance(obj, dict):
         name = obj.get("name") or obj.get("value") or obj.get("relationship_type") or ""
@@ -80,11 +80,12 @@ def describe(kind: str, data: dict[str, Any]) -> str:
 @click.option("--label", "labels", multiple=True, help="STIX label to keep; repeat for several.")
 @click.option("--refs", is_flag=True, help="Also receive the readable objects each object refers to.")
 @click.option("--json", "as_json", is_flag=True, help="Print each event as one line of JSON.")
-@click.option("--last-event-id", type=int, default=None, help="Resume after this event id.")
+@click.option("--last-event-id", default=None,
+              help="Resume after this event id (an id this token's stream gave; 0 for the start of the log).")
 @click.option("--count", type=int, default=None, help="Exit after this many events.")
 def watch_command(url: str, token: str, types: tuple[str, ...], producer: str | None, collection: str | None,
                   tlps: tuple[str, ...], labels: tuple[str, ...], refs: bool, as_json: bool,
-                  last_event_id: int | None, count: int | None) -> None:
+                  last_event_id: str | None, count: int | None) -> None:
     """Print the hub's live events; reconnect with Last-Event-ID so that nothing is lost or repeated."""
     params: list[tuple[str, str | int | float | bool | None]] = [("type", t) for t in types]
     params.extend(("tlp", t) for t in tlps)
@@ -95,7 +96,7 @@ def watch_command(url: str, token: str, types: tuple[str, ...], producer: str | 
         params.append(("collection", collection))
     if refs:
         params.append(("refs", "true"))
-    last = None if last_event_id is None else str(last_event_id)
+    last = last_event_id
     seen = 0
     wait = 0.5
     endpoint = url.rstrip("/") + "/api/v1/stream"

@@ -12,6 +12,7 @@ from pacte.errors import Forbidden, NotFound
 from pacte.hub.auth import Principal, authenticate
 from pacte.hub.clock import Clock, Ids, RandomIds, SystemClock
 from pacte.hub.members import COMMUNITY, ensure_community
+from pacte.hub.positions import Positions, ReaderPositions, Surface
 from pacte.hub.sharing import AfterWrite, ShareReport, share_objects
 from pacte.policy import check_write
 from pacte.stix.timestamps import format_key
@@ -32,6 +33,7 @@ class Hub:
         self.clock: Clock = clock or SystemClock()
         self.ids: Ids = ids or RandomIds()
         self.community = ensure_community(store, self.ids, self.clock)
+        self._positions: Positions | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -41,6 +43,18 @@ class Hub:
     def close(self) -> None:
         """Close the store."""
         self.store.close()
+
+    @property
+    def positions(self) -> Positions:
+        """Return the sealer of opaque positions under this database's hub key (loaded on first use)."""
+        found = self._positions
+        if found is None:
+            found = self._positions = Positions(self.store.hub_key())
+        return found
+
+    def positions_of(self, surface: Surface, org: Org) -> ReaderPositions:
+        """Return the opaque positions of one member on one surface (cursors, ``next``, event ids)."""
+        return self.positions.reader(surface, org.org_id)
 
     def now_key(self) -> str:
         """Return the current time in the store's sortable form."""

@@ -14,6 +14,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from pacte.errors import IntegrityError, StorageError
+from pacte.store.keys import HubKeysSQL
 from pacte.store.sqlbase import Conn, SQLStore
 
 # Serialising writers keeps sequence order equal to commit order, which the added_after
@@ -49,7 +50,7 @@ def split_schema(url: str) -> tuple[str, str | None]:
     return rebuilt, schema
 
 
-class PostgresStore(SQLStore):
+class PostgresStore(HubKeysSQL, SQLStore):
     """Store on a PostgreSQL database (optionally inside one schema, for isolation)."""
 
     dialect = "postgresql"

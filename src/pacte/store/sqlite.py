@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pacte.errors import IntegrityError, StorageError
+from pacte.store.keys import HubKeysSQL
 from pacte.store.sqlbase import Conn, SQLStore
 
 
@@ -39,7 +40,7 @@ def _translated() -> Iterator[None]:
         raise StorageError(f"database error: {exc}") from exc
 
 
-class SQLiteStore(SQLStore):
+class SQLiteStore(HubKeysSQL, SQLStore):
     """Store on an embedded SQLite file."""
 
     dialect = "sqlite"

@@ -10,11 +10,14 @@ Stream (``GET /api/v1/stream``, ``Authorization: Bearer <token>``)
     amber, amber+strict, red: the effective level), ``label``; ``refs=true`` adds, to each
     object, the objects it refers to that the caller may read (never the others). Each event is
     ``id: <event id>``, ``event: object | member-added | member-removed``, ``data: <JSON>`` with
-    ``event``, ``kind``, ``time``, ``collection`` {id, name}, and for objects ``producer``,
-    ``tlp``, ``object`` (the STIX object) and ``references``. Idle streams get a heartbeat
-    comment carrying ``id:`` of the position scanned, so a client that resumes skips what it
-    could not read. Resume with ``Last-Event-ID`` (or ``?last_event_id=``); an id older than
-    the retention, or unknown, is HTTP 409 with ``resync_required``. The server ends a stream
+    ``event`` (the same id), ``kind``, ``time``, ``collection`` {id, name}, and for objects
+    ``producer``, ``tlp``, ``object`` (the STIX object) and ``references``. Event ids are opaque,
+    sealed for the reader (:mod:`pacte.hub.positions`): they count nothing of other members'
+    events, and only the reader's own resume. Idle streams get a heartbeat whose ``id:`` seals,
+    afresh each time, the last event delivered (never the position scanned past hidden events).
+    Resume with ``Last-Event-ID`` (or ``?last_event_id=``; ``0`` is the start of the log); an id
+    the hub did not give this reader is HTTP 400, one older than the retention HTTP 409 with
+    ``resync_required``. The server ends a stream
     with ``event: error`` (``unauthenticated``, ``resync_required``, ``too_slow``,
     ``shutting_down``); the last two invite a reconnect with ``Last-Event-ID``.
     Each version is delivered once: a re-share into another collection the reader already read

@@ -5,7 +5,10 @@ One dispatcher task alternates *rounds* and *send windows*.
 A round reads the head of the log, then, for each group of subscriptions with the same reader,
 filters and position, one policy-filtered page of the log (``Store.stream_events``:
 ``visible_clause`` is in its SQL, evaluated now). Each event is encoded once per round and the
-bytes are shared by every group and subscriber. Before anything is queued, the round checks that
+bytes are shared by every group and subscriber; only its id differs per reader (an opaque token,
+:mod:`pacte.hub.positions`), sealed once per group and spliced around the shared bytes.
+A heartbeat's id seals the last event the stream delivered, never the position scanned, and
+is sealed afresh each time: successive heartbeats tell nothing of events the reader cannot read. Before anything is queued, the round checks that
 no narrowing change (revoked token, membership, marking, deleted collection) committed after the
 head it read — if one did, it reads again — and re-authenticates every subscribed token; a revoked
 token's streams get an error event and are closed, with whatever was queued for them discarded.
@@ -59,17 +62,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pacte.hub import Hub
+from pacte.hub.positions import Surface
 from pacte.stix.timestamps import format_key
 from pacte.store.base import Store
 from pacte.store.events import EventRow
-from pacte.stream.encode import readable_references, sse_error, sse_event
+from pacte.stream.encode import Framed, frame, readable_references, sse_error
 from pacte.stream.filters import Filters
 from pacte.stream.settings import StreamSettings
 
 log = logging.getLogger("pacte.stream")
 
 GroupKey = tuple[int, Filters, int]  # reader org, filters, cursor
-Chunk = tuple[bytes, int, int]  # (SSE bytes, cursor after them, epoch they were read under)
+Chunk = tuple[bytes, int, int, int]  # (SSE bytes, cursor after them, epoch they were read under, last event id)
 
 
 @dataclass(eq=False)
@@ -83,7 +87,8 @@ class Subscription:
     cursor: int  # the log is read for this stream after this event id
     limit: int  # queued chunks before the stream is closed as too slow
     sent: int = 0  # the cursor after the last chunk handed to the connection
-    idle_cursor: int = 0  # scanned position with nothing pending, for heartbeat ids
+    idle_cursor: int = 0  # scanned position with nothing pending
+    last: int = 0  # the last event id handed to the connection (or the start): what heartbeats carry
     pending: list[Chunk] = field(default_factory=list)
     closed: bool = False
     final: bytes = b""  # the last message of a stream the server closes
@@ -122,6 +127,7 @@ class _Page:
     chunk: bytes
     cursor: int
     count: int
+    last: int  # the last event id in the chunk
 
 
 @dataclass
@@ -165,6 +171,7 @@ class Broker:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self.head = self.verified = await self.db(self.store.event_head)
+        await self.db(lambda: self.hub.positions)  # the hub key is read (or made) here, not on the loop
         self.store.add_event_listener(self._signal)
         channel = self.store.event_channel()
         if channel is not None:
@@ -245,7 +252,7 @@ class Broker:
         if gid is None:
             gid = self._gids[(org_id, filters)] = next(self._next_gid)
         sub = Subscription(org_id, token_id, filters, gid, cursor, self.settings.queue_chunks,
-                           sent=cursor, idle_cursor=cursor)
+                           sent=cursor, idle_cursor=cursor, last=cursor)
         self.subs.add(sub)
         self.wake()
         return sub
@@ -272,14 +279,14 @@ class Broker:
                     self.wake()
                 else:
                     body = b"".join(c[0] for c in sub.pending) if len(sub.pending) > 1 else sub.pending[0][0]
-                    sub.sent = sub.pending[-1][1]
+                    sub.sent, sub.last = sub.pending[-1][1], sub.pending[-1][3]
                     sub.pending.clear()
                     return body, False
             if sub.heartbeat:
                 sub.heartbeat = False
                 if not sub.pending:  # every event the client may read up to idle_cursor was sent
                     sub.sent = max(sub.sent, sub.idle_cursor)
-                return b"id: %d\n: heartbeat\n\n" % sub.sent, False
+                return self._heartbeat(sub), False
             self.written(sub)
             if sub.pending:  # queued while this connection could not write: ask for a window
                 self._wake.set()
@@ -289,6 +296,11 @@ class Broker:
                 await sub.waiter
             finally:
                 sub.waiter = None
+
+    def _heartbeat(self, sub: Subscription) -> bytes:
+        """Return a heartbeat whose id is a fresh seal of the last event delivered (nothing about hidden ones)."""
+        token = self.hub.positions.seal(Surface.STREAM, sub.org_id, sub.last)
+        return b"id: %s\n: heartbeat\n\n" % token.encode()
 
     def written(self, sub: Subscription) -> None:
         """Record that a stream admitted to the open window wrote (or will not write) its events."""
@@ -352,8 +364,9 @@ class Broker:
                 if sub.token_id not in result.active:
                     sub.close(sse_error("unauthenticated", "the token was revoked"))
                 elif page is None:
-                    sub.close(sse_error("resync_required", f"events after {sub.cursor} were pruned by retention;"
-                                        " re-synchronise through the objects API, then stream without Last-Event-ID"))
+                    sub.close(sse_error("resync_required", "events after this stream's position were pruned by"
+                                        " retention; re-synchronise through the objects API, then stream without"
+                                        " Last-Event-ID"))
                 else:
                     self._push(sub, page, key[2], result.epoch)
             if page is not None and page.count >= self.settings.batch:
@@ -367,7 +380,7 @@ class Broker:
             if len(sub.pending) >= sub.limit:
                 sub.close(sse_error("too_slow", "the client reads too slowly; reconnect with Last-Event-ID"))
                 return
-            sub.pending.append((page.chunk, page.cursor, epoch))
+            sub.pending.append((page.chunk, page.cursor, epoch, page.last))
             sub.delivered += page.count
             sub.busy = True
         elif not sub.pending:
@@ -385,7 +398,8 @@ class Broker:
                 return _Round(head, epoch)  # nothing new: no delivery, hence nothing to re-check
             horizon = store.event_horizon()
             out = _Round(head, epoch)
-            encoded: dict[int, bytes] = {}  # an event's bytes, shared by every group that receives it
+            encoded: dict[int, Framed] = {}  # an event's bytes, shared by every group that receives it
+            positions = self.hub.positions
             for key in behind:
                 reader, filters, cursor = key
                 if cursor < horizon:
@@ -394,11 +408,12 @@ class Broker:
                 rows = store.stream_events(filters.query(reader, cursor, head, self.settings.batch))
                 if filters.refs and rows:
                     refs = readable_references(store, reader, rows)
-                    chunk = b"".join(sse_event(r, refs) for r in rows)
+                    framed = [frame(r, refs) for r in rows]
                 else:
-                    chunk = b"".join([_encoded(encoded, r) for r in rows])
+                    framed = [_encoded(encoded, r) for r in rows]
+                chunk = b"".join([f.sse(positions.seal(Surface.STREAM, reader, f.eid).encode()) for f in framed])
                 end = rows[-1].eid if len(rows) >= self.settings.batch else head
-                out.pages[key] = _Page(chunk, end, len(rows))
+                out.pages[key] = _Page(chunk, end, len(rows), rows[-1].eid if rows else cursor)
             if store.auth_changed_after(head):
                 continue  # a narrowing change committed while reading: read again under it
             out.active = store.active_tokens(tokens)
@@ -481,8 +496,8 @@ class Broker:
                     log.exception("pruning the event log failed")
 
 
-def _encoded(cache: dict[int, bytes], row: EventRow) -> bytes:
+def _encoded(cache: dict[int, Framed], row: EventRow) -> Framed:
     found = cache.get(row.eid)
     if found is None:
-        found = cache[row.eid] = sse_event(row)
+        found = cache[row.eid] = frame(row)
     return found

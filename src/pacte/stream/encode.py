@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import orjson
 
@@ -45,9 +46,9 @@ def readable_references(store: Store, reader: int, rows: Sequence[EventRow]) -> 
     return found
 
 
-def event_json(row: EventRow, refs: dict[str, str] | None = None) -> bytes:
-    """Return the JSON document of one event (with readable references when ``refs`` is given)."""
-    data: dict[str, object] = {"event": row.eid, "kind": row.kind, "time": row.time}
+def _fields(row: EventRow, refs: dict[str, str] | None) -> bytes:
+    """Return the event's JSON without its id: ``{"kind": ..., ...}`` (the same for every reader)."""
+    data: dict[str, object] = {"kind": row.kind, "time": row.time}
     if row.collection_id is not None:
         data["collection"] = {"id": row.collection_id, "name": row.collection_name}
     if row.kind == OBJECT and row.doc is not None:
@@ -61,9 +62,31 @@ def event_json(row: EventRow, refs: dict[str, str] | None = None) -> bytes:
     return orjson.dumps(data)
 
 
-def sse_event(row: EventRow, refs: dict[str, str] | None = None) -> bytes:
-    """Return one event framed for Server-Sent Events (compact JSON holds no newline)."""
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (row.eid, row.kind.encode(), event_json(row, refs))
+def event_json(row: EventRow, event_id: str, refs: dict[str, str] | None = None) -> bytes:
+    """Return the JSON document of one event, ``event`` being the reader's opaque id of it.
+
+    With ``refs``, the readable objects it refers to are added.
+    """
+    return b'{"event":"' + event_id.encode() + b'",' + _fields(row, refs)[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class Framed:
+    """One event framed for SSE but for its id, which differs per reader: built once, sent to many."""
+
+    eid: int
+    head: bytes  # between the id line's value and the id in the JSON
+    tail: bytes  # after the id in the JSON, up to the blank line
+
+    def sse(self, event_id: bytes) -> bytes:
+        """Return the SSE bytes of the event with this reader's opaque id (``id:`` and ``data.event``)."""
+        return b"".join((b"id: ", event_id, self.head, event_id, self.tail))
+
+
+def frame(row: EventRow, refs: dict[str, str] | None = None) -> Framed:
+    """Return one event framed for Server-Sent Events, waiting for its id (compact JSON holds no newline)."""
+    return Framed(row.eid, b'\nevent: %s\ndata: {"event":"' % row.kind.encode(),
+                  b'",' + _fields(row, refs)[1:] + b"\n\n")
 
 
 def sse_error(code: str, message: str) -> bytes:

@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from pacte.api.auth import hub_of, principal, require_admin
 from pacte.errors import Conflict, Detail, InvalidInput, NotFound
 from pacte.hub import Principal
+from pacte.hub.positions import ReaderPositions, Surface
 from pacte.stix.timestamps import format_dt
 from pacte.store.base import Store
 from pacte.stream.broker import Broker, Subscription
@@ -91,25 +92,35 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(prefix="/api/v1", lifespan=lifespan, tags=["stream"])
 
 
-def _last_id(header: str | None, query: str | None) -> int | None:
+def _last_id(ids: ReaderPositions, header: str | None, query: str | None) -> int | None:
+    """Return the position a Last-Event-ID names: None if absent, 0 for ``0`` (the start), else what it seals.
+
+    An id this hub did not give this reader on the stream (another member's, altered, or a
+    number) is refused (400): ids are opaque, and only the reader's own resume.
+    """
     raw = query if query is not None else header
     if raw is None or not raw.strip():
         return None
-    if not raw.strip().isdigit():
+    raw = raw.strip()
+    position = 0 if raw == "0" else ids.open(raw)
+    if position is None:
         raise InvalidInput("invalid Last-Event-ID", [Detail(reason="an event id received from this stream",
                                                            field="Last-Event-ID")])
-    return int(raw.strip())
+    return position
 
 
 def _position(hub_store: Store, last: int | None) -> int:
-    """Return where a new stream starts: after ``last``, or at the head of the log."""
+    """Return where a new stream starts: after ``last``, or at the head of the log.
+
+    The refusals name no position of the log: those count events of every member.
+    """
     head = hub_store.event_head()
     if last is None:
         return head
     horizon = hub_store.event_horizon()
     if last < horizon or last > head:
-        why = (f"events after {last} were pruned (retention keeps events after {horizon})" if last < horizon
-               else f"event {last} does not exist in this hub's log (head is {head})")
+        why = ("events after this id were pruned by retention" if last < horizon
+               else "this id is ahead of this hub's log (was the database restored?)")
         raise Conflict("cannot resume: re-synchronise through the objects API, then stream without Last-Event-ID",
                        [Detail(reason=f"resync_required: {why}", field="Last-Event-ID")])
     return last
@@ -189,7 +200,7 @@ async def stream(
     hub = hub_of(request)
     broker, _ = await start(request.app)
     filters = await run_in_threadpool(resolve, hub, p.org, type, producer, collection, tlp, label, refs)
-    last = _last_id(last_event_id_header, last_event_id)
+    last = _last_id(hub.positions_of(Surface.STREAM, p.org), last_event_id_header, last_event_id)
     cursor = await run_in_threadpool(_position, hub.store, last)
     sub = broker.subscribe(p.org.org_id, p.token.token_id, filters, cursor)
     return EventStreamResponse(broker, sub)
@@ -259,13 +270,14 @@ def delete_webhook(request: Request, p: Caller, webhook_id: str) -> Response:
 def webhook_deliveries(request: Request, p: Caller, webhook_id: str,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
     """Return the latest delivery attempts of a webhook, newest first."""
-    store = hub_of(request).store
-    hook = store.webhook_by_uuid(webhook_id, p.org.org_id)
+    hub = hub_of(request)
+    hook = hub.store.webhook_by_uuid(webhook_id, p.org.org_id)
     if hook is None:
         raise NotFound(f"no webhook {webhook_id!r}")
+    ids = hub.positions_of(Surface.STREAM, p.org)
     return _json({"id": webhook_id, "deliveries": [
-        {"delivery": d.delivery_id, "event": d.eid, "attempt": d.attempt, "time": d.time, "outcome": d.outcome,
-         "http_status": d.http_status, "error": d.error, "ms": d.ms} for d in store.deliveries(hook.wid, limit)]})
+        {"delivery": d.delivery_id, "event": ids.seal(d.eid), "attempt": d.attempt, "time": d.time, "outcome": d.outcome,
+         "http_status": d.http_status, "error": d.error, "ms": d.ms} for d in hub.store.deliveries(hook.wid, limit)]})
 
 
 __all__ = ["Filters", "router", "start", "stop", "stream_settings"]

@@ -8,6 +8,11 @@ registering token is re-checked, so a change of authorisation bites at the next 
 Redirects are never followed (a 3xx is a failed attempt), and each attempt connects to the
 address its URL was resolved to and checked against (no DNS rebinding). With several server processes a
 lease in the ``webhooks`` row lets exactly one of them deliver a given webhook.
+
+The event id a receiver gets (``event`` in the body, ``X-Pacte-Event``) is the member's opaque
+stream id of the event (:mod:`pacte.hub.positions`; the same on every retry of a delivery, and
+usable as ``Last-Event-ID`` by the member's tokens), and the delivery id is a keyed digest: neither
+tells how many events of other members the log holds.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import orjson
 
 from pacte import __version__
 from pacte.errors import Detail, InvalidInput
+from pacte.hub.positions import Positions, Surface
 from pacte.stix.timestamps import format_dt
 from pacte.store.events import Delivery, EventRow, Webhook
 from pacte.stream.broker import Broker
@@ -38,7 +44,6 @@ from pacte.stream.filters import Filters
 
 log = logging.getLogger("pacte.webhooks")
 
-_DELIVERY_NS = uuid.UUID("0b6f2d47-5c3e-4f0e-9a55-70616374655f")
 SIGNATURE_HEADER = "X-Pacte-Signature"
 TIMESTAMP_HEADER = "X-Pacte-Timestamp"
 DELIVERY_HEADER = "X-Pacte-Delivery"
@@ -65,9 +70,10 @@ def backoff_seconds(attempt: int, base: float, cap: float) -> float:
     return float(min(base * 2 ** (attempt - 1), cap))
 
 
-def delivery_id(webhook_uuid: str, eid: int) -> str:
-    """Return the delivery id of an event to a webhook (the same on every retry)."""
-    return str(uuid.uuid5(_DELIVERY_NS, f"{webhook_uuid}:{eid}"))
+def delivery_id(positions: Positions, webhook_uuid: str, eid: int) -> str:
+    """Return the delivery id of an event to a webhook: the same on every retry and process, opaque to members."""
+    digest = positions.delivery_digest(f"{webhook_uuid}:{eid}".encode())
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 @dataclass(frozen=True)
@@ -198,8 +204,12 @@ class WebhookManager:
         self._lease_until[wid] = now + span if held else 0
         return held
 
-    async def _next(self, wh: Webhook, after: int, upto: int) -> tuple[EventRow | None, bytes] | None:
-        """Return the next deliverable event in (after, upto] and its body; None if the token was revoked."""
+    async def _next(self, wh: Webhook, after: int,
+                    upto: int) -> tuple[EventRow | None, dict[str, str] | None] | None:
+        """Return the next deliverable event in (after, upto] and its readable references (if asked for).
+
+        None if the token was revoked; (None, None) if there is no such event.
+        """
         if wh.token_id not in await self.broker.db(self.store.active_tokens, [wh.token_id]):
             await self.broker.db(self.store.disable_webhook, wh.wid, "the registering token was revoked")
             return None
@@ -207,9 +217,9 @@ class WebhookManager:
         rows: list[EventRow] = await self.broker.db(self.store.stream_events,
                                                     filters.query(wh.org_id, after, upto, 1))
         if not rows:
-            return None, b""
+            return None, None
         refs = await self.broker.db(readable_references, self.store, wh.org_id, rows) if filters.refs else None
-        return rows[0], event_json(rows[0], refs)
+        return rows[0], refs
 
     async def _step(self, client: httpx.AsyncClient, wid: int) -> bool:
         """Deliver the next event (with its retries); return False when the webhook is gone."""
@@ -225,7 +235,7 @@ class WebhookManager:
         found = await self._next(wh, cursor, head)
         if found is None:
             return False
-        row, body = found
+        row, refs = found
         if row is None:
             if head > cursor:  # nothing for this webhook up to head; store that now and then, not per event
                 self._scanned[wid] = head
@@ -234,11 +244,12 @@ class WebhookManager:
                     self._stored_at[wid] = time.monotonic()
             await self.broker.changed(self.settings.poll_seconds * 4)
             return True
-        if await self._deliver(client, wh, row, body, epoch):
+        if await self._deliver(client, wh, row, refs, epoch):
             self._scanned[wid] = row.eid
         return True
 
-    async def _deliver(self, client: httpx.AsyncClient, wh: Webhook, row: EventRow, body: bytes, epoch: int) -> bool:
+    async def _deliver(self, client: httpx.AsyncClient, wh: Webhook, row: EventRow, refs: dict[str, str] | None,
+                       epoch: int) -> bool:
         """Deliver one event with its retries; return True once the webhook is done with it.
 
         Before every attempt after a narrowing change (``epoch``, bumped by the committing thread)
@@ -246,7 +257,10 @@ class WebhookManager:
         the token re-checked: what the change forbids is not posted.
         """
         s = self.settings
-        did = delivery_id(wh.uuid, row.eid)
+        positions = self.broker.hub.positions
+        did = delivery_id(positions, wh.uuid, row.eid)
+        event_id = positions.seal(Surface.STREAM, wh.org_id, row.eid)
+        body = event_json(row, event_id, refs)
         attempt = 0
         while True:
             if attempt:
@@ -258,14 +272,15 @@ class WebhookManager:
                 found = await self._next(wh, row.eid - 1, row.eid)
                 if found is None:
                     return False
-                again, body = found
+                again, refs = found
                 if again is None:
                     await self.broker.db(self.store.log_delivery, wh.wid, Delivery(
                         did, row.eid, attempt, format_dt(_now()), "withdrawn", None,
                         "no longer deliverable under the sharing policy", 0))
                     break
+                body = event_json(again, event_id, refs)
             attempt += 1
-            status, error, ms = await self._post(client, wh, row.eid, did, body)
+            status, error, ms = await self._post(client, wh, event_id, did, body)
             ok = status is not None and 200 <= status < 300
             last = ok or attempt >= s.webhook_max_attempts
             outcome = "delivered" if ok else ("failed" if last else "retrying")
@@ -275,7 +290,7 @@ class WebhookManager:
                 break
         return bool(await self.broker.db(self.store.advance_webhook, wh.wid, row.eid, self.owner))
 
-    async def _post(self, client: httpx.AsyncClient, wh: Webhook, eid: int, did: str,
+    async def _post(self, client: httpx.AsyncClient, wh: Webhook, event_id: str, did: str,
                     body: bytes) -> tuple[int | None, str | None, int]:
         try:  # resolved and checked for every attempt; the connection goes to the address checked
             target = await asyncio.to_thread(resolve_target, wh.url, self.settings.webhook_allow_private)
@@ -283,7 +298,7 @@ class WebhookManager:
             return None, f"refused: {exc}"[:300], 0
         ts = str(int(time.time()))
         headers = {"Content-Type": "application/json", "Host": target.host_header, DELIVERY_HEADER: did,
-                   EVENT_HEADER: str(eid), TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(wh.secret, ts, body)}
+                   EVENT_HEADER: event_id, TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(wh.secret, ts, body)}
         extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
         start = time.monotonic()
         try:

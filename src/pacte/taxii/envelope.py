@@ -12,6 +12,7 @@ import orjson
 from starlette.responses import Response
 
 from pacte.errors import NotAcceptable, UnsupportedMediaType
+from pacte.hub.positions import ReaderPositions
 from pacte.store.base import Collection, StoredObject
 from pacte.taxii.filters import encode_next
 
@@ -77,18 +78,18 @@ def date_headers(items: list[StoredObject]) -> dict[str, str]:
             "X-TAXII-Date-Added-Last": taxii_timestamp(items[-1].added)}
 
 
-def _head(items: list[StoredObject], more: bool) -> bytes:
+def _head(items: list[StoredObject], more: bool, cursors: ReaderPositions) -> bytes:
     head: dict[str, Any] = {"more": more}
     if more and items:
-        head["next"] = encode_next(items[-1].seq)
+        head["next"] = encode_next(cursors, items[-1].seq)
     return orjson.dumps(head)
 
 
-def envelope(items: list[StoredObject], more: bool) -> Response:
+def envelope(items: list[StoredObject], more: bool, cursors: ReaderPositions) -> Response:
     """Return an envelope of stored objects (empty resource when there are none)."""
     if not items:
         return taxii({})
-    body = _head(items, more)[:-1] + b',"objects":[' + ",".join(i.doc for i in items).encode() + b"]}"
+    body = _head(items, more, cursors)[:-1] + b',"objects":[' + ",".join(i.doc for i in items).encode() + b"]}"
     return Response(body, media_type=TAXII_MEDIA_TYPE, headers=date_headers(items))
 
 
@@ -109,24 +110,24 @@ def version_of(item: StoredObject) -> str:
     return created if isinstance(created, str) else item.vkey
 
 
-def manifest(items: list[StoredObject], more: bool) -> Response:
+def manifest(items: list[StoredObject], more: bool, cursors: ReaderPositions) -> Response:
     """Return a manifest resource for stored objects."""
     if not items:
         return taxii({})
     records = [{"id": i.id, "date_added": taxii_timestamp(i.added), "version": version_of(i),
                 "media_type": STIX_MEDIA_TYPE}
                for i in items]
-    body = _head(items, more)[:-1] + b',"objects":' + orjson.dumps(records) + b"}"
+    body = _head(items, more, cursors)[:-1] + b',"objects":' + orjson.dumps(records) + b"}"
     return Response(body, media_type=TAXII_MEDIA_TYPE, headers=date_headers(items))
 
 
-def versions(items: list[StoredObject], more: bool) -> Response:
+def versions(items: list[StoredObject], more: bool, cursors: ReaderPositions) -> Response:
     """Return a versions resource for the stored versions of one object."""
     if not items:
         return taxii({})
     body = {"more": more, "versions": [version_of(i) for i in items]}
     if more:
-        body["next"] = encode_next(items[-1].seq)
+        body["next"] = encode_next(cursors, items[-1].seq)
     return taxii(body, headers=date_headers(items))
 
 

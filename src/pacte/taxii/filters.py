@@ -1,9 +1,9 @@
 """TAXII 2.1 query parameters: ``match[...]``, ``added_after``, ``limit`` and the opaque ``next``.
 
-``next`` is only a position (the share id of the last item of the previous page) wrapped in
-base64; it carries no permission. Every page re-runs the full query, so the sharing policy
-is re-applied on each use, and a forged or stale ``next`` can only skip rows the caller
-could read anyway.
+``next`` is only a position (the share id of the last item of the previous page), sealed for
+the caller (:mod:`pacte.hub.positions`: opaque, bound to the reader and to TAXII, refused with
+400 for anyone else or if altered); it carries no permission. Every page re-runs the full query,
+so the sharing policy is re-applied on each use.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from pacte.api import cursor as cursors
 from pacte.errors import Detail, InvalidInput
+from pacte.hub.positions import ReaderPositions
 from pacte.stix import timestamps
 
 SPEC_VERSIONS = ("2.1",)  # what the hub stores (the write path accepts STIX 2.1 only)
 KEYWORDS = ("last", "first", "all")
 _SPEC = re.compile(r"^\d+\.\d+$")
-_CURSOR_TAG = "t1"
 
 
 @dataclass(slots=True)
@@ -50,14 +49,16 @@ def _values(params: Mapping[str, str], name: str) -> list[str]:
     return values
 
 
-def encode_next(seq: int) -> str:
-    """Return the opaque ``next`` value for a position."""
-    return cursors.encode(_CURSOR_TAG, seq)
+def encode_next(cursors: ReaderPositions, seq: int) -> str:
+    """Return the opaque ``next`` value of a position for the caller."""
+    return cursors.seal(seq)
 
 
-def decode_next(value: str | None) -> int:
-    """Return the position of a ``next`` value; raise InvalidInput if it is not one of ours."""
-    seq = cursors.decode(_CURSOR_TAG, value)
+def decode_next(cursors: ReaderPositions, value: str | None) -> int:
+    """Return the position of a ``next`` value (0 when absent); raise InvalidInput unless the caller got it."""
+    if not value:
+        return 0
+    seq = cursors.open(value)
     if seq is None:
         raise _bad("next", "use the 'next' value of the previous page, with the same filters")
     return seq
@@ -83,7 +84,7 @@ def parse_versions(values: Sequence[str], default: str) -> tuple[list[str], list
     return keywords, keys
 
 
-def parse_filters(params: Mapping[str, str], *, default_limit: int, max_limit: int,
+def parse_filters(params: Mapping[str, str], cursors: ReaderPositions, *, default_limit: int, max_limit: int,
                   allowed: Sequence[str] = ("id", "type", "version", "spec_version"),
                   default_version: str = "last") -> Filters:
     """Return the filters of a request; raise InvalidInput naming the bad parameter.
@@ -117,5 +118,5 @@ def parse_filters(params: Mapping[str, str], *, default_limit: int, max_limit: i
         if not raw_limit.isdigit() or int(raw_limit) < 1:
             raise _bad("limit", "a positive integer")
         f.limit = min(int(raw_limit), max_limit)
-    f.after_seq = decode_next(params.get("next"))
+    f.after_seq = decode_next(cursors, params.get("next"))
     return f

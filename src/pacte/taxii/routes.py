@@ -15,6 +15,7 @@ from pacte.api.auth import hub_of, principal
 from pacte.api.bodies import objects_of, parse_json, read_body
 from pacte.errors import Detail, Forbidden, InvalidInput, NotFound, UnprocessableEntity
 from pacte.hub import Hub, Principal
+from pacte.hub.positions import ReaderPositions, Surface
 from pacte.store.base import Collection
 from pacte.taxii import envelope as render
 from pacte.taxii.filters import Filters, parse_filters
@@ -40,9 +41,14 @@ def _params(request: Request) -> dict[str, str]:
     return dict(params)
 
 
-def _filters(hub: Hub, request: Request, allowed: tuple[str, ...] = ("id", "type", "version", "spec_version"),
+def _cursors(hub: Hub, p: Principal) -> ReaderPositions:
+    return hub.positions_of(Surface.TAXII, p.org)
+
+
+def _filters(hub: Hub, p: Principal, request: Request,
+             allowed: tuple[str, ...] = ("id", "type", "version", "spec_version"),
              default_version: str = "last") -> Filters:
-    return parse_filters(_params(request), default_limit=hub.settings.default_page,
+    return parse_filters(_params(request), _cursors(hub, p), default_limit=hub.settings.default_page,
                          max_limit=hub.settings.max_page, allowed=allowed, default_version=default_version)
 
 
@@ -97,8 +103,8 @@ def manifest(request: Request, collection_id: str) -> Response:
     """Return one page of manifest records, in added order."""
     hub, p = _caller(request)
     coll = _collection(hub, p, collection_id)
-    page = read_page(hub, p.org.org_id, coll.cid, _filters(hub, request))
-    return render.manifest(page.items, page.more)
+    page = read_page(hub, p.org.org_id, coll.cid, _filters(hub, p, request))
+    return render.manifest(page.items, page.more, _cursors(hub, p))
 
 
 @router.get(f"{ROOT}/collections/{{collection_id}}/objects/", summary="Objects of a collection")
@@ -106,8 +112,8 @@ def get_objects(request: Request, collection_id: str) -> Response:
     """Return one page of objects, in added order."""
     hub, p = _caller(request)
     coll = _collection(hub, p, collection_id)
-    page = read_page(hub, p.org.org_id, coll.cid, _filters(hub, request))
-    return render.envelope(page.items, page.more)
+    page = read_page(hub, p.org.org_id, coll.cid, _filters(hub, p, request))
+    return render.envelope(page.items, page.more, _cursors(hub, p))
 
 
 def _writable(request: Request, collection_id: str) -> tuple[Hub, Principal, Collection]:
@@ -134,8 +140,8 @@ async def add_objects(request: Request, collection_id: str) -> Response:
     return Response(recorder.doc, status_code=202, media_type=render.TAXII_MEDIA_TYPE)
 
 
-def _object_filters(hub: Hub, request: Request, default_version: str) -> Filters:
-    return _filters(hub, request, allowed=("version", "spec_version"), default_version=default_version)
+def _object_filters(hub: Hub, p: Principal, request: Request, default_version: str) -> Filters:
+    return _filters(hub, p, request, allowed=("version", "spec_version"), default_version=default_version)
 
 
 @router.get(f"{ROOT}/collections/{{collection_id}}/objects/{{object_id}}/", summary="One object")
@@ -143,10 +149,10 @@ def get_object(request: Request, collection_id: str, object_id: str) -> Response
     """Return the versions of one object selected by the filters (latest by default)."""
     hub, p = _caller(request)
     coll = _collection(hub, p, collection_id)
-    page = read_page(hub, p.org.org_id, coll.cid, _object_filters(hub, request, "last"), ids=[object_id])
+    page = read_page(hub, p.org.org_id, coll.cid, _object_filters(hub, p, request, "last"), ids=[object_id])
     if not page.items and not readable(hub, p.org.org_id, coll.cid, object_id):
         raise NotFound(f"no object {object_id!r} in this collection")
-    return render.envelope(page.items, page.more)
+    return render.envelope(page.items, page.more, _cursors(hub, p))
 
 
 @router.delete(f"{ROOT}/collections/{{collection_id}}/objects/{{object_id}}/", summary="Delete an object")
@@ -155,7 +161,7 @@ def delete_object(request: Request, collection_id: str, object_id: str) -> Respo
     object_id = object_id.lower()  # ids are filed lower-cased: UUID hex is case-insensitive
     hub, p = _caller(request)
     coll = _collection(hub, p, collection_id)
-    f = _object_filters(hub, request, "all")
+    f = _object_filters(hub, p, request, "all")
     f.limit = 10_000
     page = read_page(hub, p.org.org_id, coll.cid, f, ids=[object_id])
     if not page.items:
@@ -175,10 +181,10 @@ def get_versions(request: Request, collection_id: str, object_id: str) -> Respon
     """Return the versions of one object, in added order."""
     hub, p = _caller(request)
     coll = _collection(hub, p, collection_id)
-    f = _filters(hub, request, allowed=("spec_version",), default_version="all")
+    f = _filters(hub, p, request, allowed=("spec_version",), default_version="all")
     if request.query_params.get("limit") is None:
         f.limit = hub.settings.max_page  # a versions list is small: answer it whole by default
     page = read_page(hub, p.org.org_id, coll.cid, f, ids=[object_id])
     if not page.items and not readable(hub, p.org.org_id, coll.cid, object_id):
         raise NotFound(f"no object {object_id!r} in this collection")
-    return render.versions(page.items, page.more)
+    return render.versions(page.items, page.more, _cursors(hub, p))
