@@ -93,7 +93,7 @@ def test_import_and_export_respect_the_policy(run, tmp_path: Path) -> None:  # t
     run("group", "add", "AB", "--member", "A", "--member", "B")
     red = {"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": [{
         "type": "indicator", "spec_version": "2.1", "id": "indicator--e2e1a340-4415-4ba8-9671-f7343fbf0836",
-        "created": "2024-01-01T00:00:00Z", "modified": "2024-01-01T00:00:00Z", "pattern_type": "stix",
+        "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z", "pattern_type": "stix",
         "pattern": "[ipv4-addr:value = '198.51.100.7']", "valid_from": "2024-01-01T00:00:00Z",
         "object_marking_refs": ["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"]}]}
     path = tmp_path / "red.json"
@@ -152,7 +152,7 @@ def test_collection_default_tlp(run) -> None:  # type: ignore[no-untyped-def]
 def test_import_refuses_integers_beyond_64_bits_naming_the_object(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     run("org", "add", "A")
     ok = {"type": "malware", "spec_version": "2.1", "id": "malware--1d3e6a2c-5b7f-4c8d-9e0a-1b2c3d4e5f60",
-          "created": "2024-01-01T00:00:00Z", "modified": "2024-01-01T00:00:00Z", "name": "ok", "is_family": True,
+          "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z", "name": "ok", "is_family": True,
           "x_float": 1.5e300}
     big = {**ok, "id": "malware--2d3e6a2c-5b7f-4c8d-9e0a-1b2c3d4e5f61", "name": "big"}
     del big["x_float"]

@@ -32,7 +32,7 @@ def _port() -> int:
 def _indicators(n: int) -> list[dict[str, object]]:
     return [{
         "type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid4()}",
-        "created": "2024-05-01T00:00:00Z", "modified": "2024-05-01T00:00:00Z", "pattern_type": "stix",
+        "created": "2024-05-01T00:00:00.000Z", "modified": "2024-05-01T00:00:00.000Z", "pattern_type": "stix",
         "pattern": f"[ipv4-addr:value = '198.51.100.{i % 250}']", "valid_from": "2024-05-01T00:00:00Z",
     } for i in range(n)]
 

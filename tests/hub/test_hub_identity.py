@@ -28,7 +28,7 @@ def test_each_member_identity_is_published_and_owned(hub: Hub) -> None:
 def test_a_member_cannot_squat_a_future_members_identity(hub: Hub) -> None:
     alpha = add_member(hub, "Alpha")
     squat = {"type": "identity", "spec_version": "2.1", "id": placeholder_identity("Newco"), "name": "Newco (fake)",
-             "created": "2025-01-01T00:00:00Z", "modified": "2025-01-01T00:00:00Z", "identity_class": "organization"}
+             "created": "2025-01-01T00:00:00.000Z", "modified": "2025-01-01T00:00:00.000Z", "identity_class": "organization"}
     hub.share_as(alpha.org, alpha.private(hub), [squat])
     newco = m.add_org(hub.store, hub.ids, hub.clock, "Newco", None)
     assert newco.identity_id != squat["id"]  # identity ids are minted at random, not derived from names

@@ -57,8 +57,8 @@ def test_spoofed_created_by_ref_is_refused(hub: Hub, pair: tuple[Member, Member]
     with pytest.raises(NotFound):
         hub.get_object(alpha.org, spoofed["id"])
     # posing as another member's identity object is refused too
-    ident = {"type": "identity", "spec_version": "2.1", "id": bravo.org.identity_id, "created": "2025-01-01T00:00:00Z",
-             "modified": "2030-01-01T00:00:00Z", "name": "Bravo, hijacked"}
+    ident = {"type": "identity", "spec_version": "2.1", "id": bravo.org.identity_id, "created": "2025-01-01T00:00:00.000Z",
+             "modified": "2030-01-01T00:00:00.000Z", "name": "Bravo, hijacked"}
     (out,) = hub.share_as(alpha.org, hub.community, [ident]).outcomes
     assert (out.ok, out.code) == (False, "policy_refused")
     (latest,) = hub.get_object(bravo.org, bravo.org.identity_id)

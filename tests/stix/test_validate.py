@@ -96,3 +96,83 @@ def test_timestamps_sort_across_precisions() -> None:
     assert a < c < b
     assert timestamps.normalize("2023-02-29T00:00:00Z") is None
     assert timestamps.normalize("2024-02-29T00:00:00Z") is not None
+
+
+def nested_list(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("key", ["name", "description", "pattern", "lang", "pattern_type", "relationship_type",
+                                 "revoked", "confidence", "is_family", "x_custom", "external_references",
+                                 "kill_chain_phases", "extensions", "granular_markings"])
+def test_depth_or_type_is_checked_under_every_key(key: str) -> None:
+    """Regression: standard keys skipped the depth scan; 300 levels under one made orjson.dumps raise (a 500)."""
+    obj = copy.deepcopy(INDICATOR)
+    obj[key] = nested_list(300)
+    with pytest.raises(ObjectInvalid) as info:
+        prepare(obj, max_depth=32)
+    assert info.value.detail.field is not None and info.value.detail.field.startswith(key)
+    assert info.value.detail.object_id == INDICATOR["id"]
+
+
+def test_a_depth_limit_above_the_serialiser_is_still_a_refusal() -> None:
+    obj = copy.deepcopy(INDICATOR)
+    obj["x_deep"] = nested_list(300)
+    with pytest.raises(ObjectInvalid) as info:
+        prepare(obj, max_depth=10_000)
+    assert "deep" in info.value.detail.reason
+
+
+@pytest.mark.parametrize(("created", "ok"), [
+    ("2024-01-01T00:00:00.000Z", True), ("2024-01-01T00:00:00.123456Z", True), ("2024-01-01T00:00:00Z", False),
+    ("2024-01-01T00:00:00.1Z", False), ("2024-01-01T00:00:00.12Z", False)])
+def test_created_and_modified_are_precise_to_the_millisecond(created: str, ok: bool) -> None:
+    for key in ("created", "modified"):
+        obj = {**copy.deepcopy(INDICATOR), "created": "2024-01-01T00:00:00.000Z", key: created}
+        if ok:
+            prepare(obj)
+            continue
+        with pytest.raises(ObjectInvalid) as info:
+            prepare(obj)
+        assert (info.value.detail.field, "millisecond" in info.value.detail.reason) == (key, True)
+    # other timestamps keep any precision
+    assert prepare({**copy.deepcopy(INDICATOR), "valid_from": "2024-01-01T00:00:00Z"})
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"pattern": "[ipv4-addr:value = '198.51.100.1'"}, "pattern"),
+    ({"pattern": "[file:hashes.MD5 = '123']"}, "pattern"),
+    ({"pattern": 5}, "pattern"),
+    ({"pattern_version": "2.0"}, "pattern_version"),
+    ({"pattern_type": ["stix"]}, "pattern_type"),
+])
+def test_stix_patterns_are_parsed(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(ObjectInvalid) as info:
+        prepare({**copy.deepcopy(INDICATOR), **change})
+    assert info.value.detail.field == field
+
+
+def test_other_pattern_languages_are_not_parsed() -> None:
+    assert prepare({**copy.deepcopy(INDICATOR), "pattern_type": "sigma", "pattern": "title: x\n["})
+    assert prepare({**copy.deepcopy(INDICATOR), "pattern_version": "2.1"})
+
+
+def test_object_over_the_size_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pacte.stix import validate
+
+    monkeypatch.setattr(validate, "MAX_OBJECT_BYTES", 2000)
+    with pytest.raises(ObjectInvalid) as info:
+        prepare({**copy.deepcopy(INDICATOR), "description": "x" * 3000})
+    assert "at most 2000 bytes" in info.value.detail.reason
+    assert prepare({**copy.deepcopy(INDICATOR), "description": "x" * 1000})
+
+
+def test_refused_stand_in_fails_with_its_reason() -> None:
+    from pacte.stix.validate import Refused
+
+    with pytest.raises(ObjectInvalid) as info:
+        prepare(Refused("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "x_a", "nests deeper than 32 levels"))
+    assert (info.value.detail.object_id, info.value.detail.field) == (INDICATOR["id"], "x_a")

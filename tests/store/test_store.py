@@ -128,7 +128,7 @@ def test_marking_definition_posted_later_resolves_unknown(hub: Hub) -> None:
     a = m.add_org(hub.store, hub.ids, hub.clock, "Marker", None)
     b = m.add_org(hub.store, hub.ids, hub.clock, "Other", None)
     statement = {"type": "marking-definition", "spec_version": "2.1",
-                 "id": "marking-definition--3a8f3c8e-1b5e-4f6c-9d3e-2a1b0c9d8e7f", "created": "2024-01-01T00:00:00Z",
+                 "id": "marking-definition--3a8f3c8e-1b5e-4f6c-9d3e-2a1b0c9d8e7f", "created": "2024-01-01T00:00:00.000Z",
                  "definition_type": "statement", "definition": {"statement": "Copyright Example"}}
     obj = {**copy.deepcopy(MALWARE), "object_marking_refs": [statement["id"]]}
     assert hub.share_as(a, hub.community, [obj]).successes == 1

@@ -18,7 +18,8 @@ from pacte.errors import Detail, InvalidJSON, TooDeep
 from pacte.stix.validate import Refused
 
 # A whole string (escapes included) or one structural byte; everything else is skipped in C.
-_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}:,]', re.DOTALL)
+# Runs of brackets are one token each, so that a body of nothing but brackets is scanned in C too.
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|\[+|\]+|[{}:,]', re.DOTALL)
 _SPACE = b" \t\r\n"
 
 
@@ -42,25 +43,32 @@ class _Scanner:
     def value_end(self, first: re.Match[bytes], limit: int) -> tuple[int, str | None, str | None]:
         """Skip the string or container starting at ``first``; return (end, its own "id", the key nesting past limit)."""
         tok = first.group()
-        if tok not in (b"{", b"["):
+        if tok[:1] not in (b"{", b"["):
             return first.end(), None, None
-        depth = 1
         key: str | None = None  # the current key of the value itself (its depth 1)
         deep_key: str | None = None
         obj_id: str | None = None
         expect_key = is_object = tok == b"{"
         pending_id = False
         m = first
+        depth = len(tok)
+        if depth > limit:
+            deep_key = ""
         while depth:
             m = self.next()
             t = m.group()
-            if t in (b"{", b"["):
-                depth += 1
+            c = t[:1]
+            if c == b"[" or c == b"{":
+                depth += len(t)
                 if depth > limit and deep_key is None:
                     deep_key = key or ""
                 pending_id = False
-            elif t in (b"}", b"]"):
-                depth -= 1
+            elif c == b"]" and len(t) > depth:  # the value ends inside this run: resume just after its end
+                end = m.start() + depth
+                self.tokens = _TOKEN.finditer(self.raw, end)
+                return end, obj_id, deep_key
+            elif c == b"]" or c == b"}":
+                depth -= len(t)
             elif t == b",":
                 expect_key = depth == 1
                 pending_id = False
