@@ -79,3 +79,40 @@ def test_reads_stream_and_export_survive_hostile_custom_properties(api: Api) -> 
     n = export_bundle(api.hub, api.bravo.org, (), False, out)
     exported = orjson.loads(out.getvalue())
     assert n == len(exported["objects"]) and hostile in exported["objects"]
+
+
+def test_object_beyond_the_parser_depth_is_refused_alone_in_a_bundle(api: Api) -> None:
+    good = sdo("malware", "sibling", 1, is_family=True)
+    deep_id = sid("malware", "deep")
+    deep = b'{"type":"malware","id":"' + deep_id.encode() + b'","x_payload":{"a":' + b"[" * 3000 + b"]" * 3000 + b"}}"
+    body = (b'{"type":"bundle","id":"' + sid("bundle", "deep").encode() + b'","objects":['
+            + deep + b"," + orjson.dumps(good) + b"]}")
+    resp = api.post(api.alpha, "community", body)
+    assert resp.status_code == 207, resp.text
+    bad, ok = resp.json()["results"]
+    assert (bad["id"], bad["field"], bad["status"], ok["status"]) == (deep_id, "x_payload", "failure", "success")
+    assert "deeper than" in bad["reason"]
+    assert {i for i, _ in api.everything()} == {good["id"]}
+
+
+def test_integer_beyond_64_bits_refuses_its_object_alone(api: Api) -> None:
+    good = sdo("malware", "exact", 1, is_family=True)
+    huge = sdo("malware", "huge", 1, is_family=True, x_score="HUGE")
+    body = orjson.dumps(bundle(huge, good)).replace(b'"HUGE"', b"[1, {\"n\": 123456789012345678901234}]")
+    resp = api.post(api.alpha, "community", body)
+    assert resp.status_code == 207, resp.text
+    bad, ok = resp.json()["results"]
+    assert (bad["id"], bad["field"], ok["status"]) == (huge["id"], "x_score[1].n", "success")
+    assert {i for i, _ in api.everything()} == {good["id"]}
+
+
+def test_import_refuses_a_deep_object_alone(api: Api, tmp_path: Any) -> None:
+    from pacte.cli.transfer import import_bundle
+
+    good = sdo("malware", "imported", 1, is_family=True)
+    deep = b'{"type":"malware","id":"' + sid("malware", "d").encode() + b'","name":' + b"[" * 2000 + b"]" * 2000 + b"}"
+    path = tmp_path / "deep.json"
+    path.write_bytes(b'{"type":"bundle","id":"' + sid("bundle", "i").encode() + b'","objects":['
+                     + orjson.dumps(good) + b"," + deep + b"]}")
+    assert import_bundle(api.hub, path, "Alpha", "community", 100, progress=False) == (1, 1)
+    assert {i for i, _ in api.everything()} == {good["id"]}
