@@ -17,7 +17,7 @@ from pacte.store.base import ObjectQuery
 
 RICH: dict[str, Any] = {
     "type": "threat-actor", "spec_version": "2.1", "id": "threat-actor--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
-    "created": "2024-02-29T23:59:59.123456Z", "modified": "2024-03-01T00:00:00.1Z",
+    "created": "2024-02-29T23:59:59.123456Z", "modified": "2024-03-01T00:00:00.1000Z",
     "name": "Équipe «Ours» 熊 🐻 مجموعة", "description": "quote \" backslash \\ tab \t newline \n nul \u0000 end",
     "aliases": ["", "x" * 300, "ünïcödé"], "labels": ["nation-state"], "confidence": 0,
     "threat_actor_types": ["nation-state"], "revoked": False,
