@@ -8,7 +8,9 @@ filters and position, one policy-filtered page of the log (``Store.stream_events
 bytes are shared by every group and subscriber; only its id differs per reader (an opaque token,
 :mod:`pacte.hub.positions`), sealed once per group and spliced around the shared bytes.
 A heartbeat's id seals the last event the stream delivered, never the position scanned, and
-is sealed afresh each time: successive heartbeats tell nothing of events the reader cannot read. Before anything is queued, the round checks that
+is sealed afresh each time: successive heartbeats tell nothing of events the reader cannot read.
+
+Before anything is queued, the round checks that
 no narrowing change (revoked token, membership, marking, deleted collection) committed after the
 head it read — if one did, it reads again — and re-authenticates every subscribed token; a revoked
 token's streams get an error event and are closed, with whatever was queued for them discarded.
