@@ -109,9 +109,10 @@ def test_spoofed_provenance_is_403_naming_object_and_field(api: Api) -> None:
     err = assert_error(resp, 403, "policy_refused")
     assert err["details"][0]["id"] == spoof["id"] and err["details"][0]["field"] == "created_by_ref"
     assert "member" in err["details"][0]["reason"]
+    # a version of another member's object is Bravo's own line: the same reply as for a new object
     v1 = sdo("malware", "owned", 1)
     assert api.post(api.alpha, "community", bundle(v1)).status_code == 200
-    steal = api.post(api.bravo, "AB", bundle(sdo("malware", "owned", 2)))
-    err = assert_error(steal, 403, "policy_refused")
-    assert err["details"][0] == {"id": v1["id"], "field": "id", "reason": err["details"][0]["reason"]}
-    assert api.everything() == {(v1["id"], "2025-01-01T00:00:01.000000000Z")}
+    line = api.post(api.bravo, "AB", bundle(sdo("malware", "owned", 2)))
+    fresh = api.post(api.bravo, "AB", bundle(sdo("malware", "unowned", 2)))
+    assert line.status_code == fresh.status_code == 200
+    assert line.json()["results"][0].keys() == fresh.json()["results"][0].keys()
