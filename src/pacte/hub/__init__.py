@@ -15,7 +15,8 @@ from pacte.hub.members import COMMUNITY, ensure_community
 from pacte.hub.positions import Positions, ReaderPositions, Surface
 from pacte.hub.sharing import AfterWrite, ShareReport, share_objects
 from pacte.policy import check_write
-from pacte.stix.timestamps import format_key
+from pacte.stix.markings import canonical_marking
+from pacte.stix.timestamps import format_key, normalize
 from pacte.store import Store, open_store
 from pacte.store.base import Collection, ObjectQuery, Org, Page, StoredObject
 
@@ -105,6 +106,11 @@ class Hub:
 
     def get_object(self, org: Org, obj_id: str, versions: str = "last") -> list[StoredObject]:
         """Return the readable versions of one object; NotFound when none is readable."""
+        canonical = canonical_marking(obj_id)
+        if canonical is not None:  # a TLP definition the hub holds: nobody may publish it, everybody reads it
+            created = str(canonical["created"])
+            return [StoredObject(0, str(canonical["id"]), "marking-definition", normalize(created) or created,
+                                 None, created, orjson.dumps(canonical).decode())]
         q = ObjectQuery(reader=org.org_id, ids=[obj_id], versions=versions, limit=10_000)  # type: ignore[arg-type]
         items = self.store.query(q).items
         if not items:
