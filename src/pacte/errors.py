@@ -19,6 +19,7 @@ TAXII routes) and the CLI prints ``error: <message>`` and exits non-zero.
     ├── MethodNotAllowed            405 method_not_allowed
     ├── Conflict                    409 conflict
     ├── UnprocessableEntity         422 unprocessable
+    ├── TooManyRequests             429 too_many_requests   (a concurrency bound; rendered with Retry-After)
     └── StorageError                503 storage_error       (database errors, translated at the store boundary)
         └── IntegrityError          409 integrity_error
 """
@@ -173,6 +174,15 @@ class UnprocessableEntity(PacteError):
 
     status = 422
     code = "unprocessable"
+
+
+@dataclass
+class TooManyRequests(PacteError):
+    """Too many requests of this kind are running; retry after ``retry_after`` seconds."""
+
+    retry_after: int = 5
+    status = 429
+    code = "too_many_requests"
 
 
 class StorageError(PacteError):

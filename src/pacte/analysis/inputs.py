@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from pacte.errors import InvalidInput, TooLarge, UnsupportedMediaType
+from pacte.errors import Detail, InvalidInput, TooLarge, UnsupportedMediaType
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 
@@ -26,6 +28,31 @@ _EXTENSIONS = {
     ".md": "markdown", ".markdown": "markdown",
     ".txt": "text", ".text": "text", ".adoc": "text", ".asciidoc": "text", ".log": "text", ".csv": "text",
 }
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """Bounds on what one report may cost to read, each named by the setting that changes it."""
+
+    max_pages: int = 500  # PACTE_ANALYSIS_MAX_PAGES
+    max_decompressed_bytes: int = 16 * 1024 * 1024  # PACTE_ANALYSIS_MAX_DECOMPRESSED_BYTES: PDF page contents
+    max_text_bytes: int = 2 * 1024 * 1024  # PACTE_ANALYSIS_MAX_TEXT_BYTES: the text the pipeline reads
+
+
+def _over(what: str, size: int, limit: int, setting: str, unit: str = "bytes") -> TooLarge:
+    """Return the 413 for a report over one bound, naming the bound, its value and its setting."""
+    return TooLarge(f"the report's {what} is over the limit of {limit} {unit}",
+                    [Detail(reason=f"{size if size >= 0 else 'more than ' + str(limit)} {unit}; at most {limit}",
+                            field=setting)])
+
+
+def check_text(text: str, limits: InputLimits | None) -> None:
+    """Raise TooLarge if a report's text is over the text bound."""
+    if limits is None or len(text) <= limits.max_text_bytes // 4:
+        return  # at most 4 bytes a character: no need to encode
+    size = len(text.encode("utf-8", "replace"))
+    if size > limits.max_text_bytes:
+        raise _over("text", size, limits.max_text_bytes, "PACTE_ANALYSIS_MAX_TEXT_BYTES")
 
 
 @dataclass(frozen=True)
@@ -118,15 +145,58 @@ def read_html(html: str) -> Document:
     return Document(normalise_text(text), "html", title, host, published, cleaned_by_extractor=True)
 
 
-def read_pdf(data: bytes) -> Document:
-    """Extract the text and title of a PDF file with pypdf."""
+def _pdf_configuration(limits: InputLimits) -> contextlib.AbstractContextManager[object]:
+    """Return a context in which pypdf decompresses no stream beyond the decompressed bound (pypdf 6.4 and later)."""
+    try:
+        from pypdf import apply_configuration  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:  # older pypdf: its own fixed caps apply, and the page-content bound below
+        return contextlib.nullcontext()
+    cap = limits.max_decompressed_bytes
+    ctx: contextlib.AbstractContextManager[object] = apply_configuration(
+        zlib_maximum_output_length=cap, lzw_maximum_output_length=cap, run_length_maximum_output_length=cap,
+        array_based_stream_maximum_output_length=cap, stream_decoding_work_maximum_length=cap)
+    return ctx
+
+
+def _pdf_pages(reader: Any, limits: InputLimits | None) -> list[str]:
+    """Return the text of each page, checking pages, decompressed contents and text against the limits first."""
+    if limits is None:
+        return [page.extract_text() or "" for page in reader.pages]
+    count = len(reader.pages)
+    if count > limits.max_pages:
+        raise _over("page count", count, limits.max_pages, "PACTE_ANALYSIS_MAX_PAGES", "pages")
+    content = 0
+    for page in reader.pages:  # decompressing is cheap; parsing what it yields is what costs (0.7 MB/s)
+        stream = page.get_contents()
+        content += len(stream.get_data()) if stream is not None else 0
+        if content > limits.max_decompressed_bytes:
+            raise _over("decompressed page content", -1, limits.max_decompressed_bytes,
+                        "PACTE_ANALYSIS_MAX_DECOMPRESSED_BYTES")
+    pages: list[str] = []
+    size = 0
+    for page in reader.pages:
+        pages.append(page.extract_text() or "")
+        size += len(pages[-1])
+        if size > limits.max_text_bytes:
+            raise _over("text", -1, limits.max_text_bytes, "PACTE_ANALYSIS_MAX_TEXT_BYTES")
+    return pages
+
+
+def read_pdf(data: bytes, limits: InputLimits | None = None) -> Document:
+    """Extract the text and title of a PDF file with pypdf, within the limits if given."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError
 
     try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = reader.metadata.title if reader.metadata is not None else None
+        with _pdf_configuration(limits) if limits is not None else contextlib.nullcontext():
+            reader = PdfReader(io.BytesIO(data))
+            pages = _pdf_pages(reader, limits)
+            title = reader.metadata.title if reader.metadata is not None else None
+    except LimitReachedError as exc:
+        cap = limits.max_decompressed_bytes if limits is not None else None
+        raise TooLarge(f"the PDF is over a decoding limit: {exc}", [Detail(
+            reason=f"streams decompress to at most {cap} bytes" if cap else "pypdf's own decoding limits",
+            field="PACTE_ANALYSIS_MAX_DECOMPRESSED_BYTES")]) from exc
     except (PdfReadError, ValueError, KeyError) as exc:
         raise InvalidInput(f"unreadable PDF: {exc}") from exc
     text = normalise_text("\n\n".join(pages))
@@ -156,8 +226,9 @@ def read_markdown(text: str) -> Document:
     return Document(normalise_text(body), "markdown", title or _first_line_title(body))
 
 
-def read_document(source: bytes | str, *, filename: str | None = None, media_type: str | None = None) -> Document:
-    """Read a report in any supported format and return its text and metadata."""
+def read_document(source: bytes | str, *, filename: str | None = None, media_type: str | None = None,
+                  limits: InputLimits | None = None) -> Document:
+    """Read a report in any supported format and return its text and metadata, within the limits if given."""
     size = len(source.encode("utf-8")) if isinstance(source, str) else len(source)
     if size > MAX_INPUT_BYTES:
         raise TooLarge(f"report is {size} bytes, over the {MAX_INPUT_BYTES} byte limit")
@@ -167,11 +238,17 @@ def read_document(source: bytes | str, *, filename: str | None = None, media_typ
     if kind == "pdf":
         if isinstance(source, str):
             raise InvalidInput("a PDF must be given as bytes")
-        return read_pdf(source)
-    text = decode(source) if isinstance(source, bytes) else source
-    if kind == "html":
-        return read_html(text)
-    if kind == "markdown":
-        return read_markdown(text)
-    norm = normalise_text(text)
-    return Document(norm, "text", _first_line_title(norm))
+        doc = read_pdf(source, limits)
+    else:
+        text = decode(source) if isinstance(source, bytes) else source
+        if kind == "html":
+            doc = read_html(text)
+        elif kind == "markdown":
+            check_text(text, limits)
+            doc = read_markdown(text)
+        else:
+            check_text(text, limits)
+            norm = normalise_text(text)
+            doc = Document(norm, "text", _first_line_title(norm))
+    check_text(doc.text, limits)
+    return doc

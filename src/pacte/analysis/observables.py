@@ -416,7 +416,9 @@ class _Finder:
                 rule = "code-expression"  # req.open(...), hashArray.map(...): a method call, not a host
             if rule is None and _PARTIAL_BEFORE.search(text, max(0, start - 8), start):
                 rule = "partial-host"  # "qq.com" of "dl_dir.qq.com": the tail of a longer name
-            if rule is None and _COUNTERPART_BEFORE.search(text, _line_bounds(text, start)[0], start):
+            # The phrase is short: searching back to the line start made one long line quadratic.
+            if rule is None and _COUNTERPART_BEFORE.search(text, max(_line_bounds(text, start)[0], start - 120),
+                                                           start):
                 rule = "legitimate-counterpart"  # "Real domain: x[.]org" beside the look-alike
             if rule is None and not listed:
                 rule = self.is_reference_host(value, raw)

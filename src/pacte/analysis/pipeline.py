@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from pacte.analysis import stix
 from pacte.analysis.clean import clean_text
 from pacte.analysis.entities import Entity, find_entities
-from pacte.analysis.inputs import Document, read_document
+from pacte.analysis.inputs import Document, InputLimits, read_document
 from pacte.analysis.knowledge import Knowledge
 from pacte.analysis.language import detect_language
 from pacte.analysis.observables import Extraction, Observable, extract_observables
@@ -227,9 +227,10 @@ def analyse(
     knowledge: Knowledge | None = None,
     ner: bool = True,
     now: datetime | None = None,
+    limits: InputLimits | None = None,
 ) -> Draft:
     """Analyse one report and return its draft: items with evidence and confidence, and a STIX 2.1 bundle."""
-    doc = read_document(source, filename=filename, media_type=media_type)
+    doc = read_document(source, filename=filename, media_type=media_type, limits=limits)
     cleaned = clean_text(doc.text)
     text = cleaned.text
     if not text.strip():

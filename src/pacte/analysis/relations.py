@@ -106,16 +106,20 @@ def find_relations(
                     if a.kind in _ACTORS or a.kind == "malware":
                         add(sid(a), rel, item.stix_id if item else None, 55)
     # An indicator listed on the same line as exactly one malware or actor name indicates it.
+    lines: dict[int, set[str | None]] = {}
     for o in extraction.observables:
         item = items.get((o.kind, o.value.lower() if o.kind not in ("crypto_wallet", "url") else o.value))
         if item is None or item.stix_id is None or _stix_type(item.stix_id) != "indicator":
             continue
         line_start = text.rfind("\n", 0, o.start) + 1
-        line_end = text.find("\n", o.end)
-        line_end = len(text) if line_end < 0 else line_end
-        on_line = {sid(e) for e in named[bisect_left(starts, line_start) : bisect_left(starts, line_end)]
-                   if e.kind in ("malware", "threat_actor", "tool", "campaign")}
-        on_line.discard(None)
+        on_line = lines.get(line_start)
+        if on_line is None:  # once per line: a long line of many indicators and names was quadratic
+            line_end = text.find("\n", o.end)
+            line_end = len(text) if line_end < 0 else line_end
+            on_line = {sid(e) for e in named[bisect_left(starts, line_start) : bisect_left(starts, line_end)]
+                       if e.kind in ("malware", "threat_actor", "tool", "campaign")}
+            on_line.discard(None)
+            lines[line_start] = on_line
         if len(on_line) == 1:
-            add(item.stix_id, "indicates", on_line.pop(), 40)
+            add(item.stix_id, "indicates", next(iter(on_line)), 40)
     return list(out.values())

@@ -9,6 +9,7 @@ use, so a hub installed without it still serves everything else.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from types import ModuleType
@@ -49,14 +50,36 @@ class AnalysisSettings:
     fetch_private: bool = False  # let fetching reach private, loopback and link-local addresses
     max_bytes: int = 20 * 1024 * 1024
     ner: bool = True
+    max_pages: int = 500
+    max_decompressed_bytes: int = 16 * 1024 * 1024
+    max_text_bytes: int = 2 * 1024 * 1024
+    cpu_seconds: float = 60  # with wall_seconds 0 as well: analyses run in the server process, unbounded in time
+    wall_seconds: float = 120
+    max_concurrent: int = 4
+    max_concurrent_per_member: int = 2
 
     @classmethod
     def from_env(cls) -> AnalysisSettings:
-        """Return the settings from ``PACTE_ANALYSIS_FETCH``, ``_FETCH_PRIVATE``, ``_MAX_BYTES`` and ``_NER``."""
+        """Return the settings from the ``PACTE_ANALYSIS_*`` variables (README's configuration table)."""
+        env = os.environ
         return cls(fetch=_flag("PACTE_ANALYSIS_FETCH", False),
                    fetch_private=_flag("PACTE_ANALYSIS_FETCH_PRIVATE", False),
-                   max_bytes=int(os.environ.get("PACTE_ANALYSIS_MAX_BYTES", cls.max_bytes)),
-                   ner=_flag("PACTE_ANALYSIS_NER", True))
+                   max_bytes=int(env.get("PACTE_ANALYSIS_MAX_BYTES", cls.max_bytes)),
+                   ner=_flag("PACTE_ANALYSIS_NER", True),
+                   max_pages=int(env.get("PACTE_ANALYSIS_MAX_PAGES", cls.max_pages)),
+                   max_decompressed_bytes=int(env.get("PACTE_ANALYSIS_MAX_DECOMPRESSED_BYTES",
+                                                      cls.max_decompressed_bytes)),
+                   max_text_bytes=int(env.get("PACTE_ANALYSIS_MAX_TEXT_BYTES", cls.max_text_bytes)),
+                   cpu_seconds=float(env.get("PACTE_ANALYSIS_CPU_SECONDS", cls.cpu_seconds)),
+                   wall_seconds=float(env.get("PACTE_ANALYSIS_WALL_SECONDS", cls.wall_seconds)),
+                   max_concurrent=int(env.get("PACTE_ANALYSIS_MAX_CONCURRENT", cls.max_concurrent)),
+                   max_concurrent_per_member=int(env.get("PACTE_ANALYSIS_MAX_CONCURRENT_PER_MEMBER",
+                                                         cls.max_concurrent_per_member)))
+
+    @property
+    def in_worker(self) -> bool:
+        """Tell whether analyses run in worker processes (bounded in time), not in the server process."""
+        return self.cpu_seconds > 0 or self.wall_seconds > 0
 
 
 def _review() -> ModuleType:
@@ -76,6 +99,17 @@ def analysis_settings(request: Request) -> AnalysisSettings:
         settings = AnalysisSettings.from_env()
         request.app.state.analysis = settings
     return settings
+
+
+def admission(request: Request, settings: AnalysisSettings) -> Any:
+    """Return the app's count of running analyses (``pacte.analysis.worker.Admission``) for these settings."""
+    from pacte.analysis.worker import Admission
+
+    held = getattr(request.app.state, "analysis_admission", None)
+    if held is None or held[0] is not settings:
+        held = (settings, Admission(settings.max_concurrent, settings.max_concurrent_per_member))
+        request.app.state.analysis_admission = held
+    return held[1]
 
 
 def analyst(request: Request) -> Principal:
@@ -231,6 +265,15 @@ async def create_analysis(request: Request, p: Analyst,
             field="Content-Type")])
     if src.lang is None:
         src.lang = _lang(lang, "lang")
+    _review()  # 422 if the pipeline is not installed, before admission
+    with admission(request, settings).admit(p.org.org_id):
+        rec = await _fetch_and_analyse(hub, p, src, settings, limit, field)
+    return _json(full_view(rec), 201)
+
+
+async def _fetch_and_analyse(hub: Hub, p: Principal, src: _Input, settings: AnalysisSettings, limit: int,
+                             field: str) -> AnalysisRecord:
+    """Fetch the report if it is a URL, then analyse it in a worker thread."""
     if src.url is not None:
         if not settings.fetch:
             raise Forbidden("this hub does not fetch reports by URL; upload the file or paste its text",
@@ -245,15 +288,29 @@ async def create_analysis(request: Request, p: Analyst,
         field = "body.url"
     assert src.data is not None
     _check_size(src.data, limit, field)
-    rec = await run_in_threadpool(_analyse, hub, p, src, settings.ner)
-    return _json(full_view(rec), 201)
+    rec: AnalysisRecord = await run_in_threadpool(_analyse, hub, p, src, settings)
+    return rec
 
 
-def _analyse(hub: Hub, p: Principal, src: _Input, ner: bool) -> AnalysisRecord:
-    """Import the pipeline if needed, analyse and store the draft (in a worker thread)."""
+def _analyse(hub: Hub, p: Principal, src: _Input, settings: AnalysisSettings) -> AnalysisRecord:
+    """Analyse within the operator's bounds (in a worker process unless time is unbounded) and store the draft."""
     assert src.data is not None
-    record: AnalysisRecord = _review().create_analysis(hub, p, src.data, source=src.source, filename=src.filename,
-                                                       media_type=src.media_type, lang=src.lang, ner=ner)
+    from pacte.analysis.inputs import InputLimits
+    from pacte.analysis.worker import Job, TimeLimits, pool
+
+    limits = InputLimits(settings.max_pages, settings.max_decompressed_bytes, settings.max_text_bytes)
+    knowledge = _review().knowledge_cache(hub).get(hub, p.org)
+    job = Job(src.data, src.filename, src.media_type, src.lang, settings.ner, hub.clock.now(), limits)
+    if settings.in_worker:
+        times = TimeLimits(settings.cpu_seconds or math.inf, settings.wall_seconds or math.inf)
+        draft = pool().run(job, knowledge, times)
+    else:
+        from pacte.analysis.pipeline import analyse
+
+        draft = analyse(job.data, filename=job.filename, media_type=job.media_type, lang=job.lang,
+                        knowledge=knowledge, ner=job.ner, now=job.now, limits=limits).as_dict()
+    record: AnalysisRecord = hub.store.add_analysis(str(hub.ids.uuid4()), p.org.org_id, p.token.token_id,
+                                                    src.source, draft, hub.now_key())
     return record
 
 

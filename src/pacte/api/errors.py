@@ -19,6 +19,7 @@ from pacte.errors import (
     NotFound,
     PacteError,
     TooLarge,
+    TooManyRequests,
     Unauthenticated,
     UnsupportedMediaType,
 )
@@ -30,7 +31,7 @@ TAXII_PREFIX = "/taxii2"
 
 _BY_STATUS: dict[int, type[PacteError]] = {
     400: InvalidInput, 401: Unauthenticated, 403: Forbidden, 404: NotFound, 405: MethodNotAllowed, 406: NotAcceptable,
-    413: TooLarge, 415: UnsupportedMediaType,
+    413: TooLarge, 415: UnsupportedMediaType, 429: TooManyRequests,
 }
 
 
@@ -49,6 +50,8 @@ def render(request: Request, exc: PacteError) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="pacte", Basic realm="pacte"'
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(max(1, exc.retry_after))
     if request.url.path.startswith(TAXII_PREFIX):
         return Response(orjson.dumps(taxii_body(exc)), status_code=exc.status, headers=headers,
                         media_type=TAXII_MEDIA_TYPE)
