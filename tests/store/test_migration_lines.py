@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 
 from conftest import pg_url_or_skip
 from pacte.store import open_store
