@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pacte.stix.patterns import pattern_problem
+from pacte.stix.patterns import is_simple_valid, pattern_problem
 
 stix2patterns = pytest.importorskip("stix2patterns.validator")
 
@@ -128,6 +128,34 @@ def test_agrees_with_the_oasis_validator_on_generated_patterns(text: str) -> Non
 @given(st.text(alphabet="[]():.,'\"*=<>!-+ 0aAb1tTh_\\/\n", max_size=30))
 def test_agrees_with_the_oasis_validator_on_noise(text: str) -> None:
     assert (pattern_problem(text) is None) == oracle_valid(text), text
+
+
+_SIMPLE_PATHS = [*_PATHS, "AND:x", "a:AND", "a:b-c", "a:b.true", "x-c:b[+1]", "a:b[01]", "file:name"]
+_SIMPLE_LITERALS = [*_LITERALS, "1AND", "'x'OR", "1.", "00.5", "true1", "-0", "+.5"]
+
+
+@st.composite
+def simple_shape(draw: st.DrawFn) -> str:
+    """Near the one-regex shape: comparisons joined by AND/OR in one pair of brackets."""
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        parts.append(f"{draw(st.sampled_from(_SIMPLE_PATHS))}{draw(st.sampled_from(['', ' ']))}"
+                     f"{draw(st.sampled_from(['=', '==', '!=', '<>', '<', '>=', 'LIKE', 'MATCHES', 'IN', '=<']))}"
+                     f"{draw(st.sampled_from(['', ' ', '  ']))}{draw(st.sampled_from(_SIMPLE_LITERALS))}")
+    joiner = draw(st.sampled_from([" AND ", " OR ", " and ", "AND ", " ORx "]))
+    return f"{draw(st.sampled_from(['', ' ', '(']))}[{joiner.join(parts)}]{draw(st.sampled_from(['', ' ', ')']))}"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(simple_shape())
+def test_the_one_regex_path_accepts_only_valid_patterns(text: str) -> None:
+    valid = oracle_valid(text)
+    assert valid or not is_simple_valid(text), text
+    assert (pattern_problem(text) is None) == valid, text
+
+
+def test_common_patterns_take_the_one_regex_path() -> None:
+    assert is_simple_valid(VALID[0]) and is_simple_valid(VALID[1]) and is_simple_valid(VALID[4])
 
 
 def test_deep_nesting_is_refused_not_raised() -> None:
