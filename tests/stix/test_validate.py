@@ -123,7 +123,10 @@ def test_a_depth_limit_above_the_serialiser_is_still_a_refusal() -> None:
     obj["x_deep"] = nested_list(300)
     with pytest.raises(ObjectInvalid) as info:
         prepare(obj, max_depth=10_000)
-    assert "deep" in info.value.detail.reason
+    assert info.value.detail.reason == "nests deeper than 250 levels"
+    obj["x_deep"] = nested_list(1000)  # as deep as the parser lets through: no RecursionError in the scan
+    with pytest.raises(ObjectInvalid):
+        prepare(obj, max_depth=10_000)
 
 
 @pytest.mark.parametrize(("created", "ok"), [

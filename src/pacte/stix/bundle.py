@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from pacte.errors import Detail, InvalidSTIX, TooDeep
-from pacte.stix.validate import Refused, depth_exceeds, is_stix_id
+from pacte.stix.validate import MAX_SERIALISABLE_DEPTH, Refused, depth_exceeds, is_stix_id
 
 # A JSON string, or an integer literal of 20+ digits outside strings.
 _BIG_INT = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?\d{20,})(?![\d.eE])')
@@ -25,6 +25,7 @@ def objects_of(doc: Any, max_depth: int, *, envelope: bool = False) -> list[Any]
     alone, by id, while the rest of the batch is reported on as usual.
     """
     kind = "envelope" if envelope else "bundle"
+    max_depth = min(max_depth, MAX_SERIALISABLE_DEPTH)
     if not isinstance(doc, dict):
         raise InvalidSTIX(f"the body must be a STIX {kind} (a JSON object)", [Detail(reason="not a JSON object", field="")])
     if not envelope:

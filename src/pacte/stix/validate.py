@@ -100,6 +100,9 @@ def _classify(obj_id: str, key: str) -> int:
 
 # Nesting allowed inside one object; a bundle adds two levels above it.
 DEFAULT_MAX_DEPTH = 32
+# Deepest nesting ever accepted, whatever the setting: orjson writes at most 255 levels, and the depth scans
+# recurse (Python's own limit is about 1,000).
+MAX_SERIALISABLE_DEPTH = 250
 # Largest object kept (its compact JSON); a body may be larger, holding many objects.
 MAX_OBJECT_BYTES = 16 * 1024 * 1024
 # created and modified are precise to the millisecond at least (STIX 2.1 section 3.2).
@@ -209,6 +212,7 @@ def _check_pattern(obj_id: str, obj: dict[str, Any]) -> None:
 
 def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
     """Validate one STIX 2.1 object and return its stored form; raise ObjectInvalid."""
+    max_depth = min(max_depth, MAX_SERIALISABLE_DEPTH)
     if type(obj) is Refused:
         raise _fail(obj.get("id"), obj.field, obj.reason)
     if not isinstance(obj, dict):
