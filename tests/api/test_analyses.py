@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -480,3 +482,106 @@ def test_objects_the_write_path_refuses_are_reported_per_object(api_ner_off: Api
     stored = set(result["posted"]) - refused
     assert any(i.startswith("report--") for i in stored)
     assert all(readable(api, api.bravo, i) and not readable(api, api.charlie, i) for i in stored)
+
+
+# cost bounds -------------------------------------------------------------------------------------------------------
+
+
+def _bounded(api: Api, **limits: Any) -> AnalysisSettings:
+    """Set the app's analysis settings (NER off) with the given bounds and return them."""
+    settings = AnalysisSettings(ner=False, **limits)
+    api.client.app.state.analysis = settings  # type: ignore[attr-defined]
+    return settings
+
+
+def test_the_bounds_are_documented_with_their_defaults() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    s = AnalysisSettings()
+    for var, value in [("PAGES", s.max_pages), ("DECOMPRESSED_BYTES", s.max_decompressed_bytes),
+                       ("TEXT_BYTES", s.max_text_bytes), ("CONCURRENT", s.max_concurrent),
+                       ("CONCURRENT_PER_MEMBER", s.max_concurrent_per_member)]:
+        assert f"| `PACTE_ANALYSIS_MAX_{var}` | {value} |" in readme
+    assert f"| `PACTE_ANALYSIS_CPU_SECONDS` | {s.cpu_seconds:g} |" in readme
+    assert f"| `PACTE_ANALYSIS_WALL_SECONDS` | {s.wall_seconds:g} |" in readme
+
+
+def test_the_bounds_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PACTE_ANALYSIS_MAX_PAGES", "7")
+    monkeypatch.setenv("PACTE_ANALYSIS_CPU_SECONDS", "2.5")
+    monkeypatch.setenv("PACTE_ANALYSIS_MAX_CONCURRENT_PER_MEMBER", "3")
+    s = AnalysisSettings.from_env()
+    assert (s.max_pages, s.cpu_seconds, s.max_concurrent_per_member) == (7, 2.5, 3)
+    assert s.in_worker and not AnalysisSettings(cpu_seconds=0, wall_seconds=0).in_worker
+
+
+def test_too_many_pages_is_413_naming_the_limit(api: Api) -> None:
+    from analysis.test_limits import LINE, make_pdf
+
+    _bounded(api, max_pages=2)
+    resp = api.client.post("/api/v1/analyses", files={"file": ("r.pdf", make_pdf(3, LINE), "application/pdf")},
+                           headers=api.alpha.auth())
+    error = assert_error(resp, 413, "too_large")
+    assert "limit of 2 pages" in error["message"]
+    assert error["details"] == [{"reason": "3 pages; at most 2", "field": "PACTE_ANALYSIS_MAX_PAGES"}]
+
+
+def test_too_much_text_is_413_naming_the_limit(api: Api) -> None:
+    _bounded(api, max_text_bytes=100)
+    error = assert_error(api.client.post("/api/v1/analyses", json={"text": "APT28 used 45.77.12.9. " * 10},
+                                         headers=api.alpha.auth()), 413, "too_large")
+    assert "limit of 100 bytes" in error["message"] and error["details"][0]["field"] == "PACTE_ANALYSIS_MAX_TEXT_BYTES"
+    assert api.client.post("/api/v1/analyses", json={"text": "APT28 used 45.77.12.9."},
+                           headers=api.alpha.auth()).status_code == 201
+
+
+def test_over_the_wall_budget_is_422_within_the_bound(api: Api) -> None:
+    from analysis.test_limits import BOMB
+
+    _bounded(api, wall_seconds=0.5)
+    start = time.monotonic()
+    resp = api.client.post("/api/v1/analyses", files={"file": ("r.pdf", BOMB, "application/pdf")},
+                           headers=api.alpha.auth())
+    assert time.monotonic() - start < 0.5 + 3
+    error = assert_error(resp, 422, "unprocessable")
+    assert "limit of 0.5 seconds" in error["message"] and error["details"][0]["field"] == "PACTE_ANALYSIS_WALL_SECONDS"
+    assert not api.hub.store.analyses(api.alpha.org.org_id, None, 10, None)  # nothing stored
+    _bounded(api)
+    assert upload(api, api.alpha).status_code == 201  # the next analysis gets a fresh worker
+
+
+def test_concurrent_analyses_are_bounded_per_member_and_per_hub(api: Api) -> None:
+    from pacte.api.analyses import admission
+
+    settings = _bounded(api, max_concurrent=2, max_concurrent_per_member=1)
+    gate = admission(SimpleNamespace(app=api.client.app), settings)  # type: ignore[arg-type]
+    with gate.admit(api.alpha.org.org_id):  # an analysis of Alpha's is running
+        resp = upload(api, api.alpha)
+        error = assert_error(resp, 429, "too_many_requests")
+        assert resp.headers["Retry-After"] == "5"
+        assert error["details"][0]["field"] == "PACTE_ANALYSIS_MAX_CONCURRENT_PER_MEMBER"
+        assert "the limit is 1" in error["message"]
+        assert upload(api, api.bravo).status_code == 201  # another member is not held back
+        with gate.admit(api.bravo.org.org_id):  # the hub's two slots are taken
+            error = assert_error(upload(api, api.charlie), 429, "too_many_requests")
+            assert error["details"][0]["field"] == "PACTE_ANALYSIS_MAX_CONCURRENT"
+    assert upload(api, api.alpha).status_code == 201  # slots are given back
+
+
+def test_two_requests_of_one_member_at_once_one_is_refused(api: Api) -> None:
+    """Two real requests at once from one member with one slot: exactly one runs, the other is told to retry."""
+    from analysis.test_limits import SLOW_HTML
+
+    _bounded(api, max_concurrent_per_member=1, cpu_seconds=1)
+    results: list[int] = []
+
+    def post() -> None:
+        results.append(api.client.post("/api/v1/analyses", files={"file": ("r.html", SLOW_HTML.encode(),
+                                                                           "text/html")},
+                                       headers=api.alpha.auth()).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [422, 429]  # one ran (and hit the CPU bound), one was refused at once
