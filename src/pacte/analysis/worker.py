@@ -30,7 +30,6 @@ from pacte.analysis.knowledge import Knowledge
 from pacte.errors import Detail, PacteError, TooManyRequests, UnprocessableEntity
 
 _KEPT_KNOWLEDGE = 4  # members' knowledge kept by one worker
-_IDLE_WORKERS = 4  # idle workers kept warm
 
 
 @dataclass(frozen=True)
@@ -160,6 +159,7 @@ class WorkerPool:
         self._ctx: Any = None
         self._tokens: weakref.WeakKeyDictionary[Knowledge, int] = weakref.WeakKeyDictionary()
         self._next_token = 0
+        self.keep_idle = 2  # warm workers kept between analyses (each holds the language models it has loaded)
 
     def _context(self) -> Any:
         if self._ctx is None:
@@ -181,7 +181,7 @@ class WorkerPool:
 
     def _give(self, w: _Worker) -> None:
         with self._lock:
-            if w.alive() and len(self._idle) < _IDLE_WORKERS:
+            if w.alive() and len(self._idle) < self.keep_idle:
                 self._idle.append(w)
                 return
         w.kill()

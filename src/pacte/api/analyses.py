@@ -55,7 +55,7 @@ class AnalysisSettings:
     max_text_bytes: int = 2 * 1024 * 1024
     cpu_seconds: float = 60  # with wall_seconds 0 as well: analyses run in the server process, unbounded in time
     wall_seconds: float = 120
-    max_concurrent: int = 4
+    max_concurrent: int = 2
     max_concurrent_per_member: int = 2
 
     @classmethod
@@ -303,7 +303,9 @@ def _analyse(hub: Hub, p: Principal, src: _Input, settings: AnalysisSettings) ->
     job = Job(src.data, src.filename, src.media_type, src.lang, settings.ner, hub.clock.now(), limits)
     if settings.in_worker:
         times = TimeLimits(settings.cpu_seconds or math.inf, settings.wall_seconds or math.inf)
-        draft = pool().run(job, knowledge, times)
+        workers = pool()
+        workers.keep_idle = settings.max_concurrent  # as many warm workers as analyses may run at once
+        draft = workers.run(job, knowledge, times)
     else:
         from pacte.analysis.pipeline import analyse
 
