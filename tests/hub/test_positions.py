@@ -80,3 +80,12 @@ def test_sealing_is_cheap() -> None:
         p.seal(Surface.STREAM, 3, i)
     per_token = (time.perf_counter() - start) / n
     assert per_token < 100e-6  # a few microseconds in practice; generous for a loaded test machine
+
+
+def test_seal_many_is_seal_in_bulk() -> None:
+    p = Positions(KEY)
+    tokens = p.seal_many(Surface.STREAM, 5, [3, 3, 9, 2**62])
+    assert len(set(tokens)) == 4 and all(len(t) == 48 for t in tokens)
+    assert [p.open(Surface.STREAM, 5, t.decode()) for t in tokens] == [3, 3, 9, 2**62]
+    assert p.open(Surface.STREAM, 6, tokens[0].decode()) is None
+    assert p.seal_many(Surface.STREAM, 5, []) == []

@@ -28,6 +28,7 @@ import binascii
 import hashlib
 import hmac
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -69,6 +70,19 @@ class Positions:
         nonce = os.urandom(_NONCE)
         sealed = self._aead.encrypt(nonce, position.to_bytes(8, "big"), _aad(surface, reader))
         return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+    def seal_many(self, surface: Surface, reader: int, positions: Sequence[int]) -> list[bytes]:
+        """Return fresh tokens (ASCII bytes) of several positions for one reader: the stream's hot path."""
+        if not positions:
+            return []
+        aad = _aad(surface, reader)
+        nonces = os.urandom(_NONCE * len(positions))  # one system call for the page
+        encrypt, encode = self._aead.encrypt, base64.urlsafe_b64encode
+        out: list[bytes] = []
+        for i, position in enumerate(positions):
+            nonce = nonces[i * _NONCE:(i + 1) * _NONCE]
+            out.append(encode(nonce + encrypt(nonce, position.to_bytes(8, "big"), aad)))
+        return out
 
     def open(self, surface: Surface, reader: int, token: str) -> int | None:
         """Return the position a token seals for ``reader`` on ``surface``; None if it is not such a token."""

@@ -413,7 +413,8 @@ class Broker:
                     framed = [frame(r, refs) for r in rows]
                 else:
                     framed = [_encoded(encoded, r) for r in rows]
-                chunk = b"".join([f.sse(positions.seal(Surface.STREAM, reader, f.eid).encode()) for f in framed])
+                ids = positions.seal_many(Surface.STREAM, reader, [f.eid for f in framed])
+                chunk = b"".join([f.sse(i) for f, i in zip(framed, ids, strict=True)])
                 end = rows[-1].eid if len(rows) >= self.settings.batch else head
                 out.pages[key] = _Page(chunk, end, len(rows), rows[-1].eid if rows else cursor)
             if store.auth_changed_after(head):
