@@ -71,10 +71,10 @@ def test_relayed_attack_objects_are_community_green_and_unchanged(
     assert {o.name for o in hub.store.list_orgs()} == {"Alpha", "Bravo", "Charlie"}
     # another member relays the same objects into a group: its own relay line; readers still get Alpha's
     group = m.add_group(hub.store, hub.ids, hub.clock, "BC", [bravo.org, charlie.org])
-    assert hub.share_as(bravo.org, group, copy.deepcopy(objects)).successes == 200
+    assert hub.share_as(bravo.org, group, copy.deepcopy([marking, *objects])).successes == 201
     with hub.store.write() as tx:
         assert len(tx.existing_versions([o["id"] for o in objects], bravo.org.org_id)) == 200
-    assert hub.store.count(ObjectQuery(reader=charlie.org.org_id, versions="all")) == 405
+    assert hub.store.count(ObjectQuery(reader=charlie.org.org_id, versions="all")) == 205 + 201
     assert hub.store.count(ObjectQuery(reader=charlie.org.org_id)) == 205
     assert hub.store.count(ObjectQuery(reader=alpha.org.org_id, versions="all")) == 205  # outside the group
 

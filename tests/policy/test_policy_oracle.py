@@ -145,21 +145,9 @@ class Oracle:
                 return True
         return False
 
-    def may_rely(self, org: int, ref: str, before: int | None) -> bool:
-        """Return True if a version of ``org`` may rely on a definition of marking ``ref``.
-
-        Its own definition, whenever it came; another member's only if ``org`` reads it now and
-        the hub accepted it before the version (``before``; None: now).
-        """
-        if ref in TLP_LEVEL or (ref, org) in self.defs:
-            return True
-        for (mid, producer), seq in self.defs.items():
-            if mid != ref or producer == org or (before is not None and seq >= before):
-                continue
-            definition = next(v for (k, p), v in self.versions.items() if k[0] == mid and p == producer)
-            if self.readable(org, definition):
-                return True
-        return False
+    def may_rely(self, org: int, ref: str) -> bool:
+        """Return True if a version of ``org`` may rely on marking ``ref``: a TLP id, or its own definition."""
+        return ref in TLP_LEVEL or (ref, org) in self.defs
 
     def may_write(self, org: int, cname: str) -> bool:
         """Return True if the member belongs to the live collection's audience."""
@@ -197,15 +185,14 @@ class Oracle:
             self.owner[oid] = (org, by_creator)  # first poster, unless the creator claims it
         markings = tuple(obj.get("object_marking_refs", []))
         seq = next(self.seq)
-        unresolved = {ref for ref in markings if not self.may_rely(org, ref, None)}
+        unresolved = {ref for ref in markings if not self.may_rely(org, ref)}
         self.versions[key] = MVersion(oid, version, tag, markings, org, seq, {cname}, unresolved, bool(unresolved))
         if obj["type"] == "marking-definition" and (oid, org) not in self.defs:
             self.defs[(oid, org)] = seq
             for v in self.versions.values():  # the producer's own versions waiting for it
                 if v.producer == org and oid in v.unresolved:
                     v.unresolved.discard(oid)
-                    if not v.unresolved:
-                        v.unknown = not all(self.may_rely(org, ref, v.seq) for ref in v.markings)
+                    v.unknown = bool(v.unresolved)
 
     def expected(self, reader: int, cname: str | None = None) -> list[MVersion]:
         """Return every version the member may read (in one collection if named), identities aside."""

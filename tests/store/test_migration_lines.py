@@ -78,7 +78,8 @@ def test_migration_keeps_rows_and_sets_lines_owners_and_markings(backend: str, t
             owners = tx.owners([X, Y, M])
             assert {k: (o.org_id, o.by_creator) for k, o in owners.items()} == {
                 X: (A, False), Y: (A, False), M: (B, False)}  # the relayed object's first relayer owns it
-            defs = tx.marking_levels([M], A)
+            assert tx.marking_levels([M], A) == []  # a definition governs its producer's objects only
+            defs = tx.marking_levels([M], B)
             assert [(d.marking_id, d.org_id, d.level, d.vid) for d in defs] == [(M, B, -1, 3)]
             assert [e.vid for e in tx.existing_versions([X], B)] == []  # Bravo's re-share is no version of its own
             # the same content as Bravo's own version is now a row of its own (the new unique key)

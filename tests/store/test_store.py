@@ -47,7 +47,7 @@ def test_duplicate_org_name_is_a_conflict_and_store_translates_errors(hub: Hub) 
 def test_every_version_kept_and_json_unchanged(hub: Hub) -> None:
     org = m.add_org(hub.store, hub.ids, hub.clock, "Producer", None)
     v1 = copy.deepcopy(MALWARE)
-    v2 = {**copy.deepcopy(MALWARE), "modified": "2024-04-01T10:00:00.5Z", "description": "second"}
+    v2 = {**copy.deepcopy(MALWARE), "modified": "2024-04-01T10:00:00.500Z", "description": "second"}
     assert hub.share_as(org, hub.community, [v2, v1]).successes == 2
     versions = hub.get_object(org, MALWARE["id"], "all")
     assert [orjson.loads(v.doc) for v in sorted(versions, key=lambda v: v.vkey)] == [v1, v2]

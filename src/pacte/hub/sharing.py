@@ -129,9 +129,7 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
         own_keys[(ev.id, ev.vkey)] = ev.sha
     owners = tx.owners(ids)
     refs = {m for _, p in valid for m in p.markings if m not in TLP_BY_ID}
-    known = tx.marking_levels(sorted(refs), org.org_id)
-    held = resolvable_levels(known, org.org_id)
-    own_defined = {d.marking_id for d in known if d.org_id == org.org_id}
+    held = {d.marking_id: d.level for d in tx.marking_levels(sorted(refs), org.org_id)}
     # Marking definitions first: only those accepted may resolve the markings of the others.
     definitions = [(i, p) for i, p in valid if p.marking_level is not None]
     ordered = definitions + [(i, p) for i, p in valid if p.marking_level is None]
@@ -181,9 +179,7 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
         outcomes[i] = _success(i, p)
         if p.marking_level is not None:
             defined.append((p.id, p.marking_level, ref))
-            if p.id not in own_defined:  # the member's own definition beats one it only reads
-                own_defined.add(p.id)
-                held[p.id] = p.marking_level
+            held.setdefault(p.id, p.marking_level)
     vids = tx.insert_versions(new_rows, now)
     tx.set_owners(list(new_owners.items()))
     tx.claim_owners(claims)
@@ -193,23 +189,6 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
     tx.insert_shares(shares, now)
     _resolve_markings(tx, org, [MarkingDef(mid, org.org_id, level, vid if vid >= 0 else vids[-1 - vid])
                                 for mid, level, vid in defined])
-
-
-def resolvable_levels(defs: Sequence[MarkingDef], org_id: int, before_vid: int | None = None) -> dict[str, int]:
-    """Return {marking id: level} that a version of ``org_id`` may rely on.
-
-    Its own definition of a marking wins; otherwise the most restrictive definition it may read
-    that the hub accepted before the version (``before_vid``; None: before now). A definition
-    that the member could not read, or that came after its object, never governs the object.
-    """
-    own: dict[str, int] = {}
-    others: dict[str, int] = {}
-    for d in defs:
-        if d.org_id == org_id:
-            own[d.marking_id] = d.level
-        elif before_vid is None or d.vid < before_vid:
-            others[d.marking_id] = max(d.level, others.get(d.marking_id, d.level))
-    return {**others, **own}
 
 
 def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int],
@@ -243,7 +222,11 @@ def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int],
 
 
 def _resolve_markings(tx: WriteTxn, org: Org, defs: list[MarkingDef]) -> None:
-    """Record the member's new marking definitions and re-level its versions that referenced them."""
+    """Record the member's new marking definitions and re-level its versions that referenced them.
+
+    A definition governs only the objects of the member that published it: another member's
+    definition of the same id, readable or not, earlier or later, never changes who reads them.
+    """
     resolved = tx.record_markings(defs)
     if not resolved:
         return
@@ -254,7 +237,6 @@ def _resolve_markings(tx: WriteTxn, org: Org, defs: list[MarkingDef]) -> None:
         refs = list(obj.get("object_marking_refs", ()))
         refs += [g["marking_ref"] for g in obj.get("granular_markings", ()) if "marking_ref" in g]
         all_refs[vid] = refs
-    known = tx.marking_levels(sorted({m for refs in all_refs.values() for m in refs if m not in TLP_BY_ID}),
-                              org.org_id)
-    tx.set_version_tlp([(vid, stored_level(*explicit_level(refs, resolvable_levels(known, org.org_id, vid))))
-                        for vid, refs in all_refs.items()])
+    held = {d.marking_id: d.level for d in tx.marking_levels(
+        sorted({m for refs in all_refs.values() for m in refs if m not in TLP_BY_ID}), org.org_id)}
+    tx.set_version_tlp([(vid, stored_level(*explicit_level(refs, held))) for vid, refs in all_refs.items()])

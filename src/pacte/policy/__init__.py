@@ -19,9 +19,11 @@ Rules (documented in ARCHITECTURE.md, checked against an independent oracle in t
   (another member's, one first relayed by someone else, a guessed id) publishes its own line,
   never the owner's. A reader gets the owner's line when it can read it, else the line it could
   read first (:func:`pacte.policy.clauses.preferred`).
-* A marking definition governs only the objects of the member that published it, and of members
-  that referenced it, when they could read it, after the hub accepted it. The TLP ids built into
-  the hub (OASIS TLP 1.0 and 2.0, and those the field's main tools mint) are their levels.
+* A marking definition governs only the objects of the member that published it: another
+  member's definition of the same id never changes who reads them, so a reference stays
+  producer-only until its own producer publishes the definition. The TLP ids built into the hub
+  (OASIS TLP 1.0 and 2.0, and those the field's main tools mint) are their levels everywhere,
+  and nobody may publish them.
 
 Read paths never filter pages in Python: they embed the clauses of :mod:`pacte.policy.clauses`
 (each returns its SQL and its parameters together) in their SQL.

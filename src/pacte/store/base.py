@@ -157,7 +157,7 @@ class WriteTxn(Protocol):
         ...
 
     def marking_levels(self, ids: Sequence[str], org_id: int) -> list[MarkingDef]:
-        """Return the definitions of these markings that ``org_id`` published or may read."""
+        """Return the definitions of these markings that ``org_id`` published."""
         ...
 
     def member_identities(self, identity_ids: Sequence[str]) -> dict[str, int]:

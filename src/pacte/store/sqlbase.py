@@ -142,14 +142,12 @@ class SQLWriteTxn:
         return out
 
     def marking_levels(self, ids: Sequence[str], org_id: int) -> list[MarkingDef]:
-        """Return the definitions of these markings that ``org_id`` published or may read."""
+        """Return the definitions of these markings that ``org_id`` published."""
         out: list[MarkingDef] = []
         for part in _chunks(sorted(set(ids))):
-            seen = visible("v", org_id)
             out.extend(MarkingDef(r[0], int(r[1]), int(r[2]), int(r[3])) for r in self._x(
-                "SELECT d.marking_id, d.org_id, d.level, d.vid FROM markings d JOIN versions v ON v.vid = d.vid"
-                f" WHERE d.marking_id IN ({_marks(len(part))}) AND (d.org_id = ? OR {seen.sql})",
-                [*part, org_id, *seen.params]).fetchall())
+                "SELECT marking_id, org_id, level, vid FROM markings"
+                f" WHERE marking_id IN ({_marks(len(part))}) AND org_id = ?", [*part, org_id]).fetchall())
         return out
 
     def member_identities(self, identity_ids: Sequence[str]) -> dict[str, int]:
