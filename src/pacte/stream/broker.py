@@ -4,7 +4,7 @@ One dispatcher task alternates *rounds* and *send windows*.
 
 A round reads the head of the log, then, for each group of subscriptions with the same reader,
 filters and position, one policy-filtered page of the log (``Store.stream_events``:
-``visible_clause`` is in its SQL, evaluated now). Each event is encoded once per round and the
+``pacte.policy.visible`` is in its SQL, evaluated now). Each event is encoded once per round and the
 bytes are shared by every group and subscriber; only its id differs per reader (an opaque token,
 :mod:`pacte.hub.positions`), sealed once per group and spliced around the shared bytes.
 A heartbeat's id seals the last event the stream delivered, never the position scanned, and

@@ -31,7 +31,7 @@ def referenced_ids(doc: str) -> set[str]:
 def readable_references(store: Store, reader: int, rows: Sequence[EventRow]) -> dict[str, str]:
     """Return {id: doc} of the latest versions the reader may read among the objects the rows refer to.
 
-    The lookup is an ordinary policy-filtered read (``visible_clause`` in its SQL): an object the
+    The lookup is an ordinary policy-filtered read (``pacte.policy.visible`` in its SQL): an object the
     reader may not read is never returned, so it is never sent as a dependency either.
     """
     wanted: set[str] = set()
