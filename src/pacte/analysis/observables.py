@@ -83,18 +83,20 @@ def registrable_domain(host: str) -> str | None:
 
 
 _LABEL = r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?"
+# At most 32 labels: with no cap, a long run such as "ab.cd-ab.cd-..." was one chain tried from every label (quadratic).
+_LABELS = rf"(?:{_LABEL}{DOT}){{1,31}}{_LABEL}"
 _URL_RE = re.compile(
     rf"(?<![\w])(?P<url>{SCHEME}{SCHEME_SEP}"
     r"(?:[^\s<>\"'\[\]{}|\\^`(]|\[\s?\.\s?\]|\[dot\]|\[:\]|\(\s?\.\s?\)|\([^\s()]*\))+)",
     re.IGNORECASE,
 )
 _EMAIL_RE = re.compile(
-    rf"(?<![\w.%+\-])(?P<local>[a-z0-9][a-z0-9._%+\-]{{0,63}}){AT}(?P<domain>(?:{_LABEL}{DOT})+{_LABEL})"
+    rf"(?<![\w.%+\-])(?P<local>[a-z0-9][a-z0-9._%+\-]{{0,63}}){AT}(?P<domain>{_LABELS})"
     rf"(?![\w\-]|{DOT}[a-z0-9])",
     re.IGNORECASE,
 )
 _DOMAIN_RE = re.compile(
-    rf"(?<![\w\-@])(?P<domain>(?:{_LABEL}{DOT})+{_LABEL})(?![\w\-]|{DOT}[a-z0-9]|@)",
+    rf"(?<![\w\-@])(?P<domain>{_LABELS})(?![\w\-]|{DOT}[a-z0-9]|@)",
     re.IGNORECASE,
 )
 _IPV4_RE = re.compile(rf"(?<![\w.])(?P<ip>(?:\d{{1,3}}{DOT}){{3}}\d{{1,3}})(?![\w]|{DOT}\d)")

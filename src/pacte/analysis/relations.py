@@ -28,6 +28,9 @@ _TARGETS = re.compile(
 )
 _EXPLOITS = re.compile(r"\b(?:exploit\w*|explot\w+|nutzt\w* .{0,20}lücke|эксплуат\w+|استغل\w*)", re.IGNORECASE)
 
+# The words between two names that state a relation are a clause, not a page: without a bound, a "sentence" of
+# thousands of names (a list without full stops) was searched pair by pair (cubic).
+_MAX_GAP = 400
 _ACTORS = ("threat_actor", "campaign")
 _CAPABILITIES = ("malware", "tool")
 
@@ -75,17 +78,20 @@ def find_relations(
         if source and target and source != target:
             out.setdefault((source, kind, target), Relation(source, kind, target, confidence))
 
-    cves = [o for o in extraction.observables if o.kind == "cve"]
+    cves = sorted((o for o in extraction.observables if o.kind == "cve"), key=lambda o: o.start)
+    cve_starts = [o.start for o in cves]
     named = sorted((e for e in entities if e.kind != "date"), key=lambda e: e.start)
     starts = [e.start for e in named]
     for s_start, s_end in _sentences(text):
         here = named[bisect_left(starts, s_start) : bisect_left(starts, s_end)]
         if len(here) < 2 and not cves:
             continue
-        for a in here:
-            for b in here:
+        for n, a in enumerate(here):
+            for b in here[n + 1 :]:
                 if b.start <= a.end:
                     continue
+                if b.start - a.end > _MAX_GAP:
+                    break  # sorted by start: every later one is farther
                 between = text[a.end : b.start]
                 if a.kind in _ACTORS and b.kind in _CAPABILITIES and _USES.search(between):
                     add(sid(a), "uses", sid(b), 60)
@@ -96,12 +102,10 @@ def find_relations(
                 elif (a.kind in _ACTORS + _CAPABILITIES and b.kind in ("location", "organization")
                       and _TARGETS.search(between)):
                     add(sid(a), "targets", sid(b), 50)
-        for cve in cves:
-            if not s_start <= cve.start < s_end:
-                continue
+        for cve in cves[bisect_left(cve_starts, s_start) : bisect_left(cve_starts, s_end)]:
             item = items.get(("cve", cve.value.lower()))
             for a in here:
-                if a.end <= cve.start and _EXPLOITS.search(text[a.end : cve.start]):
+                if a.end <= cve.start and cve.start - a.end <= _MAX_GAP and _EXPLOITS.search(text[a.end : cve.start]):
                     rel = "exploits" if a.kind == "malware" else "targets"
                     if a.kind in _ACTORS or a.kind == "malware":
                         add(sid(a), rel, item.stix_id if item else None, 55)
