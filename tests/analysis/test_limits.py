@@ -159,6 +159,15 @@ def test_over_the_wall_budget_the_worker_is_killed_and_the_pool_goes_on() -> Non
     assert [i["value"] for i in draft["items"] if i["kind"] == "ipv4"] == ["45.77.12.9"]
 
 
+def test_a_bug_in_a_worker_is_an_internal_error_and_the_worker_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(PacteError) as exc:
+        pool().run(job(12345, media_type="text/plain"), None, TimeLimits(30, 60))  # type: ignore[arg-type]
+    assert exc.value.status == 500 and exc.value.message == "internal error"  # no detail leaks to the client
+    assert "TypeError" in caplog.text  # the operator's log has it
+    draft = pool().run(job("APT28 used 45.77.12.9.", media_type="text/plain"), None, TimeLimits(30, 60))
+    assert draft["items"]
+
+
 def test_admission_per_member_then_per_hub() -> None:
     gate = Admission(max_concurrent=2, per_member=1, retry_after=7)
     with gate.admit("alpha"):

@@ -11,6 +11,7 @@ knowledge is sent to a worker once and kept there (a few members at a time) whil
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import multiprocessing
 import resource
@@ -29,6 +30,7 @@ from pacte.analysis.inputs import InputLimits
 from pacte.analysis.knowledge import Knowledge
 from pacte.errors import Detail, PacteError, TooManyRequests, UnprocessableEntity
 
+log = logging.getLogger("pacte.analysis")
 _KEPT_KNOWLEDGE = 4  # members' knowledge kept by one worker
 
 
@@ -218,7 +220,8 @@ class WorkerPool:
             if reply[0] == "cpu":
                 w.kill()  # it exits by itself: do not hand it out meanwhile
                 raise _cpu_error(limits)
-            raise PacteError(f"the analysis failed: {reply[1]}")
+            log.error("analysis failed in worker %s: %s", w.process.pid, reply[1])
+            raise PacteError("internal error")
         finally:
             if ok or (w.alive() and not w.conn.closed):
                 self._give(w)
@@ -241,7 +244,8 @@ class WorkerPool:
             w.kill()
             if code in (-signal.SIGXCPU, -signal.SIGKILL):
                 raise _cpu_error(limits) from None
-            raise PacteError(f"the analysis worker stopped (exit code {code})") from None
+            log.error("analysis worker %s stopped (exit code %s)", w.process.pid, code)
+            raise PacteError("internal error") from None
         return reply
 
     def close(self) -> None:

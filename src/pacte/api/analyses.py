@@ -1,7 +1,9 @@
 """Report analysis routes: upload or paste a report, review its draft, publish the accepted items, or discard it.
 
 Drafts belong to the caller's organisation and need an analyst or admin token. Analysis is
-CPU-bound, so it runs in a worker thread. Fetching a report by URL is off unless the operator
+CPU-bound, so it runs in a worker process (``pacte.analysis.worker``) bounded in CPU and wall time, with
+pages, decompressed PDF content and text bounded too, and so many analyses at once per member and per
+server process (429 beyond). Fetching a report by URL is off unless the operator
 sets ``PACTE_ANALYSIS_FETCH=1`` (see :class:`AnalysisSettings`; an app may also carry its own
 settings in ``app.state.analysis``). The pipeline (extra ``pacte[analysis]``) is imported on first
 use, so a hub installed without it still serves everything else.
