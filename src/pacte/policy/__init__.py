@@ -17,8 +17,8 @@ Rules (documented in ARCHITECTURE.md, checked against an independent oracle in t
 
 * Versions of one object id form lines, one per producer: a member that does not own an object
   (another member's, one first relayed by someone else, a guessed id) publishes its own line,
-  never the owner's. A reader gets the owner's line when it can read it, else the line it could
-  read first (:func:`pacte.policy.clauses.preferred`).
+  never the owner's. A reader gets the owner's line when it can read any of it, else every line
+  it can read (:func:`pacte.policy.clauses.preferred`).
 * A marking definition governs only the objects of the member that published it: another
   member's definition of the same id never changes who reads them, so a reference stays
   producer-only until its own producer publishes the definition. The TLP ids built into the hub

@@ -60,27 +60,22 @@ def visible(v: str, reader: int) -> Clause:
 
 
 def preferred(v: str, reader: int, which: Literal["last", "first"], collection: int | None = None) -> Clause:
-    """Return the condition that version ``v`` is the one ``reader`` gets for its object id.
+    """Return the condition that version ``v`` is one that ``reader`` gets for its object id.
 
-    Versions of one id form lines, one per producer. The reader gets the owner's line if it can
-    read any of it, else the line whose earliest readable version came first; within the line,
+    Versions of one id form lines, one per producer. A reader that can read any of the owner's
+    line gets that line only; otherwise it gets each line it can read (no member's line is
+    preferred to another's, so nobody displaces anyone by posting first or last). Within a line,
     the latest (``last``) or earliest (``first``) readable version. Only versions the reader may
     read take part, so the choice never depends on rows it cannot see. With ``collection``, only
     versions shared into that collection take part.
     """
     op = ">" if which == "last" else "<"
-    scoped: tuple[Any, ...] = () if collection is None else (collection,)
-
-    def within(alias: str) -> str:
-        return "" if collection is None else f" JOIN shares s_{alias} ON s_{alias}.vid = {alias}.vid AND s_{alias}.cid = ?"
-
-    seen2, seen3 = visible("v2", reader), visible("v3", reader)
-    owner = f"COALESCE((SELECT ob.owner_org FROM objects ob WHERE ob.id = {v}.id), 0)"
+    scope = "" if collection is None else " JOIN shares s_v2 ON s_v2.vid = v2.vid AND s_v2.cid = ?"
+    seen = visible("v2", reader)
+    owner = f"(SELECT ob.owner_org FROM objects ob WHERE ob.id = {v}.id)"
     sql = (
-        f"NOT EXISTS (SELECT 1 FROM versions v2{within('v2')} WHERE v2.id = {v}.id AND v2.vid <> {v}.vid"
-        f" AND {seen2.sql} AND ((v2.producer = {v}.producer AND v2.vkey {op} {v}.vkey)"
-        f" OR (v2.producer <> {v}.producer AND (v2.producer = {owner} OR ({v}.producer <> {owner}"
-        f" AND v2.vid < (SELECT MIN(v3.vid) FROM versions v3{within('v3')} WHERE v3.id = {v}.id"
-        f" AND v3.producer = {v}.producer AND {seen3.sql}))))))"
+        f"NOT EXISTS (SELECT 1 FROM versions v2{scope} WHERE v2.id = {v}.id AND v2.vid <> {v}.vid"
+        f" AND {seen.sql} AND ((v2.producer = {v}.producer AND v2.vkey {op} {v}.vkey)"
+        f" OR (v2.producer <> {v}.producer AND v2.producer = {owner})))"
     )
-    return Clause(sql, (*scoped, *seen2.params, *scoped, *seen3.params))
+    return Clause(sql, (*(() if collection is None else (collection,)), *seen.params))
