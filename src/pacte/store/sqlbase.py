@@ -124,11 +124,10 @@ class SQLWriteTxn:
     def existing_versions(self, ids: Sequence[str], producer: int) -> list[ExistingVersion]:
         """Return the stored versions of these object ids in the line of ``producer``."""
         out: list[ExistingVersion] = []
-        for part in _chunks(list(set(ids))):
+        for part in _chunks(list(set(ids))):  # by id alone: a producer condition steers planners to its index
             out.extend(ExistingVersion(int(r[0]), r[1], r[2], r[3], int(r[4])) for r in self._x(
-                f"SELECT vid, id, vkey, sha, producer FROM versions WHERE id IN ({_marks(len(part))})"
-                " AND producer = ?", [*part, producer]
-            ).fetchall())
+                f"SELECT vid, id, vkey, sha, producer FROM versions WHERE id IN ({_marks(len(part))})", part
+            ).fetchall() if int(r[4]) == producer)
         return out
 
     def owners(self, ids: Sequence[str]) -> dict[str, Owner]:
