@@ -153,3 +153,15 @@ def test_registering_an_identity_is_checked(hub: Hub) -> None:
     with pytest.raises(InvalidInput) as exc:
         m.add_org(hub.store, hub.ids, hub.clock, "Other", None, "identity--not-a-uuid")
     assert exc.value.details[0].field == "identity"
+
+
+def test_a_first_poster_naming_itself_creator_keeps_its_object(
+        hub: Hub, four: tuple[Member, Member, Member, Member, Collection]) -> None:
+    alpha, _, charlie, hostile, _ = four
+    plain = {**sdo("tool", "alpha-tool", 1), "name": "alpha plain"}
+    assert hub.share_as(alpha.org, hub.community, [plain]).successes == 1
+    signed = {**sdo("tool", "alpha-tool", 2, created_by=alpha.org.identity_id), "name": "alpha signed"}
+    assert hub.share_as(alpha.org, hub.community, [signed]).successes == 1
+    claim = {**sdo("tool", "alpha-tool", 3, created_by=hostile.org.identity_id), "name": "hostile claim"}
+    assert hub.share_as(hostile.org, hub.community, [claim]).successes == 1
+    assert names(hub, charlie, plain["id"]) == ["alpha signed"]  # Alpha became its creator: no later claim wins

@@ -167,8 +167,8 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
             owner = owners.get(p.id) or new_owners.get(p.id)
             if owner is None:
                 new_owners[p.id] = Owner(org.org_id, by_creator)
-            elif by_creator and not owner.by_creator and owner.org_id != org.org_id:
-                claims.append((p.id, org.org_id))  # the creator's own line becomes the owner's
+            elif by_creator and not owner.by_creator:
+                claims.append((p.id, org.org_id))  # the creator's line becomes the owner's (its own, too)
             new_rows.append(VersionRow(
                 id=p.id, type=p.type, vkey=p.version_key, modified=p.modified, created=p.created,
                 producer=org.org_id, created_by_ref=p.created_by_ref,
