@@ -126,8 +126,13 @@ def test_resume_under_random_disconnects(world: World) -> None:
     start = w.hub.store.event_head()
     done = threading.Event()
 
+    reconnected = [0]
+
     def publish() -> None:
         for batch in range(40):
+            deadline = time.monotonic() + 10  # pace on the reader, so that it resumes mid-flow several times
+            while reconnected[0] < batch // 6 and time.monotonic() < deadline:
+                time.sleep(0.005)
             objs = [sdo("indicator", f"r-{batch}-{i}", markings=[TLP2["green"]]) for i in range(5)]
             _share(w, "alpha", w.hub.community, *objs)
             expected.extend(o["id"] for o in objs)
@@ -150,6 +155,7 @@ def test_resume_under_random_disconnects(world: World) -> None:
         received.extend(c.ids())
         last = c.last_id
         reconnects += 1
+        reconnected[0] = reconnects
         assert reconnects < 500
     assert reconnects > 5
     assert received == expected  # every event, once, in order
