@@ -35,6 +35,8 @@ VALID = [
     "[a:b = true] AND [a:c != false] /* comment */ // trailing",
     "(([a:b = 1]))",
     "[a:'quoted property' = 'it\\'s']",
+    "[file:name == true] WITHIN 5 SECONDS REPEATS 3 TIMES",  # '==' and '<>' are '=' and '!=' (found by Hypothesis)
+    "[file:name <> false]",
 ]
 INVALID = [
     "", "   ", "ipv4-addr:value = '198.51.100.1'", "[ipv4-addr:value = '198.51.100.1'",

@@ -202,7 +202,8 @@ class _Parser:
         path = self.path()
         if self.peek() == "NOT":
             self.pos += 1
-        op = self.take("=", "!=", "<", "<=", ">", ">=", "IN", *_STRING_OPS)
+        self.take("=", "!=", "<", "<=", ">", ">=", "IN", *_STRING_OPS)
+        op = self.tokens[self.pos - 1][0]  # the kind: '==' is '=', '<>' is '!='
         start = self.pos
         if op in ("=", "!="):
             self.take(*_PRIMITIVE)
