@@ -26,8 +26,10 @@ from typing import Any
 import orjson
 
 from pacte.analysis import stix as draft_stix
+from pacte.analysis.inputs import InputLimits
 from pacte.analysis.knowledge import MATCHED_TYPES, Knowledge
 from pacte.analysis.pipeline import analyse
+from pacte.analysis.worker import Job, TimeLimits, pool
 from pacte.errors import (
     Conflict,
     Detail,
@@ -45,6 +47,7 @@ from pacte.stix.validate import SCO_TYPES
 from pacte.store.base import Collection, ObjectQuery, Org
 from pacte.store.drafts import DISCARDED, DRAFT, PUBLISHED, AnalysisRecord, Decision
 
+_DEFAULT_LIMITS = InputLimits()  # the defaults of the PACTE_ANALYSIS_* bounds
 KNOWLEDGE_TYPES = (*MATCHED_TYPES, "attack-pattern", "vulnerability", "relationship")
 KNOWLEDGE_TTL = 300.0  # seconds; a safety net for changes the event log does not record
 CLAIM_SECONDS = 300
@@ -117,13 +120,25 @@ def knowledge_cache(hub: Hub) -> KnowledgeCache:
 
 
 def create_analysis(hub: Hub, principal: Principal, data: bytes | str, *, source: str, filename: str | None = None,
-                    media_type: str | None = None, lang: str | None = None, ner: bool = True) -> AnalysisRecord:
-    """Analyse a report with the member's knowledge and store the draft (CPU-bound: call from a worker thread)."""
+                    media_type: str | None = None, lang: str | None = None, ner: bool = True,
+                    limits: InputLimits = _DEFAULT_LIMITS, times: TimeLimits | None = None,
+                    workers: int = 1) -> AnalysisRecord:
+    """Analyse a report with the member's knowledge and store the draft (CPU-bound: call from a worker thread).
+
+    With ``times`` the analysis runs in a warm worker process bounded in CPU and wall time
+    (``workers`` kept idle); without, in this process. ``limits`` bound pages and sizes either way.
+    """
     knowledge = knowledge_cache(hub).get(hub, principal.org)
-    draft = analyse(data, filename=filename, media_type=media_type, lang=lang, knowledge=knowledge, ner=ner,
-                    now=hub.clock.now())
+    job = Job(data, filename, media_type, lang, ner, hub.clock.now(), limits)
+    if times is not None:
+        runner = pool()
+        runner.keep_idle = workers
+        draft = runner.run(job, knowledge, times)
+    else:
+        draft = analyse(job.data, filename=job.filename, media_type=job.media_type, lang=job.lang,
+                        knowledge=knowledge, ner=job.ner, now=job.now, limits=limits).as_dict()
     return hub.store.add_analysis(str(hub.ids.uuid4()), principal.org.org_id, principal.token.token_id, source,
-                                  draft.as_dict(), hub.now_key())
+                                  draft, hub.now_key())
 
 
 def missing(analysis_id: str) -> NotFound:

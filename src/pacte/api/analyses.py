@@ -298,23 +298,14 @@ def _analyse(hub: Hub, p: Principal, src: _Input, settings: AnalysisSettings) ->
     """Analyse within the operator's bounds (in a worker process unless time is unbounded) and store the draft."""
     assert src.data is not None
     from pacte.analysis.inputs import InputLimits
-    from pacte.analysis.worker import Job, TimeLimits, pool
+    from pacte.analysis.worker import TimeLimits
 
     limits = InputLimits(settings.max_pages, settings.max_decompressed_bytes, settings.max_text_bytes)
-    knowledge = _review().knowledge_cache(hub).get(hub, p.org)
-    job = Job(src.data, src.filename, src.media_type, src.lang, settings.ner, hub.clock.now(), limits)
-    if settings.in_worker:
-        times = TimeLimits(settings.cpu_seconds or math.inf, settings.wall_seconds or math.inf)
-        workers = pool()
-        workers.keep_idle = settings.max_concurrent  # as many warm workers as analyses may run at once
-        draft = workers.run(job, knowledge, times)
-    else:
-        from pacte.analysis.pipeline import analyse
-
-        draft = analyse(job.data, filename=job.filename, media_type=job.media_type, lang=job.lang,
-                        knowledge=knowledge, ner=job.ner, now=job.now, limits=limits).as_dict()
-    record: AnalysisRecord = hub.store.add_analysis(str(hub.ids.uuid4()), p.org.org_id, p.token.token_id,
-                                                    src.source, draft, hub.now_key())
+    times = (TimeLimits(settings.cpu_seconds or math.inf, settings.wall_seconds or math.inf)
+             if settings.in_worker else None)
+    record: AnalysisRecord = _review().create_analysis(
+        hub, p, src.data, source=src.source, filename=src.filename, media_type=src.media_type, lang=src.lang,
+        ner=settings.ner, limits=limits, times=times, workers=settings.max_concurrent)
     return record
 
 
