@@ -100,7 +100,6 @@ class MVersion:
     tag: str
     markings: tuple[str, ...]
     producer: int
-    seq: int  # order in which the hub stored it
     shares: set[str] = field(default_factory=set)  # collection names
     unresolved: set[str] = field(default_factory=set)
     unknown: bool = False  # producer-only: a marking it references is not one it may rely on
@@ -115,9 +114,8 @@ class Oracle:
     colls: dict[str, MColl] = field(default_factory=dict)
     versions: dict[tuple[Key, int], MVersion] = field(default_factory=dict)  # (key, producer)
     owner: dict[str, tuple[int, bool]] = field(default_factory=dict)  # id -> (member, owns as creator)
-    defs: dict[tuple[str, int], int] = field(default_factory=dict)  # (marking, producer) -> seq of its version
+    defs: dict[tuple[str, int], int] = field(default_factory=dict)  # (marking, producer) -> order defined
     revoked: set[int] = field(default_factory=set)
-    seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def explicit(self, v: MVersion) -> int | None:
         """Return the object's own TLP level, None without one, UNKNOWN if it is producer-only."""
@@ -184,11 +182,10 @@ class Oracle:
         if owner is None or (by_creator and not owner[1]):
             self.owner[oid] = (org, by_creator)  # first poster, unless the creator claims it
         markings = tuple(obj.get("object_marking_refs", []))
-        seq = next(self.seq)
         unresolved = {ref for ref in markings if not self.may_rely(org, ref)}
-        self.versions[key] = MVersion(oid, version, tag, markings, org, seq, {cname}, unresolved, bool(unresolved))
+        self.versions[key] = MVersion(oid, version, tag, markings, org, {cname}, unresolved, bool(unresolved))
         if obj["type"] == "marking-definition" and (oid, org) not in self.defs:
-            self.defs[(oid, org)] = seq
+            self.defs[(oid, org)] = len(self.defs)
             for v in self.versions.values():  # the producer's own versions waiting for it
                 if v.producer == org and oid in v.unresolved:
                     v.unresolved.discard(oid)

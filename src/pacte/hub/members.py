@@ -52,17 +52,18 @@ def add_org(store: Store, ids: Ids, clock: Clock, name: str, country: str | None
     Without it the identity id is minted at random, so nobody can publish it before the member exists.
     """
     _check_name("organisation", name)
+    existing = store.list_orgs()
     if identity_id is not None:
         identity_id = identity_id.lower()
         if not _IDENTITY.match(identity_id):
             raise InvalidInput(f"invalid identity id {identity_id!r}", [Detail(
                 reason="a STIX identity id such as identity--0f2c3a3e-2f0b-4c5e-9d3a-1b2c3d4e5f60", field="identity")])
-        if any(o.identity_id == identity_id for o in store.list_orgs()):
+        if any(o.identity_id == identity_id for o in existing):
             raise Conflict(f"identity {identity_id!r} is already registered to a member")
     if country is not None and not _COUNTRY.match(country.upper()):
         raise InvalidInput(f"invalid country code {country!r}", [Detail(
             reason="an ISO 3166-1 alpha-2 code such as FR or DE", field="country")])
-    if any(o.name.casefold() == name.casefold() for o in store.list_orgs()):
+    if any(o.name.casefold() == name.casefold() for o in existing):
         raise Conflict(f"organisation {name!r} already exists (names are compared without case)")
     now = format_dt(clock.now())
     if identity_id is None:

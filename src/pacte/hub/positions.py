@@ -67,9 +67,7 @@ class Positions:
 
     def seal(self, surface: Surface, reader: int, position: int) -> str:
         """Return a fresh opaque token of ``position`` for ``reader`` on ``surface``."""
-        nonce = os.urandom(_NONCE)
-        sealed = self._aead.encrypt(nonce, position.to_bytes(8, "big"), _aad(surface, reader))
-        return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+        return self.seal_many(surface, reader, [position])[0].decode("ascii")
 
     def seal_many(self, surface: Surface, reader: int, positions: Sequence[int]) -> list[bytes]:
         """Return fresh tokens (ASCII bytes) of several positions for one reader: the stream's hot path."""

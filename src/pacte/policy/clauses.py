@@ -1,9 +1,8 @@
 """The read rule as SQL: every condition that decides what a reader sees, with its parameters.
 
 Each function returns a :class:`Clause`, the SQL text (``?`` placeholders) together with the
-values of its placeholders in order, so no caller counts placeholders by hand. The store, the
-event log and the write path (marking definitions a writer may rely on) embed these clauses in
-their own queries; nothing filters a page afterwards.
+values of its placeholders in order, so no caller counts placeholders by hand. The store's
+queries and the event log embed these clauses; nothing filters a page afterwards.
 """
 
 from __future__ import annotations
