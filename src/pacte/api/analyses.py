@@ -23,9 +23,9 @@ from pydantic import BaseModel, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from pacte.api.auth import hub_of, principal
-from pacte.api.bodies import parse_json, read_body
 from pacte.api.forms import parse_form
+from pacte.edge.auth import hub_of, principal
+from pacte.edge.bodies import parse_json, read_body
 from pacte.errors import Detail, Forbidden, InvalidInput, TooLarge, UnprocessableEntity, UnsupportedMediaType
 from pacte.hub import Hub, Principal
 from pacte.store.drafts import STATUSES, AnalysisRecord, Decision

@@ -1,6 +1,6 @@
 """``multipart/form-data`` bodies (RFC 7578), parsed by python-multipart through Starlette's parser.
 
-The body has already been read under the size limit by :func:`pacte.api.bodies.read_body`; this
+The body has already been read under the size limit by :func:`pacte.edge.bodies.read_body`; this
 module turns it into parts (name, file name, media type, bytes) and malformed bodies into
 ``InvalidInput``.
 """

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from pacte.api.auth import hub_of, principal, require_admin
-from pacte.api.bodies import objects_of, parse_json, read_body
+from pacte.edge.auth import hub_of, principal, require_admin
+from pacte.edge.bodies import objects_of, parse_json, read_body
 from pacte.errors import Detail, InvalidInput, NotFound
 from pacte.hub import Hub, Principal
 from pacte.hub.members import group_view, new_token

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from pacte.api.auth import hub_of, principal, require_admin
+from pacte.edge.auth import hub_of, principal, require_admin
 from pacte.errors import Conflict, Detail, InvalidInput, NotFound
 from pacte.hub import Principal
 from pacte.hub.positions import ReaderPositions, Surface

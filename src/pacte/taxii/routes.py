@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from pacte.api.auth import hub_of, principal
-from pacte.api.bodies import objects_of, parse_json, read_body
+from pacte.edge.auth import hub_of, principal
+from pacte.edge.bodies import objects_of, parse_json, read_body
 from pacte.errors import Detail, Forbidden, InvalidInput, NotFound, UnprocessableEntity
 from pacte.hub import Hub, Principal
 from pacte.hub.positions import ReaderPositions, Surface
