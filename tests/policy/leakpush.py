@@ -1,0 +1,542 @@
+"""Leak-oracle adapters for the push and bulk read paths: what each path hands one reader, as a multiset.
+
+Every adapter returns ``collections.Counter[VersionSeen]`` (a Counter, so a duplicate is visible)
+of the objects a path delivered to one reader, where ``VersionSeen`` is
+``(id lower-cased, "modified" or "", sha256 hex of orjson.dumps(obj, option=OPT_SORT_KEYS))``.
+
+Paths and what each delivers (the oracle must compute the same selection):
+
+``export_seen`` / ``export_run``
+    ``pacte export --as-org NAME [--type T]... [--all-versions]`` through click's CliRunner (a
+    second store opened on the same database, as the operator's command does), or, with
+    ``via_cli=False``, :func:`pacte.cli.transfer.export_bundle` (the function that command calls)
+    on the caller's hub. It is ``Hub.export``: every object the member may read (identities of
+    the members included), ``versions="last"`` by default, i.e. per object id the owner's line if
+    the reader sees any of it, else every line it sees, the latest readable version of each
+    (``policy.preferred``); ``all_versions=True`` gives every readable version. The result's
+    ``count`` is the number the command prints ("exported N objects").
+
+``LiveStream`` / ``stream_replay`` / ``stream_replay_seen``
+    ``GET /api/v1/stream`` over a real socket (uvicorn in a thread, :class:`PushHarness`). From
+    ``Last-Event-ID`` ``"0"`` (the start of the log), a given id, or now (``LiveStream`` without
+    one). It delivers object events in log order, **each version at most once**: a version is
+    delivered (at the first object event of it that qualifies) iff, evaluated at delivery, the
+    reader may read it (``policy.visible``) and may read it through the share that event logged:
+    the reader made that share, or the share still exists in a live collection that grants the
+    version to the reader (audience and TLP) and the reader was already in that collection's
+    audience when the event was logged (no ``member-added`` of the reader to it afterwards:
+    joining a group does not replay the group's past). So it is *all versions*, not the last
+    per line, and only those shared while the reader was in the audience. ``seen`` counts the
+    ``object`` of object events; ``references`` (with ``refs=True``) counts the referenced
+    objects sent with them: per referring event, the latest readable version
+    (``versions="last"`` selection) of each id the object names in a top-level ``*_ref(s)``
+    property, itself excluded. Membership events are counted in ``membership`` by kind.
+    "Caught up" is exact, not a sleep: the adapter watches this process's broker until the
+    stream's subscription has handed the connection everything up to the log head taken when
+    the sync began, then reads until it received the last event so handed.
+
+``WebhookSession`` / ``webhook_seen``
+    A webhook registered (``POST /api/v1/webhooks``, admin token) to a receiver on 127.0.0.1. It
+    starts after the log head at registration and delivers with the stream's selection (each
+    version at most once, evaluated at each delivery attempt); ``seen`` counts the ``object`` of
+    every POST received (a retried delivery would count twice: the receiver always answers 200,
+    so there are none). Synced exactly like the stream: until the webhook's cursor reached the
+    head taken when the sync began.
+
+``analysis_link_ids``
+    ``POST /api/v1/analyses`` (analyst token; NER off, run inline in the server process): the ids
+    of the draft's items marked ``known``, i.e. objects of the member's knowledge (``Hub.export``
+    of the types in ``review.KNOWLEDGE_TYPES``, latest versions) whose ``name`` or aliases
+    (``aliases``, ``x_mitre_aliases``) the text names; the knowledge is cached per member by log
+    head (``review.knowledge_cache``). Matching follows the analysis pipeline's own rules
+    (multi-word names match on their own; see ``pacte.analysis.knowledge``).
+
+A revoked (or unknown) token: the stream and the webhook registration answer 401 (``status``,
+``error`` set, nothing seen); a stream whose token is revoked while open is closed by the
+server with ``event: error`` ``unauthenticated`` (``error``); a webhook whose token is revoked
+is disabled (``WebhookSession.disabled``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from click.testing import CliRunner
+
+from pacte.api.analyses import AnalysisSettings
+from pacte.api.app import create_app
+from pacte.cli.main import cli
+from pacte.cli.transfer import export_bundle
+from pacte.errors import PacteError
+from pacte.hub import Hub
+from pacte.hub import members as m
+from pacte.hub.positions import Surface
+from pacte.stream.broker import Broker, Subscription
+from pacte.stream.settings import StreamSettings
+from pacte.stream.webhooks import WebhookManager
+from stream.live import LiveServer, parse_sse
+
+VersionSeen = tuple[str, str, str]  # (id lower-cased, "modified" or "", sha256 of sorted-key orjson)
+
+# Short heartbeats and polls so that syncing is quick; retention 0: nothing is pruned under a test.
+PUSH_SETTINGS = StreamSettings(retention_seconds=0.0, heartbeat_seconds=0.1, poll_seconds=0.05,
+                               webhook_backoff_seconds=0.05, webhook_timeout_seconds=2.0,
+                               webhook_reload_seconds=0.2, webhook_allow_private=True, send_timeout_seconds=5.0)
+
+
+def version_seen(obj: Any) -> VersionSeen:
+    """Return the (id, modified, content hash) key of one delivered STIX object."""
+    digest = hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return str(obj["id"]).lower(), str(obj.get("modified", "")), digest
+
+
+def seen_of(objects: Any) -> Counter[VersionSeen]:
+    """Return the Counter of VersionSeen of a list of STIX objects."""
+    return Counter(version_seen(o) for o in objects)
+
+
+# export -------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class ExportResult:
+    """What an export gave: the objects, the count it printed, its exit code and standard error."""
+
+    seen: Counter[VersionSeen]
+    count: int | None
+    exit_code: int
+    stderr: str
+
+
+def db_url_of(hub: Hub) -> str:
+    """Return the database URL of a hub's store (what ``--db`` takes): SQLite path or PostgreSQL URL with schema."""
+    path = getattr(hub.store, "path", None)
+    if isinstance(path, str):
+        return path
+    schema = getattr(hub.store, "schema", None)
+    base = os.environ.get("PACTE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}schema={schema}" if schema else base
+
+
+def export_run(hub: Hub, org_name: str, *, types: tuple[str, ...] = (), all_versions: bool = False,
+               via_cli: bool = True, db_url: str | None = None) -> ExportResult:
+    """Run ``pacte export`` for a member (CLI, or the function it calls) and return what it gave."""
+    with tempfile.TemporaryDirectory(prefix="leakpush-") as tmp:
+        out = Path(tmp) / "export.json"
+        if via_cli:
+            args = ["export", "--db", db_url or db_url_of(hub), "--as-org", org_name, "--out", str(out)]
+            args += [a for t in types for a in ("--type", t)]
+            if all_versions:
+                args.append("--all-versions")
+            result = CliRunner().invoke(cli, args, catch_exceptions=False)
+            code, stderr = result.exit_code, result.stderr
+            count = None
+            if code == 0:
+                words = stderr.split()
+                count = int(words[words.index("exported") + 1])
+        else:
+            org = m.require_org(hub.store, org_name)
+            with out.open("wb") as fh:
+                count = export_bundle(hub, org, types, all_versions, fh)
+            code, stderr = 0, ""
+        objects = orjson.loads(out.read_bytes())["objects"] if code == 0 else []
+    return ExportResult(seen_of(objects), count, code, stderr)
+
+
+def export_seen(hub: Hub, org_name: str, *, types: tuple[str, ...] = (), all_versions: bool = False,
+                via_cli: bool = True, db_url: str | None = None) -> Counter[VersionSeen]:
+    """Return what ``pacte export --as-org`` gives a member (latest versions, or all with ``all_versions``)."""
+    return export_run(hub, org_name, types=types, all_versions=all_versions, via_cli=via_cli, db_url=db_url).seen
+
+
+# the served hub -----------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Receiver:
+    """Webhook receiver on 127.0.0.1: keeps every POST body by path, answers 200."""
+
+    url: str = ""
+    bodies: dict[str, list[bytes]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        """Serve in a daemon thread."""
+        rec = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with rec.lock:
+                    rec.bodies.setdefault(self.path, []).append(body)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def on(self, path: str) -> list[bytes]:
+        """Return the bodies posted to a path so far."""
+        with self.lock:
+            return list(self.bodies.get(path, ()))
+
+
+class PushHarness:
+    """The hub's app served by uvicorn on 127.0.0.1 (stream, webhooks, analyses), and a webhook receiver."""
+
+    def __init__(self, hub: Hub, settings: StreamSettings = PUSH_SETTINGS) -> None:
+        self.hub = hub
+        self.app = create_app(hub)
+        self.app.state.stream_settings = settings
+        self.app.state.analysis = AnalysisSettings(ner=False, cpu_seconds=0, wall_seconds=0)  # inline, no NER
+        self.settings = settings
+        self.server = LiveServer(self.app)
+        self.receiver = _Receiver()
+        self.client = httpx.Client(base_url=self.server.url, timeout=30.0)
+        # one client for every stream (making one costs tens of ms); reads wait at most 20 heartbeats
+        self.stream_client = httpx.Client(base_url=self.server.url, timeout=httpx.Timeout(
+            10.0, read=max(5.0, settings.heartbeat_seconds * 20)), limits=httpx.Limits(max_keepalive_connections=4))
+        self._paths = itertools.count(1)
+
+    @property
+    def url(self) -> str:
+        """Return the server's base URL."""
+        return self.server.url
+
+    @property
+    def broker(self) -> Broker:
+        """Return the running broker of the served app."""
+        broker = self.app.state.stream.broker
+        assert broker is not None
+        return broker  # type: ignore[no-any-return]
+
+    @property
+    def webhooks(self) -> WebhookManager:
+        """Return the running webhook manager of the served app."""
+        manager = self.app.state.stream.webhooks
+        assert manager is not None
+        return manager  # type: ignore[no-any-return]
+
+    def __enter__(self) -> PushHarness:
+        self.receiver.start()
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+        self.server.__exit__(*exc)
+        self.stream_client.close()
+        self.receiver.stop()
+
+    def hook_path(self) -> str:
+        """Return a fresh receiver path for one webhook."""
+        return f"/hook/{next(self._paths)}"
+
+
+def _error_code(body: bytes) -> str | None:
+    try:
+        return str(orjson.loads(body)["error"]["code"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
+# the stream ---------------------------------------------------------------------------------------------------------
+
+class LiveStream:
+    """One SSE stream of a reader, read in a thread; ``sync`` waits until it delivered everything up to now."""
+
+    def __init__(self, h: PushHarness, token: str, *, last_event_id: str | None = None, refs: bool = False,
+                 **filters: Any) -> None:
+        self.h = h
+        self.token = token
+        self.start_id = last_event_id
+        self.params: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
+        if refs:
+            self.params["refs"] = "true"
+        self.status: int | None = None
+        self.error: str | None = None  # error code: HTTP refusal, or the server's closing ``event: error``
+        self.last_id: str | None = last_event_id
+        self.objects: list[Any] = []
+        self.references: list[Any] = []
+        self.membership: Counter[str] = Counter()
+        self._org_id: int | None = None
+        self._token_id: str | None = None
+        self._eid = 0  # the position the last received block id seals
+        self._sub: Subscription | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.ended = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 10.0) -> LiveStream:
+        """Connect; return once the server answered (and, on 200, the subscription is registered)."""
+        before = set(self.h.broker.subs)
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self._thread.start()
+        if not ready.wait(timeout):
+            raise TimeoutError("the stream did not answer")
+        if self.status == 200 and self._token_id is not None:
+            mine = [s for s in set(self.h.broker.subs) - before if s.token_id == self._token_id]
+            if len(mine) != 1:
+                raise RuntimeError(f"cannot tell this stream's subscription among {len(mine)}")
+            self._sub = mine[0]
+            with self._lock:
+                self._eid = max(self._eid, self._sub.last)
+        return self
+
+    def _run(self, ready: threading.Event) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if self.start_id is not None:
+            headers["Last-Event-ID"] = self.start_id
+        try:
+            with self.h.stream_client.stream("GET", "/api/v1/stream", params=self.params, headers=headers) as resp:
+                self.status = resp.status_code
+                if resp.status_code != 200:
+                    self.error = _error_code(resp.read())
+                    return
+                principal = self.h.hub.authenticate(self.token)
+                self._org_id, self._token_id = principal.org.org_id, principal.token.token_id
+                if self.start_id not in (None, "0"):
+                    self._eid = self.h.hub.positions.open(Surface.STREAM, self._org_id, str(self.start_id)) or 0
+                ready.set()
+                for last, ev in parse_sse(resp.iter_lines()):
+                    with self._lock:
+                        if ev is not None and ev.event == "error":
+                            self.error = str(ev.data.get("code"))
+                        elif ev is not None and ev.event == "object":
+                            self.objects.append(ev.data["object"])
+                            self.references.extend(ev.data.get("references") or ())
+                        elif ev is not None:
+                            self.membership[ev.event] += 1
+                        if last is not None and last != self.last_id:
+                            self.last_id = last
+                            if self._org_id is not None:
+                                pos = self.h.hub.positions.open(Surface.STREAM, self._org_id, last)
+                                if pos is not None:
+                                    self._eid = max(self._eid, pos)
+                    if self._stop.is_set():
+                        return
+        except (httpx.HTTPError, PacteError) as exc:
+            if self.status is None or isinstance(exc, PacteError):
+                self.error = type(exc).__name__
+        finally:
+            ready.set()
+            self.ended.set()
+
+    def _target(self, head: int) -> int | None:
+        """Return the last event handed to the connection if everything up to ``head`` was; else None."""
+        sub = self._sub
+        if sub is None:
+            return None
+        if sub.closed:
+            return -1  # the server ends the stream: wait for the client to read its end
+        handed = sub.sent >= head or (sub.idle_cursor >= head and not sub.pending and sub.cursor >= head)
+        if not handed:
+            return None
+        time.sleep(0.001)  # ``sent`` is assigned just before ``last``: let that assignment land
+        return sub.last
+
+    def sync(self, timeout: float = 10.0) -> LiveStream:
+        """Wait until the client received everything the stream delivers up to the current log head."""
+        head = self.h.hub.store.event_head()
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.ended.is_set() or self.status != 200:
+                return self
+            target = self._target(head)
+            if target is not None:
+                with self._lock:
+                    if target >= 0 and self._eid >= target:
+                        return self
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the stream did not catch up with event head {head} in {timeout} s")
+            time.sleep(0.005)
+
+    def seen(self) -> Counter[VersionSeen]:
+        """Return the objects delivered so far (each object event's ``object``)."""
+        with self._lock:
+            return seen_of(self.objects)
+
+    def references_seen(self) -> Counter[VersionSeen]:
+        """Return the referenced objects delivered so far (``refs=True``)."""
+        with self._lock:
+            return seen_of(self.references)
+
+    def poll(self, timeout: float = 10.0) -> Counter[VersionSeen]:
+        """Sync, then return what was delivered so far."""
+        return self.sync(timeout).seen()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close the stream: the server ends it (as at shutdown), and the reader thread with it."""
+        self._stop.set()
+        loop, sub = self.h.broker._loop, self._sub
+        if loop is not None and sub is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(sub.close)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+@dataclass
+class Replay:
+    """A stream replayed until caught up: objects, references, membership events, where to resume."""
+
+    seen: Counter[VersionSeen]
+    references: Counter[VersionSeen]
+    membership: Counter[str]
+    last_id: str | None  # pass as last_event_id to resume after what was delivered
+    status: int | None
+    error: str | None
+
+
+def stream_replay(h: PushHarness, token: str, *, last_event_id: str = "0", timeout: float = 10.0,
+                  refs: bool = False, **filters: Any) -> Replay:
+    """Open the stream from ``last_event_id`` ("0": the start), read until caught up with the head, close."""
+    s = LiveStream(h, token, last_event_id=last_event_id, refs=refs, **filters).start(timeout)
+    try:
+        s.sync(timeout)
+    finally:
+        s.stop()
+    with s._lock:
+        return Replay(seen_of(s.objects), seen_of(s.references), Counter(s.membership), s.last_id, s.status, s.error)
+
+
+def stream_replay_seen(h: PushHarness, token: str, *, last_event_id: str = "0", timeout: float = 10.0,
+                       **filters: Any) -> tuple[Counter[VersionSeen], str | None]:
+    """Return (objects the replayed stream delivered, its last event id); see :func:`stream_replay`."""
+    r = stream_replay(h, token, last_event_id=last_event_id, timeout=timeout, **filters)
+    return r.seen, r.last_id
+
+
+def stream_live(h: PushHarness, token: str, **filters: Any) -> LiveStream:
+    """Return a started stream positioned at now: write, then ``poll()``, then ``stop()``."""
+    return LiveStream(h, token, **filters).start()
+
+
+# webhooks -----------------------------------------------------------------------------------------------------------
+
+class WebhookSession:
+    """A webhook of the member whose admin token registers it, delivered to the harness's receiver."""
+
+    def __init__(self, h: PushHarness, admin_token: str, **filters: Any) -> None:
+        self.h = h
+        self.token = admin_token
+        self.filters = filters
+        self.path = h.hook_path()
+        self.status: int | None = None
+        self.error: str | None = None
+        self.uuid: str | None = None
+        self._wid: int | None = None
+
+    def start(self) -> WebhookSession:
+        """Register the webhook (it starts after the current head of the log)."""
+        resp = self.h.client.post("/api/v1/webhooks", json={"url": self.h.receiver.url + self.path, **self.filters},
+                                  headers={"Authorization": f"Bearer {self.token}"})
+        self.status = resp.status_code
+        if resp.status_code != 201:
+            self.error = _error_code(resp.content)
+            return self
+        self.uuid = str(resp.json()["id"])
+        org = self.h.hub.authenticate(self.token).org
+        hook = self.h.hub.store.webhook_by_uuid(self.uuid, org.org_id)
+        assert hook is not None
+        self._wid = hook.wid
+        return self
+
+    @property
+    def disabled(self) -> str | None:
+        """Return why the webhook was disabled (its token revoked), or None."""
+        if self._wid is None:
+            return None
+        hook = self.h.hub.store.webhook(self._wid)
+        return "deleted" if hook is None else hook.disabled
+
+    def sync(self, timeout: float = 10.0) -> WebhookSession:
+        """Wait until every event up to the current head was delivered (or the webhook stopped)."""
+        if self._wid is None:
+            return self
+        head = self.h.hub.store.event_head()
+        deadline = time.monotonic() + timeout
+        while True:
+            hook = self.h.hub.store.webhook(self._wid)
+            if hook is None or hook.disabled:
+                return self
+            if max(hook.cursor, self.h.webhooks._scanned.get(self._wid, 0)) >= head:
+                return self
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the webhook did not catch up with event head {head} in {timeout} s")
+            time.sleep(0.005)
+
+    def bodies(self) -> list[Any]:
+        """Return the JSON bodies received so far."""
+        return [orjson.loads(b) for b in self.h.receiver.on(self.path)]
+
+    def seen(self) -> Counter[VersionSeen]:
+        """Return the objects the deliveries carried so far."""
+        return seen_of(b["object"] for b in self.bodies() if b.get("kind") == "object" and "object" in b)
+
+    def poll(self, timeout: float = 10.0) -> Counter[VersionSeen]:
+        """Sync, then return what the deliveries carried so far."""
+        return self.sync(timeout).seen()
+
+    def stop(self) -> None:
+        """Delete the webhook (if it is still there)."""
+        if self.uuid is not None:
+            self.h.client.delete(f"/api/v1/webhooks/{self.uuid}", headers={"Authorization": f"Bearer {self.token}"})
+
+
+def webhook_seen(h: PushHarness, admin_token: str, **filters: Any) -> WebhookSession:
+    """Return a registered webhook session: write, then ``poll()`` for what it carried, then ``stop()``."""
+    return WebhookSession(h, admin_token, **filters).start()
+
+
+# analysis -----------------------------------------------------------------------------------------------------------
+
+@dataclass
+class AnalysisResult:
+    """What an analysis linked: the known ids, the HTTP status and error code."""
+
+    linked: set[str]
+    status: int
+    error: str | None
+    draft: dict[str, Any] | None
+
+
+def analysis_run(h: PushHarness, analyst_token: str, text: str, lang: str = "en") -> AnalysisResult:
+    """Analyse a text through ``POST /api/v1/analyses`` as a member and return the ids it linked."""
+    resp = h.client.post("/api/v1/analyses", json={"text": text, "lang": lang},
+                         headers={"Authorization": f"Bearer {analyst_token}"})
+    if resp.status_code != 201:
+        return AnalysisResult(set(), resp.status_code, _error_code(resp.content), None)
+    draft = resp.json()
+    linked = {str(i["stix_id"]).lower() for i in draft["items"] if i.get("known") and i.get("stix_id")}
+    return AnalysisResult(linked, resp.status_code, None, draft)
+
+
+def analysis_link_ids(h: PushHarness, analyst_token: str, text: str, lang: str = "en") -> set[str]:
+    """Return the ids of hub objects the analysis of ``text`` links to for the token's member."""
+    return analysis_run(h, analyst_token, text, lang).linked
