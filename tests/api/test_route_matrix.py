@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from conftest import BACKENDS, drop_store, make_store
 from helpers import Member, add_member, sdo
@@ -132,7 +132,7 @@ TABLE: dict[tuple[str, str], dict[str, Outcome]] = {
 }
 
 TAXII_JSON = "application/taxii+json;version=2.1"
-REPORT = "APT28 used 45.77.12.9 against evil-domain.com in a phishing wave."
+REPORT = "APT28 used 45.77.12.9 against evil-domain.com in a phishing wave."  # sent with lang=en
 HOOK_URL = "http://127.0.0.1:9/matrix"  # never called: the hook's type filter matches nothing shared here
 HOOK_TYPES = ["x-matrix-nothing"]
 
@@ -193,7 +193,8 @@ class World:
 
     def draft(self, accept_first: bool = False) -> str:
         """Analyse a short report as the owner; return the draft's id."""
-        resp = self.client.post("/api/v1/analyses", json={"text": REPORT}, headers=self.owner.auth(Role.ANALYST))
+        resp = self.client.post("/api/v1/analyses", json={"text": REPORT, "lang": "en"},
+                                headers=self.owner.auth(Role.ANALYST))
         assert resp.status_code == 201, resp.text
         aid = str(resp.json()["id"])
         assert resp.json()["items"], "the report yields no item"
@@ -210,7 +211,8 @@ class World:
 
     def markers(self) -> set[str]:
         """Return strings only the owner may ever be shown (its ids and its private collection's name)."""
-        found = {self.params[k] for k in ("collection", "object_id", "analysis_id", "webhook_id", "status_id")}
+        kinds = ("collection", "object_id", "analysis_id", "webhook_id", "status_id")
+        found = {self.params[k] for k in kinds}
         found |= {t.token_id for t in self.hub.store.list_tokens(self.owner.org.org_id)}
         found |= {a.uuid for a in self.hub.store.analyses(self.owner.org.org_id, None, 1000)}
         found |= {h.uuid for h in self.hub.store.webhooks(self.owner.org.org_id)}
@@ -226,7 +228,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     _, revoked = new_token(hub.store, hub.ids, hub.clock, owner.org, Role.ADMIN, "revoked")
     app = create_app(hub)
     app.state.analysis = AnalysisSettings(ner=False, cpu_seconds=0, wall_seconds=0)  # in process: fast
-    app.state.stream_settings = StreamSettings(heartbeat_seconds=0.5, poll_seconds=0.2, webhook_allow_private=True)
+    app.state.stream_settings = StreamSettings(heartbeat_seconds=0.5, poll_seconds=0.2,
+                                               webhook_allow_private=True)
     try:
         with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=10.0) as client:
             w = World(hub, app, client, owner, other, revoked)
@@ -242,7 +245,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             w.params["webhook_id"] = hook.json()["id"]
             status = client.post(f"{T}/collections/{w.params['collection_id']}/objects/",
                                  content=orjson.dumps({"objects": [sdo("attack-pattern", "status-source")]}),
-                                 headers={**owner.auth(Role.ANALYST), "Content-Type": TAXII_JSON, "Accept": TAXII_JSON})
+                                 headers={**owner.auth(Role.ANALYST), "Content-Type": TAXII_JSON,
+                                          "Accept": TAXII_JSON})
             assert status.status_code == 202, status.text
             w.params["status_id"] = status.json()["id"]
             w.params["token_id"] = owner.token_ids[Role.READER]
@@ -277,7 +281,8 @@ def _token(w: World, role: str) -> Request:
     token, _ = new_token(w.hub.store, w.hub.ids, w.hub.clock, w.owner.org, Role.READER, w.fresh("token"))
 
     def revoked() -> bool:
-        return any(t.revoked for t in w.hub.store.list_tokens(w.owner.org.org_id) if t.token_id == token.token_id)
+        tokens = w.hub.store.list_tokens(w.owner.org.org_id)
+        return any(t.revoked for t in tokens if t.token_id == token.token_id)
 
     return Request({**w.params, "token_id": token.token_id}, effect=revoked)
 
@@ -312,7 +317,7 @@ def _new_token(w: World, role: str) -> Request:
 
 
 def _new_analysis(w: World, role: str) -> Request:
-    return Request(w.params, json={"text": REPORT},
+    return Request(w.params, json={"text": REPORT, "lang": "en"},
                    effect=lambda: len(w.hub.store.analyses(w.owner.org.org_id, None, 1000)))
 
 
@@ -354,8 +359,9 @@ def _new_hook(w: World, role: str) -> Request:
 
 
 def _hook(w: World, role: str) -> Request:
-    hook = w.hub.store.add_webhook(str(uuid.uuid4()), w.owner.org.org_id, w.owner.token_ids[Role.ADMIN], HOOK_URL,
-                                   "whsec_matrix", orjson.dumps({"types": HOOK_TYPES}).decode(), "2026-01-01T00:00:00Z")
+    hook = w.hub.store.add_webhook(str(uuid.uuid4()), w.owner.org.org_id, w.owner.token_ids[Role.ADMIN],
+                                   HOOK_URL, "whsec_matrix", orjson.dumps({"types": HOOK_TYPES}).decode(),
+                                   "2026-01-01T00:00:00Z")
     return Request({**w.params, "webhook_id": hook.uuid},
                    effect=lambda: w.hub.store.webhook_by_uuid(hook.uuid, w.owner.org.org_id) is not None)
 
@@ -400,7 +406,9 @@ def _send(w: World, method: str, template: str, role: str, req: Request) -> http
 # the checks
 
 def test_every_served_route_has_an_entry(tmp_path: Path) -> None:
-    served = served_routes(create_app(Hub(make_store("sqlite", tmp_path))))
+    store = make_store("sqlite", tmp_path)
+    served = served_routes(create_app(Hub(store)))
+    store.close()
     missing = sorted(served - set(TABLE))
     assert not missing, f"served routes without an authorisation entry (deny by default): {missing}"
     stale = sorted(set(TABLE) - served)
@@ -408,7 +416,34 @@ def test_every_served_route_has_an_entry(tmp_path: Path) -> None:
     assert all(set(outcomes) == set(ROLES) for outcomes in TABLE.values())
     assert set(WRITES) <= set(TABLE)
     writes = {key for key in TABLE if key[0] in ("POST", "PUT", "PATCH", "DELETE")}
-    assert writes == set(WRITES), f"write routes without a request builder and effect: {sorted(writes - set(WRITES))}"
+    assert writes == set(WRITES), f"write routes without a builder and effect: {sorted(writes - set(WRITES))}"
+
+
+def test_a_route_added_later_is_denied_by_default(tmp_path: Path) -> None:
+    store = make_store("sqlite", tmp_path)
+    app = create_app(Hub(store))
+    store.close()
+    ui = APIRouter(prefix="/ui")
+
+    @ui.get("/pages/{name}", include_in_schema=False)
+    def page(name: str) -> dict[str, str]:
+        return {"page": name}
+
+    app.include_router(ui)
+    assert served_routes(app) - set(TABLE) == {("GET", "/ui/pages/{name}")}
+
+
+def test_the_owner_is_shown_every_marker_so_the_leak_check_can_fail(world: World) -> None:
+    seen = b""
+    for path in ("/api/v1/tokens", "/api/v1/webhooks", "/api/v1/analyses", "/api/v1/collections",
+                 f"/api/v1/objects?collection={world.params['collection']}",
+                 f"{T}/status/{world.params['status_id']}/"):
+        resp = world.client.get(path, headers={**world.owner.auth(Role.ADMIN), "Accept": "*/*"})
+        assert resp.status_code == 200, resp.text
+        seen += resp.content
+    markers = world.markers()
+    assert len(markers) >= 10
+    assert sorted(m for m in markers if m.encode() not in seen) == []
 
 
 CELLS = [(method, path, role) for (method, path) in TABLE for role in ROLES]
@@ -438,7 +473,7 @@ def test_cell(world: World, method: str, template: str, role: str) -> None:
     if req.effect is not None:
         changed = req.effect() != before
         assert changed == (role in OWNER and 200 <= resp.status_code < 300), (
-            f"{role} {method} {template}: {resp.status_code} but the state {'changed' if changed else 'did not change'}")
+            f"{role} {method} {template}: {resp.status_code}, state {'changed' if changed else 'unchanged'}")
     if role not in OWNER:  # nothing only the owner may see, beyond the ids this request itself named
         named = {req.params[n] for n in req.params if "{" + n + "}" in template}
         leaked = sorted(m for m in world.markers() - named if m.encode() in resp.content)
