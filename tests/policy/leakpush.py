@@ -59,6 +59,8 @@ is disabled (``WebhookSession.disabled``).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import itertools
 import os
@@ -66,6 +68,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -102,22 +105,35 @@ def version_seen(obj: Any) -> VersionSeen:
     return str(obj["id"]).lower(), str(obj.get("modified", "")), digest
 
 
-def seen_of(objects: Any) -> Counter[VersionSeen]:
-    """Return the Counter of VersionSeen of a list of STIX objects."""
-    return Counter(version_seen(o) for o in objects)
+class Seen(Counter[VersionSeen]):
+    """A Counter of the versions a path delivered, with what else the path told.
+
+    ``status``: the HTTP status (streams, webhook registration) or the exit code (CLI export);
+    ``error``: the error code (``unauthenticated``...), of a refusal or of the server's closing
+    ``event: error``; ``count``: the number the export printed; ``last_id``: the stream's last
+    event id (resume with it); ``references`` and ``membership``: the stream's referenced objects
+    (``refs=True``) and membership events by kind. Equality is the Counter's: these are not compared.
+    """
+
+    status: int | None = None
+    error: str | None = None
+    count: int | None = None
+    last_id: str | None = None
+    references: Counter[VersionSeen]
+    membership: Counter[str]
+
+    def __init__(self, objects: Iterable[Any] = ()) -> None:
+        super().__init__(version_seen(o) for o in objects)
+        self.references = Counter()
+        self.membership = Counter()
+
+
+def seen_of(objects: Iterable[Any]) -> Seen:
+    """Return the Seen (Counter of VersionSeen) of some STIX objects."""
+    return Seen(objects)
 
 
 # export -------------------------------------------------------------------------------------------------------------
-
-@dataclass
-class ExportResult:
-    """What an export gave: the objects, the count it printed, its exit code and standard error."""
-
-    seen: Counter[VersionSeen]
-    count: int | None
-    exit_code: int
-    stderr: str
-
 
 def db_url_of(hub: Hub) -> str:
     """Return the database URL of a hub's store (what ``--db`` takes): SQLite path or PostgreSQL URL with schema."""
@@ -131,10 +147,11 @@ def db_url_of(hub: Hub) -> str:
 
 
 def export_run(hub: Hub, org_name: str, *, types: tuple[str, ...] = (), all_versions: bool = False,
-               via_cli: bool = True, db_url: str | None = None) -> ExportResult:
-    """Run ``pacte export`` for a member (CLI, or the function it calls) and return what it gave."""
+               via_cli: bool = True, db_url: str | None = None) -> Seen:
+    """Run ``pacte export --as-org`` (CLI, or the function it calls) and return what it gave, with its count."""
     with tempfile.TemporaryDirectory(prefix="leakpush-") as tmp:
         out = Path(tmp) / "export.json"
+        count: int | None = None
         if via_cli:
             args = ["export", "--db", db_url or db_url_of(hub), "--as-org", org_name, "--out", str(out)]
             args += [a for t in types for a in ("--type", t)]
@@ -142,7 +159,6 @@ def export_run(hub: Hub, org_name: str, *, types: tuple[str, ...] = (), all_vers
                 args.append("--all-versions")
             result = CliRunner().invoke(cli, args, catch_exceptions=False)
             code, stderr = result.exit_code, result.stderr
-            count = None
             if code == 0:
                 words = stderr.split()
                 count = int(words[words.index("exported") + 1])
@@ -151,14 +167,10 @@ def export_run(hub: Hub, org_name: str, *, types: tuple[str, ...] = (), all_vers
             with out.open("wb") as fh:
                 count = export_bundle(hub, org, types, all_versions, fh)
             code, stderr = 0, ""
-        objects = orjson.loads(out.read_bytes())["objects"] if code == 0 else []
-    return ExportResult(seen_of(objects), count, code, stderr)
-
-
-def export_seen(hub: Hub, org_name: str, *, types: tuple[str, ...] = (), all_versions: bool = False,
-                via_cli: bool = True, db_url: str | None = None) -> Counter[VersionSeen]:
-    """Return what ``pacte export --as-org`` gives a member (latest versions, or all with ``all_versions``)."""
-    return export_run(hub, org_name, types=types, all_versions=all_versions, via_cli=via_cli, db_url=db_url).seen
+        seen = Seen(orjson.loads(out.read_bytes())["objects"] if code == 0 else ())
+    seen.status, seen.count = code, count
+    seen.error = (stderr.strip() or "failed") if code else None
+    return seen
 
 
 # the served hub -----------------------------------------------------------------------------------------------------
@@ -377,17 +389,16 @@ class LiveStream:
                 raise TimeoutError(f"the stream did not catch up with event head {head} in {timeout} s")
             time.sleep(0.005)
 
-    def seen(self) -> Counter[VersionSeen]:
-        """Return the objects delivered so far (each object event's ``object``)."""
+    def seen(self) -> Seen:
+        """Return the objects delivered so far (each object event's ``object``), references, membership events."""
         with self._lock:
-            return seen_of(self.objects)
+            out = Seen(self.objects)
+            out.references = Counter(version_seen(o) for o in self.references)
+            out.membership = Counter(self.membership)
+            out.status, out.error, out.last_id = self.status, self.error, self.last_id
+        return out
 
-    def references_seen(self) -> Counter[VersionSeen]:
-        """Return the referenced objects delivered so far (``refs=True``)."""
-        with self._lock:
-            return seen_of(self.references)
-
-    def poll(self, timeout: float = 10.0) -> Counter[VersionSeen]:
+    def poll(self, timeout: float = 10.0) -> Seen:
         """Sync, then return what was delivered so far."""
         return self.sync(timeout).seen()
 
@@ -401,38 +412,18 @@ class LiveStream:
             self._thread.join(timeout)
 
 
-@dataclass
-class Replay:
-    """A stream replayed until caught up: objects, references, membership events, where to resume."""
-
-    seen: Counter[VersionSeen]
-    references: Counter[VersionSeen]
-    membership: Counter[str]
-    last_id: str | None  # pass as last_event_id to resume after what was delivered
-    status: int | None
-    error: str | None
-
-
 def stream_replay(h: PushHarness, token: str, *, last_event_id: str = "0", timeout: float = 10.0,
-                  refs: bool = False, **filters: Any) -> Replay:
+                  refs: bool = False, **filters: Any) -> Seen:
     """Open the stream from ``last_event_id`` ("0": the start), read until caught up with the head, close."""
     s = LiveStream(h, token, last_event_id=last_event_id, refs=refs, **filters).start(timeout)
     try:
         s.sync(timeout)
     finally:
         s.stop()
-    with s._lock:
-        return Replay(seen_of(s.objects), seen_of(s.references), Counter(s.membership), s.last_id, s.status, s.error)
+    return s.seen()
 
 
-def stream_replay_seen(h: PushHarness, token: str, *, last_event_id: str = "0", timeout: float = 10.0,
-                       **filters: Any) -> tuple[Counter[VersionSeen], str | None]:
-    """Return (objects the replayed stream delivered, its last event id); see :func:`stream_replay`."""
-    r = stream_replay(h, token, last_event_id=last_event_id, timeout=timeout, **filters)
-    return r.seen, r.last_id
-
-
-def stream_live(h: PushHarness, token: str, **filters: Any) -> LiveStream:
+def open_stream(h: PushHarness, token: str, **filters: Any) -> LiveStream:
     """Return a started stream positioned at now: write, then ``poll()``, then ``stop()``."""
     return LiveStream(h, token, **filters).start()
 
@@ -495,11 +486,16 @@ class WebhookSession:
         """Return the JSON bodies received so far."""
         return [orjson.loads(b) for b in self.h.receiver.on(self.path)]
 
-    def seen(self) -> Counter[VersionSeen]:
-        """Return the objects the deliveries carried so far."""
-        return seen_of(b["object"] for b in self.bodies() if b.get("kind") == "object" and "object" in b)
+    def seen(self) -> Seen:
+        """Return the objects the deliveries carried so far (and membership events by kind)."""
+        bodies = self.bodies()
+        out = Seen(b["object"] for b in bodies if b.get("kind") == "object" and "object" in b)
+        out.references = Counter(version_seen(r) for b in bodies for r in b.get("references") or ())
+        out.membership = Counter(str(b.get("kind")) for b in bodies if b.get("kind") != "object")
+        out.status, out.error = self.status, self.error or self.disabled
+        return out
 
-    def poll(self, timeout: float = 10.0) -> Counter[VersionSeen]:
+    def poll(self, timeout: float = 10.0) -> Seen:
         """Sync, then return what the deliveries carried so far."""
         return self.sync(timeout).seen()
 
@@ -509,7 +505,7 @@ class WebhookSession:
             self.h.client.delete(f"/api/v1/webhooks/{self.uuid}", headers={"Authorization": f"Bearer {self.token}"})
 
 
-def webhook_seen(h: PushHarness, admin_token: str, **filters: Any) -> WebhookSession:
+def open_webhook(h: PushHarness, admin_token: str, **filters: Any) -> WebhookSession:
     """Return a registered webhook session: write, then ``poll()`` for what it carried, then ``stop()``."""
     return WebhookSession(h, admin_token, **filters).start()
 
@@ -537,6 +533,131 @@ def analysis_run(h: PushHarness, analyst_token: str, text: str, lang: str = "en"
     return AnalysisResult(linked, resp.status_code, None, draft)
 
 
-def analysis_link_ids(h: PushHarness, analyst_token: str, text: str, lang: str = "en") -> set[str]:
-    """Return the ids of hub objects the analysis of ``text`` links to for the token's member."""
-    return analysis_run(h, analyst_token, text, lang).linked
+def names_text(hub: Hub) -> str:
+    """Return a text naming every object of the knowledge types in the hub, whoever may read it (all versions)."""
+    from pacte.analysis.knowledge import MATCHED_TYPES
+
+    names: set[str] = set()
+    for org in hub.store.list_orgs():
+        for stored in hub.export(org, MATCHED_TYPES, "all"):
+            obj = orjson.loads(stored.doc)
+            found = [obj.get("name"), *(obj.get("aliases") or ()), *(obj.get("x_mitre_aliases") or ())]
+            names.update(n for n in found if isinstance(n, str) and n.strip() and "\n" not in n)
+    return "".join(f"The report names {n}, a threat actor using malware.\n" for n in sorted(names)) or "Nothing.\n"
+
+
+# the leak machine's entry points: (hub, client, org_name, token) ---------------------------------------------------
+
+_harnesses: dict[int, PushHarness] = {}
+_sessions: dict[tuple[int, str, str], LiveStream | WebhookSession] = {}
+
+
+def harness_for(hub: Hub) -> PushHarness:
+    """Return the hub's served app, started on first use; stop it with :func:`close_harness` before the store goes."""
+    h = _harnesses.get(id(hub))
+    if h is None or h.hub is not hub:
+        h = _harnesses[id(hub)] = PushHarness(hub).__enter__()
+    return h
+
+
+def close_harness(hub: Hub) -> None:
+    """Stop the hub's open streams and webhooks (:func:`stream_live_seen`, :func:`webhook_seen`) and its server."""
+    h = _harnesses.pop(id(hub), None)
+    for key in [k for k in _sessions if k[0] == id(hub)]:
+        session = _sessions.pop(key)
+        with contextlib.suppress(Exception):
+            session.stop()
+    if h is not None:
+        h.__exit__(None, None, None)
+
+
+@atexit.register
+def _close_all() -> None:
+    for h in list(_harnesses.values()):
+        close_harness(h.hub)
+
+
+def _reader(hub: Hub, org_name: str, token: str) -> None:
+    """Raise ValueError if a live token is not one of this organisation's (a revoked one is let through)."""
+    try:
+        principal = hub.authenticate(token)
+    except PacteError:
+        return
+    if principal.org.name != org_name:
+        raise ValueError(f"the token given for {org_name!r} is {principal.org.name!r}'s")
+
+
+def export_seen(hub: Hub, client: Any, org_name: str, token: str | None = None, *, types: tuple[str, ...] = (),
+                all_versions: bool = False, via_cli: bool = True) -> Seen:
+    """Return what ``pacte export --as-org org_name`` gives (latest versions; every one with ``all_versions``).
+
+    ``client`` and ``token`` are not used (the operator's command names the member); ``count`` is
+    the number the command printed.
+    """
+    del client, token
+    return export_run(hub, org_name, types=types, all_versions=all_versions, via_cli=via_cli)
+
+
+def stream_replay_seen(hub: Hub, client: Any, org_name: str, token: str, *, last_event_id: str = "0",
+                       timeout: float = 10.0, refs: bool = False, **filters: Any) -> Seen:
+    """Return what the stream delivers from ``last_event_id`` ("0": the start) until caught up; ``.last_id`` resumes.
+
+    Each version at most once (see the module docstring for the selection); raises TimeoutError
+    if the stream did not catch up with the log head within ``timeout`` seconds.
+    """
+    del client
+    _reader(hub, org_name, token)
+    return stream_replay(harness_for(hub), token, last_event_id=last_event_id, timeout=timeout, refs=refs, **filters)
+
+
+def stream_live_seen(hub: Hub, client: Any, org_name: str, token: str, *, restart: bool = False,
+                     timeout: float = 10.0) -> Seen:
+    """Return what a stream opened at this reader's first call has delivered since, caught up with the log head.
+
+    The first call (or ``restart=True``) opens the stream at the current head and returns an
+    empty Seen; each later call syncs and returns everything delivered since it opened
+    (cumulative). The stream stays open until :func:`close_harness`. A revoked token's stream
+    ends: ``error`` is ``unauthenticated`` and nothing more is added.
+    """
+    del client
+    _reader(hub, org_name, token)
+    key = (id(hub), "stream", token)
+    session = _sessions.get(key)
+    if restart and session is not None:
+        session.stop()
+        session = None
+    if not isinstance(session, LiveStream):
+        session = _sessions[key] = open_stream(harness_for(hub), token)
+    return session.poll(timeout)
+
+
+def webhook_seen(hub: Hub, client: Any, org_name: str, token: str, *, restart: bool = False,
+                 timeout: float = 10.0) -> Seen:
+    """Return what a webhook registered at this member's first call (admin token) has carried since, caught up.
+
+    The first call (or ``restart=True``) registers the webhook, which starts after the current
+    log head, and returns an empty Seen; later calls return every object delivered since
+    (cumulative; each delivery is evaluated when it is made, so a version delivered before a
+    narrowing change stays counted). A refused registration has ``status`` 401/403 and ``error``;
+    a webhook whose token was revoked stops (``error`` is the reason it was disabled).
+    """
+    del client
+    _reader(hub, org_name, token)
+    key = (id(hub), "webhook", token)
+    session = _sessions.get(key)
+    if restart and session is not None:
+        session.stop()
+        session = None
+    if not isinstance(session, WebhookSession):
+        session = _sessions[key] = open_webhook(harness_for(hub), token)
+    return session.poll(timeout)
+
+
+def analysis_link_ids(hub: Hub, client: Any, org_name: str, token: str, text: str | None = None) -> set[str]:
+    """Return the ids the analysis of ``text`` (default :func:`names_text`: every name in the hub) links to.
+
+    ``token`` must be an analyst or admin token of ``org_name``; a refused request links nothing.
+    """
+    del client
+    _reader(hub, org_name, token)
+    return analysis_run(harness_for(hub), token, names_text(hub) if text is None else text).linked

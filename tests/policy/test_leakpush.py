@@ -8,6 +8,7 @@ member exactly the expected Counter, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,16 +22,17 @@ from pacte.hub import members as m
 from pacte.policy import Role
 from pacte.store.base import Collection
 
+from . import leakpush
 from .leakpush import (
     PushHarness,
     VersionSeen,
     analysis_run,
     export_run,
+    open_stream,
+    open_webhook,
     seen_of,
-    stream_live,
     stream_replay,
     version_seen,
-    webhook_seen,
 )
 
 
@@ -111,27 +113,26 @@ def test_version_seen_key() -> None:
     assert version_seen({"type": "x", "id": "x--1"})[1] == ""
 
 
-@pytest.mark.parametrize("via_cli", [True, False])
-def test_export(scene: Scene, via_cli: bool) -> None:
+def test_export(scene: Scene) -> None:
     s = scene
     expected_last = {
         "Alpha": _c(s.c_v1, s.g_set, s.g_red, s.ch_set),
         "Bravo": _c(s.c_v1, s.g_set, s.g_red, s.b_priv, s.ch_set),
         "Charlie": _c(s.c_v1, s.ch_set),
     }
-    for name, expected in expected_last.items():
-        result = export_run(s.hub, name, via_cli=via_cli)
-        rest, identities = _split(result.seen)
-        assert result.exit_code == 0 and rest == expected, name
-        assert identities == _identities(s)
-        assert result.count == sum(result.seen.values())
-    every = export_run(s.hub, "Charlie", all_versions=True, via_cli=via_cli)
-    assert _split(every.seen)[0] == _c(s.c_v0, s.c_v1, s.ch_set)
-    typed = export_run(s.hub, "Bravo", types=("malware",), all_versions=True, via_cli=via_cli)
-    assert typed.seen == _c(s.c_v0, s.c_v1, s.g_red) and typed.count == 3
-    if via_cli:
-        missing = export_run(s.hub, "Nobody")
-        assert missing.exit_code == 1 and not missing.seen
+    for via_cli in (True, False):
+        for name, expected in expected_last.items():
+            result = export_run(s.hub, name, via_cli=via_cli)
+            rest, identities = _split(result)
+            assert (result.status, result.error) == (0, None) and rest == expected, (name, via_cli)
+            assert identities == _identities(s)
+            assert result.count == sum(result.values())
+        every = export_run(s.hub, "Charlie", all_versions=True, via_cli=via_cli)
+        assert _split(every)[0] == _c(s.c_v0, s.c_v1, s.ch_set)
+        typed = export_run(s.hub, "Bravo", types=("malware",), all_versions=True, via_cli=via_cli)
+        assert typed == _c(s.c_v0, s.c_v1, s.g_red) and typed.count == 3
+    missing = export_run(s.hub, "Nobody")
+    assert missing.status == 1 and missing.error and not missing
 
 
 def test_stream_replay(scene: Scene, harness: PushHarness) -> None:
@@ -145,7 +146,7 @@ def test_stream_replay(scene: Scene, harness: PushHarness) -> None:
     for member in (s.alpha, s.bravo, s.charlie):
         r = stream_replay(h, member.secrets[Role.READER])
         assert (r.status, r.error) == (200, None)
-        rest, identities = _split(r.seen)
+        rest, identities = _split(r)
         assert rest == expected[member.name], member.name  # each version once: every count is 1
         assert identities <= _identities(s)
         last[member.name] = r.last_id
@@ -154,7 +155,7 @@ def test_stream_replay(scene: Scene, harness: PushHarness) -> None:
     g_red1 = _named("malware", "g-red", "Ember Viper", 1, markings=[TLP2["red"]])
     for member in (s.alpha, s.bravo, s.charlie):
         r = stream_replay(h, member.secrets[Role.READER], last_event_id=str(last[member.name]))
-        assert r.seen == (_c(g_red1) if member is not s.charlie else Counter()), member.name
+        assert r == (_c(g_red1) if member is not s.charlie else Counter()), member.name
     # filters: type, and refs carry only what the reader reads
     rel = sdo("relationship", "rel", markings=[TLP2["green"]], relationship_type="uses",
               source_ref=s.ch_set["id"], target_ref=s.g_red["id"])
@@ -162,19 +163,19 @@ def test_stream_replay(scene: Scene, harness: PushHarness) -> None:
     s.share(s.alpha, s.hub.community, rel)
     for member, refs in ((s.bravo, _c(s.ch_set, g_red1)), (s.charlie, _c(s.ch_set))):
         r = stream_replay(h, member.secrets[Role.READER], type="relationship", refs=True)
-        assert r.seen == _c(rel) and r.references == refs, member.name
+        assert r == _c(rel) and r.references == refs, member.name
     # a revoked token gets a refusal and nothing
     r = stream_replay(h, s.revoked(s.bravo, Role.READER))
-    assert (r.status, r.error, r.seen) == (401, "unauthenticated", Counter())
+    assert (r.status, r.error, r) == (401, "unauthenticated", Counter())
 
 
 def test_live_stream_and_webhooks(scene: Scene, harness: PushHarness) -> None:
     s, h = scene, harness
     members = (s.alpha, s.bravo, s.charlie)
-    streams = {x.name: stream_live(h, x.secrets[Role.READER]) for x in members}
-    hooks = {x.name: webhook_seen(h, x.secrets[Role.ADMIN]) for x in members}
+    streams = {x.name: open_stream(h, x.secrets[Role.READER]) for x in members}
+    hooks = {x.name: open_webhook(h, x.secrets[Role.ADMIN]) for x in members}
     assert all(w.status == 201 for w in hooks.values())
-    refused = webhook_seen(h, s.revoked(s.charlie, Role.ADMIN))
+    refused = open_webhook(h, s.revoked(s.charlie, Role.ADMIN))
     assert (refused.status, refused.error) == (401, "unauthenticated")
     c_v2 = _named("malware", "c-line", "Slate Comet", 2, markings=[TLP2["green"]])
     g_new = _named("tool", "g-tool", "Rust Ladder", markings=[TLP2["amber"]])
@@ -208,44 +209,77 @@ def test_live_stream_and_webhooks(scene: Scene, harness: PushHarness) -> None:
         hook.stop()
 
 
-def test_analysis_links_only_what_the_member_reads(scene: Scene, harness: PushHarness) -> None:
-    s, h = scene, harness
-    text = ("The threat actor Quartz Lynx deployed the Ember Viper malware and the Slate Comet backdoor, "
-            "like Amber Heron did in 2024.")
-    everyone = {s.c_v1["id"], s.ch_set["id"]}
-    group = {s.g_set["id"], s.g_red["id"]}
-    for member, want in ((s.alpha, everyone | group), (s.bravo, everyone | group), (s.charlie, everyone)):
-        result = analysis_run(h, member.secrets[Role.ANALYST], text)
-        assert (result.status, result.linked) == (201, want), member.name
-    refused = analysis_run(h, s.revoked(s.alpha, Role.ANALYST), text)
-    assert (refused.status, refused.error, refused.linked) == (401, "unauthenticated", set())
-    assert analysis_run(h, s.alpha.secrets[Role.READER], text).status == 403
+def test_machine_entry_points(scene: Scene) -> None:
+    """The (hub, client, org_name, token) functions the leak machine calls, analysis linking included."""
+    s = scene
+    try:
+        admin = {x.name: x.secrets[Role.ADMIN] for x in (s.alpha, s.bravo, s.charlie)}
+        assert _split(leakpush.export_seen(s.hub, None, "Charlie"))[0] == _c(s.c_v1, s.ch_set)
+        replay = leakpush.stream_replay_seen(s.hub, None, "Bravo", admin["Bravo"])
+        assert _split(replay)[0] == _c(s.c_v0, s.c_v1, s.g_set, s.g_red, s.b_priv, s.ch_set)
+        with pytest.raises(ValueError):
+            leakpush.stream_replay_seen(s.hub, None, "Alpha", admin["Bravo"])
+        for name in admin:  # opened at the head: nothing yet
+            assert leakpush.stream_live_seen(s.hub, None, name, admin[name]) == Counter()
+            assert leakpush.webhook_seen(s.hub, None, name, admin[name]) == Counter()
+        g_v1 = _named("intrusion-set", "g-set", "Quartz Lynx", 1, aliases=["Quartz Lynx", "QLX-77"],
+                      markings=[TLP2["amber"]])
+        s.share(s.alpha, s.group, g_v1)
+        for name, want in (("Alpha", _c(g_v1)), ("Bravo", _c(g_v1)), ("Charlie", Counter())):
+            assert leakpush.stream_live_seen(s.hub, None, name, admin[name]) == want, name
+            assert leakpush.webhook_seen(s.hub, None, name, admin[name]) == want, name
+        assert leakpush.stream_replay_seen(s.hub, None, "Bravo", admin["Bravo"], last_event_id=replay.last_id or "",
+                                           type="intrusion-set") == _c(g_v1)
+        # analysis: named in a text, or in the default text naming every object of the hub
+        text = ("The threat actor Quartz Lynx deployed the Ember Viper malware and the Slate Comet backdoor, "
+                "like Amber Heron did in 2024.")
+        assert "Quartz Lynx" in leakpush.names_text(s.hub) and "QLX-77" in leakpush.names_text(s.hub)
+        everyone = {s.c_v1["id"], s.ch_set["id"]}
+        group = {s.g_set["id"], s.g_red["id"]}
+        for name, want in (("Alpha", everyone | group), ("Bravo", everyone | group), ("Charlie", everyone)):
+            assert leakpush.analysis_link_ids(s.hub, None, name, admin[name], text) == want, name
+            # the default text names the members too: their identities are everyone's to read
+            assert leakpush.analysis_link_ids(s.hub, None, name, admin[name]) == want | _identities(s), name
+        h = leakpush.harness_for(s.hub)
+        refused = analysis_run(h, s.revoked(s.alpha, Role.ANALYST), text)
+        assert (refused.status, refused.error, refused.linked) == (401, "unauthenticated", set())
+        assert analysis_run(h, s.alpha.secrets[Role.READER], text).status == 403
+    finally:
+        leakpush.close_harness(s.hub)
+    assert id(s.hub) not in leakpush._harnesses and not any(k[0] == id(s.hub) for k in leakpush._sessions)
 
 
-def test_costs(scene: Scene, harness: PushHarness, backend: str) -> None:
-    """Time each adapter call on this backend (printed with -s; asserted only to finish)."""
-    s, h = scene, harness
-    costs: dict[str, float] = {}
+@pytest.mark.skipif(not os.environ.get("LEAKPUSH_COSTS"), reason="timing run: set LEAKPUSH_COSTS=1")
+def test_costs(scene: Scene, backend: str) -> None:
+    """Time each entry point of the machine on this backend (median of 5 calls, ms; printed with -s)."""
+    s = scene
+    admin = s.bravo.secrets[Role.ADMIN]
+    costs: dict[str, list[float]] = {}
 
     def timed(name: str, func: Any) -> Any:
         start = time.perf_counter()
         out = func()
-        costs[name] = min(costs.get(name, 1e9), (time.perf_counter() - start) * 1000)
+        costs.setdefault(name, []).append((time.perf_counter() - start) * 1000)
         return out
 
-    for _ in range(3):
-        timed("export_cli", lambda: export_run(s.hub, "Bravo"))
-        timed("export_fn", lambda: export_run(s.hub, "Bravo", via_cli=False))
-        timed("replay_from_0", lambda: stream_replay(h, s.bravo.secrets[Role.READER]))
-        timed("replay_nothing_visible", lambda: stream_replay(h, s.charlie.secrets[Role.READER], type="tool"))
-        timed("analysis", lambda: analysis_run(h, s.bravo.secrets[Role.ANALYST], "Quartz Lynx struck."))
-    live = timed("live_start", lambda: stream_live(h, s.alpha.secrets[Role.READER]))
-    hook = timed("webhook_start", lambda: webhook_seen(h, s.alpha.secrets[Role.ADMIN]))
-    s.share(s.alpha, s.hub.community, sdo("tool", "timing", markings=[TLP2["green"]]))
-    timed("live_poll", lambda: live.poll())
-    timed("webhook_poll", lambda: hook.poll())
-    timed("live_stop", lambda: live.stop())
-    hook.stop()
-    print(f"\nleakpush costs on {backend} (ms, best of 3 where repeated): "
-          + ", ".join(f"{k}={v:.0f}" for k, v in costs.items()))
-    assert set(costs) >= {"export_cli", "replay_from_0", "analysis", "webhook_poll"}
+    try:
+        timed("harness_start", lambda: leakpush.harness_for(s.hub))
+        timed("live_open", lambda: leakpush.stream_live_seen(s.hub, None, "Bravo", admin))
+        timed("webhook_open", lambda: leakpush.webhook_seen(s.hub, None, "Bravo", admin))
+        for i in range(5):
+            timed("export_cli", lambda: leakpush.export_seen(s.hub, None, "Bravo"))
+            timed("export_fn", lambda: leakpush.export_seen(s.hub, None, "Bravo", via_cli=False))
+            timed("replay_from_0", lambda: leakpush.stream_replay_seen(s.hub, None, "Bravo", admin))
+            timed("replay_nothing_visible", lambda: leakpush.stream_replay_seen(s.hub, None, "Bravo", admin,
+                                                                                type="campaign"))
+            timed("analysis_text", lambda: leakpush.analysis_link_ids(s.hub, None, "Bravo", admin, "Quartz Lynx."))
+            timed("analysis_names_text", lambda: leakpush.analysis_link_ids(s.hub, None, "Bravo", admin))
+            s.share(s.alpha, s.hub.community, sdo("tool", f"timing-{i}", markings=[TLP2["green"]]))
+            live = timed("live_poll_after_write", lambda: leakpush.stream_live_seen(s.hub, None, "Bravo", admin))
+            hook = timed("webhook_poll_after_write", lambda: leakpush.webhook_seen(s.hub, None, "Bravo", admin))
+            assert sum(live.values()) == sum(hook.values()) == i + 1
+            timed("live_poll_idle", lambda: leakpush.stream_live_seen(s.hub, None, "Bravo", admin))
+    finally:
+        timed("harness_close", lambda: leakpush.close_harness(s.hub))
+    print(f"\nleakpush costs on {backend} (ms, median): "
+          + ", ".join(f"{k}={sorted(v)[len(v) // 2]:.1f}" for k, v in costs.items()))
