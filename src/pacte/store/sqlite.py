@@ -1,4 +1,4 @@
-"""SQLite backend: WAL, synchronous=FULL, one serialised writer, one reader connection per thread."""
+"""SQLite backend: WAL, synchronous=FULL, one serialised writer, reader connections pooled (one per concurrent read)."""
 
 from __future__ import annotations
 
@@ -52,8 +52,8 @@ class SQLiteStore(HubKeysSQL, SQLStore):
         else:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        self._readers: list[sqlite3.Connection] = []  # every reader connection opened, closed by close()
+        self._idle: list[sqlite3.Connection] = []  # those no read is using now
         self._readers_lock = threading.Lock()
         with _translated():
             self._writer = _connect(self.path)
@@ -71,15 +71,22 @@ class SQLiteStore(HubKeysSQL, SQLStore):
 
     @contextmanager
     def _reading(self) -> Iterator[Conn]:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        # A connection per concurrent read, not per thread: the ASGI thread pool retires idle
+        # worker threads and starts new ones, and a connection tied to a thread that ended stayed
+        # open with its page cache (two file descriptors and up to 64 MiB each, without bound).
+        with self._readers_lock:
+            conn = self._idle.pop() if self._idle else None  # the most recently used: its cache is warm
         if conn is None:
             with _translated():
                 conn = _connect(self.path)
-            self._local.conn = conn
             with self._readers_lock:
                 self._readers.append(conn)
-        with _translated():
-            yield conn
+        try:
+            with _translated():
+                yield conn
+        finally:
+            with self._readers_lock:
+                self._idle.append(conn)
 
     @contextmanager
     def _writing(self) -> Iterator[Conn]:
@@ -111,4 +118,5 @@ class SQLiteStore(HubKeysSQL, SQLStore):
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
+            self._idle.clear()
         self._writer.close()
