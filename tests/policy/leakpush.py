@@ -1,60 +1,64 @@
 """Leak-oracle adapters for the push and bulk read paths: what each path hands one reader, as a multiset.
 
-Every adapter returns ``collections.Counter[VersionSeen]`` (a Counter, so a duplicate is visible)
-of the objects a path delivered to one reader, where ``VersionSeen`` is
+Entry points of the leak machine, each ``fn(hub, client, org_name, token, ...)`` (``client`` is
+accepted for the common signature and not used: the push paths need a real socket, so each hub
+gets one app served by uvicorn on 127.0.0.1, :func:`harness_for`, which the caller stops with
+:func:`close_harness(hub) <close_harness>` before dropping the store). Each returns a
+:class:`Seen`: a ``Counter[VersionSeen]`` (duplicates visible) with ``VersionSeen`` =
 ``(id lower-cased, "modified" or "", sha256 hex of orjson.dumps(obj, option=OPT_SORT_KEYS))``.
 
-Paths and what each delivers (the oracle must compute the same selection):
+``export_seen(hub, client, org_name, token=None, *, types=(), all_versions=False, via_cli=True)``
+    ``pacte export --as-org NAME [--type T]... [--all-versions]`` run through click's CliRunner
+    (the command opens its own store on the same database), or with ``via_cli=False``
+    :func:`pacte.cli.transfer.export_bundle` (what the command calls) on ``hub``. It is
+    ``Hub.export``: every object the member may read, members' identities included; by default
+    ``versions="last"``: per object id the owner's line if the reader sees any of it, else every
+    line it sees, and the latest readable version of each line (``policy.preferred``); with
+    ``all_versions`` every readable version. ``count``: the number it printed.
 
-``export_seen`` / ``export_run``
-    ``pacte export --as-org NAME [--type T]... [--all-versions]`` through click's CliRunner (a
-    second store opened on the same database, as the operator's command does), or, with
-    ``via_cli=False``, :func:`pacte.cli.transfer.export_bundle` (the function that command calls)
-    on the caller's hub. It is ``Hub.export``: every object the member may read (identities of
-    the members included), ``versions="last"`` by default, i.e. per object id the owner's line if
-    the reader sees any of it, else every line it sees, the latest readable version of each
-    (``policy.preferred``); ``all_versions=True`` gives every readable version. The result's
-    ``count`` is the number the command prints ("exported N objects").
+``stream_replay_seen(hub, client, org_name, token, *, last_event_id="0", timeout=10, refs=False, **filters)``
+    ``GET /api/v1/stream`` from ``Last-Event-ID`` (``"0"``: the start of the log), read until
+    caught up with the log head taken at the call, then closed; ``last_id`` resumes it. Filters:
+    ``type``, ``producer``, ``collection``, ``tlp``, ``label``. Object events come in log order,
+    **each version at most once** and *every* version (not the last per line): a version is
+    delivered, at the first object event of it that qualifies, iff now (evaluated at delivery)
+    the reader may read it (``policy.visible``) and may read it through the share that event
+    logged: the reader made that share, or the share still exists in a live collection that
+    grants the version to the reader (audience and TLP) and the reader was already in that
+    audience when the event was logged (no later ``member-added`` of the reader to it: joining a
+    group does not replay its past; export does show it). ``references`` (``refs=True``): per
+    object event, the latest readable version (``last`` selection) of each other id named in a
+    top-level ``*_ref``/``*_refs`` property. ``membership``: membership events by kind (only the
+    member concerned gets them). Raises TimeoutError if not caught up within ``timeout``.
 
-``LiveStream`` / ``stream_replay`` / ``stream_replay_seen``
-    ``GET /api/v1/stream`` over a real socket (uvicorn in a thread, :class:`PushHarness`). From
-    ``Last-Event-ID`` ``"0"`` (the start of the log), a given id, or now (``LiveStream`` without
-    one). It delivers object events in log order, **each version at most once**: a version is
-    delivered (at the first object event of it that qualifies) iff, evaluated at delivery, the
-    reader may read it (``policy.visible``) and may read it through the share that event logged:
-    the reader made that share, or the share still exists in a live collection that grants the
-    version to the reader (audience and TLP) and the reader was already in that collection's
-    audience when the event was logged (no ``member-added`` of the reader to it afterwards:
-    joining a group does not replay the group's past). So it is *all versions*, not the last
-    per line, and only those shared while the reader was in the audience. ``seen`` counts the
-    ``object`` of object events; ``references`` (with ``refs=True``) counts the referenced
-    objects sent with them: per referring event, the latest readable version
-    (``versions="last"`` selection) of each id the object names in a top-level ``*_ref(s)``
-    property, itself excluded. Membership events are counted in ``membership`` by kind.
-    "Caught up" is exact, not a sleep: the adapter watches this process's broker until the
-    stream's subscription has handed the connection everything up to the log head taken when
-    the sync began, then reads until it received the last event so handed.
+``stream_live_seen(hub, client, org_name, token, *, restart=False)``
+    A stream opened at the log head on this token's first call (which returns an empty Seen);
+    every later call syncs and returns all it delivered since it opened (cumulative), with the
+    replay's selection evaluated at each delivery (so a version delivered before a narrowing
+    change stays counted).
 
-``WebhookSession`` / ``webhook_seen``
-    A webhook registered (``POST /api/v1/webhooks``, admin token) to a receiver on 127.0.0.1. It
-    starts after the log head at registration and delivers with the stream's selection (each
-    version at most once, evaluated at each delivery attempt); ``seen`` counts the ``object`` of
-    every POST received (a retried delivery would count twice: the receiver always answers 200,
-    so there are none). Synced exactly like the stream: until the webhook's cursor reached the
-    head taken when the sync began.
+``webhook_seen(hub, client, org_name, token, *, restart=False)``
+    The same for a webhook (admin token) registered on the first call to a local receiver; it
+    starts after the log head at registration. Each delivery is evaluated when it is made.
 
-``analysis_link_ids``
-    ``POST /api/v1/analyses`` (analyst token; NER off, run inline in the server process): the ids
-    of the draft's items marked ``known``, i.e. objects of the member's knowledge (``Hub.export``
-    of the types in ``review.KNOWLEDGE_TYPES``, latest versions) whose ``name`` or aliases
-    (``aliases``, ``x_mitre_aliases``) the text names; the knowledge is cached per member by log
-    head (``review.knowledge_cache``). Matching follows the analysis pipeline's own rules
-    (multi-word names match on their own; see ``pacte.analysis.knowledge``).
+``analysis_link_ids(hub, client, org_name, token, text=None) -> set[str]``
+    ``POST /api/v1/analyses`` (analyst or admin token; NER off, run inline in the server): the
+    ids of the draft's items marked ``known``, i.e. objects of the member's knowledge
+    (``Hub.export`` of ``review.KNOWLEDGE_TYPES``, latest versions, cached per member by log
+    head) whose ``name`` or ``aliases``/``x_mitre_aliases`` the text names, under the pipeline's
+    matching rules (``pacte.analysis.knowledge``: single words may need a threat cue). ``text=None`` uses
+    :func:`names_text`, which names every object of the hub, whoever may read it: the result
+    must be a subset of what the member reads (and contains the members' identities).
 
-A revoked (or unknown) token: the stream and the webhook registration answer 401 (``status``,
-``error`` set, nothing seen); a stream whose token is revoked while open is closed by the
-server with ``event: error`` ``unauthenticated`` (``error``); a webhook whose token is revoked
-is disabled (``WebhookSession.disabled``).
+Synchronisation is exact, not a sleep: the adapter watches this process's broker until the
+stream's subscription handed its connection everything up to the head (then reads until it has
+received the last event so handed), or until the webhook's cursor reached the head.
+Revoked or unknown tokens: the stream and webhook registration answer 401 (``status``,
+``error`` = ``unauthenticated``, nothing seen); an open stream whose token is revoked is closed
+by the server (``error`` = ``unauthenticated``); a webhook whose token is revoked is disabled
+(``error`` = the reason). The harness-level pieces (:class:`PushHarness`, :class:`LiveStream`,
+:class:`WebhookSession`, :func:`export_run`, :func:`stream_replay`, :func:`analysis_run`) serve
+tests that drive one harness themselves (tests/policy/test_leakpush.py).
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import orjson
@@ -80,7 +85,8 @@ from click.testing import CliRunner
 
 from pacte.api.analyses import AnalysisSettings
 from pacte.api.app import create_app
-from pacte.cli.main import cli
+from pacte.cli import main as cli_main
+from pacte.cli.hubctx import hub_from
 from pacte.cli.transfer import export_bundle
 from pacte.errors import PacteError
 from pacte.hub import Hub
@@ -157,7 +163,17 @@ def export_run(hub: Hub, org_name: str, *, types: tuple[str, ...] = (), all_vers
             args += [a for t in types for a in ("--type", t)]
             if all_versions:
                 args.append("--all-versions")
-            result = CliRunner().invoke(cli, args, catch_exceptions=False)
+            opened: list[Hub] = []  # the command leaves its store open (its process ends): close it here
+            real = hub_from
+
+            def tracking(db: str | None, **overrides: object) -> Hub:
+                opened.append(real(db, **overrides))
+                return opened[-1]
+
+            with mock.patch.object(cli_main, "hub_from", tracking):
+                result = CliRunner().invoke(cli_main.cli, args, catch_exceptions=False)
+            for other in opened:
+                other.close()
             code, stderr = result.exit_code, result.stderr
             if code == 0:
                 words = stderr.split()
@@ -588,76 +604,51 @@ def _reader(hub: Hub, org_name: str, token: str) -> None:
 
 
 def export_seen(hub: Hub, client: Any, org_name: str, token: str | None = None, *, types: tuple[str, ...] = (),
-                all_versions: bool = False, via_cli: bool = True) -> Seen:
-    """Return what ``pacte export --as-org org_name`` gives (latest versions; every one with ``all_versions``).
-
-    ``client`` and ``token`` are not used (the operator's command names the member); ``count`` is
-    the number the command printed.
-    """
+                all_versions: bool = False, via_cli: bool = True, db_url: str | None = None) -> Seen:
+    """Return what ``pacte export --as-org org_name`` gives (latest versions, or all); ``count``: what it printed."""
     del client, token
-    return export_run(hub, org_name, types=types, all_versions=all_versions, via_cli=via_cli)
+    return export_run(hub, org_name, types=types, all_versions=all_versions, via_cli=via_cli, db_url=db_url)
 
 
 def stream_replay_seen(hub: Hub, client: Any, org_name: str, token: str, *, last_event_id: str = "0",
                        timeout: float = 10.0, refs: bool = False, **filters: Any) -> Seen:
-    """Return what the stream delivers from ``last_event_id`` ("0": the start) until caught up; ``.last_id`` resumes.
-
-    Each version at most once (see the module docstring for the selection); raises TimeoutError
-    if the stream did not catch up with the log head within ``timeout`` seconds.
-    """
+    """Return what the stream delivers from ``last_event_id`` ("0": the start) until caught up; ``.last_id`` resumes."""
     del client
     _reader(hub, org_name, token)
     return stream_replay(harness_for(hub), token, last_event_id=last_event_id, timeout=timeout, refs=refs, **filters)
 
 
-def stream_live_seen(hub: Hub, client: Any, org_name: str, token: str, *, restart: bool = False,
-                     timeout: float = 10.0) -> Seen:
-    """Return what a stream opened at this reader's first call has delivered since, caught up with the log head.
-
-    The first call (or ``restart=True``) opens the stream at the current head and returns an
-    empty Seen; each later call syncs and returns everything delivered since it opened
-    (cumulative). The stream stays open until :func:`close_harness`. A revoked token's stream
-    ends: ``error`` is ``unauthenticated`` and nothing more is added.
-    """
-    del client
-    _reader(hub, org_name, token)
-    key = (id(hub), "stream", token)
+def _session(hub: Hub, kind: str, token: str, restart: bool) -> LiveStream | WebhookSession:
+    """Return the open stream or webhook of a token, opening it at the log head on first use (or restart)."""
+    key = (id(hub), kind, token)
     session = _sessions.get(key)
     if restart and session is not None:
         session.stop()
         session = None
-    if not isinstance(session, LiveStream):
-        session = _sessions[key] = open_stream(harness_for(hub), token)
-    return session.poll(timeout)
+    if session is None:
+        h = harness_for(hub)
+        session = _sessions[key] = open_stream(h, token) if kind == "stream" else open_webhook(h, token)
+    return session
+
+
+def stream_live_seen(hub: Hub, client: Any, org_name: str, token: str, *, restart: bool = False,
+                     timeout: float = 10.0) -> Seen:
+    """Return all a stream opened at this token's first call (or ``restart``) delivered since, synced to the head."""
+    del client
+    _reader(hub, org_name, token)
+    return _session(hub, "stream", token, restart).poll(timeout)
 
 
 def webhook_seen(hub: Hub, client: Any, org_name: str, token: str, *, restart: bool = False,
                  timeout: float = 10.0) -> Seen:
-    """Return what a webhook registered at this member's first call (admin token) has carried since, caught up.
-
-    The first call (or ``restart=True``) registers the webhook, which starts after the current
-    log head, and returns an empty Seen; later calls return every object delivered since
-    (cumulative; each delivery is evaluated when it is made, so a version delivered before a
-    narrowing change stays counted). A refused registration has ``status`` 401/403 and ``error``;
-    a webhook whose token was revoked stops (``error`` is the reason it was disabled).
-    """
+    """Return all a webhook registered at this admin token's first call (or ``restart``) carried, synced to the head."""
     del client
     _reader(hub, org_name, token)
-    key = (id(hub), "webhook", token)
-    session = _sessions.get(key)
-    if restart and session is not None:
-        session.stop()
-        session = None
-    if not isinstance(session, WebhookSession):
-        session = _sessions[key] = open_webhook(harness_for(hub), token)
-    return session.poll(timeout)
+    return _session(hub, "webhook", token, restart).poll(timeout)
 
 
 def analysis_link_ids(hub: Hub, client: Any, org_name: str, token: str, text: str | None = None) -> set[str]:
-    """Return the ids the analysis of ``text`` (default :func:`names_text`: every name in the hub) links to.
-
-    ``token`` must be an analyst or admin token of ``org_name``; a refused request links nothing.
-    """
+    """Return the ids the analysis of ``text`` (default: :func:`names_text`) links to; nothing if refused."""
     del client
     _reader(hub, org_name, token)
     return analysis_run(harness_for(hub), token, names_text(hub) if text is None else text).linked

@@ -105,7 +105,7 @@ def _identities(s: Scene) -> set[str]:
 
 
 def test_version_seen_key() -> None:
-    obj = {"type": "malware", "id": "Malware--" + sid("malware", "k").split("--")[1], "modified": ts(3), "b": 1}
+    obj: dict[str, Any] = {"type": "malware", "id": "Malware--" + sid("malware", "k").split("--")[1], "modified": ts(3), "b": 1}
     key = version_seen(obj)
     assert key[0] == obj["id"].lower() and key[1] == ts(3) and len(key[2]) == 64
     assert version_seen(dict(reversed(list(obj.items())))) == key  # key order does not matter
@@ -236,10 +236,10 @@ def test_machine_entry_points(scene: Scene) -> None:
         assert "Quartz Lynx" in leakpush.names_text(s.hub) and "QLX-77" in leakpush.names_text(s.hub)
         everyone = {s.c_v1["id"], s.ch_set["id"]}
         group = {s.g_set["id"], s.g_red["id"]}
-        for name, want in (("Alpha", everyone | group), ("Bravo", everyone | group), ("Charlie", everyone)):
-            assert leakpush.analysis_link_ids(s.hub, None, name, admin[name], text) == want, name
+        for name, linked in (("Alpha", everyone | group), ("Bravo", everyone | group), ("Charlie", everyone)):
+            assert leakpush.analysis_link_ids(s.hub, None, name, admin[name], text) == linked, name
             # the default text names the members too: their identities are everyone's to read
-            assert leakpush.analysis_link_ids(s.hub, None, name, admin[name]) == want | _identities(s), name
+            assert leakpush.analysis_link_ids(s.hub, None, name, admin[name]) == linked | _identities(s), name
         h = leakpush.harness_for(s.hub)
         refused = analysis_run(h, s.revoked(s.alpha, Role.ANALYST), text)
         assert (refused.status, refused.error, refused.linked) == (401, "unauthenticated", set())
