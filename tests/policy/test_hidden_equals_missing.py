@@ -1,0 +1,119 @@
+"""Hidden equals missing, differentially: what a reader may not see changes nothing it receives.
+
+Two hubs get the same operations by members A (the reader), B and C at the same instants; the
+second also gets extra operations A may never read (writes into groups A is not in and into
+other members' private collections, objects with a marking nobody defined, RED objects, versions
+in other members' lines, objects whose ids A asks for later, a group A is not in, TAXII statuses of
+others). Every read path of A through the HTTP app (native API with each filter and small pages,
+objects by id, TAXII collections/objects/manifest/object/versions/status, the stream replay and
+its resume) must answer the same status, headers and bytes on both; opaque tokens must have one
+shape (see ``twins.check_token``) and following each hub's own tokens must give the same pages.
+
+``PACTE_TWINS_EXAMPLES`` sets the number of generated histories per backend (default 5).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import BACKENDS, drop_store, make_store
+
+from .twins import (
+    HIDDEN_ONLY,
+    HIDDEN_VERSIONS,
+    NAMES,
+    T0,
+    VISIBLE_VERSIONS,
+    Op,
+    Seen,
+    Twin,
+    build,
+    frozen_event_times,
+    observe,
+)
+
+EXAMPLES = int(os.environ.get("PACTE_TWINS_EXAMPLES", "5"))
+WRITES = {"A": ("community", "g-in", "private"), "B": ("community", "g-in", "g-out", "private"),
+          "C": ("community", "g-out", "private")}
+
+
+@st.composite
+def visible_op(draw: st.DrawFn) -> Op:
+    """An operation both hubs get (it may still be hidden from A, e.g. B into g-out)."""
+    actor = draw(st.sampled_from(sorted(WRITES)))
+    coll = draw(st.sampled_from(WRITES[actor]))
+    items = draw(st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(VISIBLE_VERSIONS)), min_size=1, max_size=2))
+    return Op(actor, coll, tuple(items), taxii=draw(st.booleans()))
+
+
+@st.composite
+def extra_op(draw: st.DrawFn) -> Op:
+    """An operation only the twin gets: nothing in it is ever readable by A."""
+    actor = draw(st.sampled_from(("B", "C")))
+    coll = draw(st.sampled_from(("community", "g-out", "g-extra", "private")))
+    versions = HIDDEN_VERSIONS if coll == "community" else VISIBLE_VERSIONS + HIDDEN_VERSIONS
+    names = (*NAMES, HIDDEN_ONLY)
+    items = draw(st.lists(st.tuples(st.sampled_from(names), st.sampled_from(versions)), min_size=1, max_size=2))
+    return Op(actor, coll, tuple(items), taxii=draw(st.booleans()), extra=True)
+
+
+histories = st.lists(st.one_of(visible_op(), extra_op()), min_size=1, max_size=10)
+
+
+def _describe(s: Seen) -> str:
+    return f"{s.status} {dict(s.headers)}\n{s.body[:1500]!r}"
+
+
+def assert_same(plain: list[Seen], twin: list[Seen]) -> None:
+    """Assert two observation lists are equal, naming the first response that differs."""
+    for a, b in zip(plain, twin, strict=False):
+        assert a.label == b.label, (a.label, b.label)
+        assert (a.status, a.headers, a.body) == (b.status, b.headers, b.body), (
+            f"{a.label} differs:\nhub 1: {_describe(a)}\nhub 2: {_describe(b)}")
+    assert len(plain) == len(twin), (len(plain), len(twin))
+
+
+def run_twins(backend: str, ops: list[Op]) -> tuple[list[Seen], list[Seen]]:
+    """Apply a history to a plain hub and to its twin; return what the reader observes on each."""
+    with tempfile.TemporaryDirectory() as tmp, frozen_event_times():
+        for sub in ("1", "2"):
+            (Path(tmp) / sub).mkdir()
+        stores = [make_store(backend, Path(tmp) / "1"), make_store(backend, Path(tmp) / "2")]
+        try:
+            twins: list[Twin] = [build(stores[0], twin=False), build(stores[1], twin=True)]
+            for i, op in enumerate(ops):
+                for t in twins:
+                    if t is twins[0] and op.extra:
+                        continue
+                    t.run(op, T0 + timedelta(seconds=10 + i))
+            status_ids = [r.body.split(b'"id":"')[1].split(b'"')[0].decode() for r in twins[0].replies
+                          if r.status == 202]
+            seen = [[*t.replies, *observe(t, status_ids)] for t in twins]
+            return seen[0], seen[1]
+        finally:
+            for s in stores:
+                drop_store(s)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(ops=histories)
+def test_hidden_equals_missing(backend: str, ops: list[Op]) -> None:
+    plain, twin = run_twins(backend, ops)
+    assert_same(plain, twin)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_comparison_sees_a_visible_difference(backend: str) -> None:
+    """The harness is not blind: an extra write A may read shows up as a difference."""
+    ops = [Op("A", "community", (("ind", 1),)), Op("B", "g-in", (("ind2", 2),), extra=True)]
+    plain, twin = run_twins(backend, ops)
+    with pytest.raises(AssertionError, match="differs"):
+        assert_same(plain, twin)
