@@ -386,19 +386,21 @@ def serve_diagnosed(db: str, port: int, diag_file: str) -> None:
     lib = ctypes.CDLL("libsqlite3.so.0")
     lib.sqlite3_memory_used.restype = ctypes.c_int64
     me = psutil.Process()
+    hub = hub_from(db, host="127.0.0.1", port=port)
 
     def log() -> None:
         with open(diag_file, "ab") as out:
             while True:
                 row = {"t": time.time(), "rss": me.memory_info().rss / 2**20,
                        "sqlite": lib.sqlite3_memory_used() / 2**20, "py_blocks": sys.getallocatedblocks(),
-                       "threads": threading.active_count()}
+                       "threads": threading.active_count(),
+                       "sqlite_connections": len(getattr(hub.store, "_readers", [])) + 1}
                 out.write(orjson.dumps(row) + b"\n")
                 out.flush()
                 time.sleep(5.0)
 
     threading.Thread(target=log, daemon=True).start()
-    run_server(hub_from(db, host="127.0.0.1", port=port), "127.0.0.1", port)
+    run_server(hub, "127.0.0.1", port)
 
 
 # ------------------------------------------------------------------ orchestration
@@ -654,7 +656,8 @@ def report(s: dict[str, Any], args: argparse.Namespace, load: tuple[list[float],
     print(f"server log: {s['server_log']}")
     for row in s.get("diagnose", []):
         print(f"  diagnose {time.strftime('%H:%M:%S', time.gmtime(row['t']))}: rss {row['rss']:.1f} MiB, "
-              f"SQLite {row['sqlite']:.1f} MiB, Python blocks {row['py_blocks']:,}, threads {row['threads']}")
+              f"SQLite {row['sqlite']:.1f} MiB ({row['sqlite_connections']} connections), "
+              f"Python blocks {row['py_blocks']:,}, threads {row['threads']}")
     for line in s["samples"]:
         print("  error sample:", line)
     errors = sum(r["errors"] for r in s["ops"].values()) + s["server_log"]["tracebacks"]
