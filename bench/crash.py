@@ -38,13 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--api-writers", type=int, default=2)
     ap.add_argument("--taxii-writers", type=int, default=2)
+    ap.add_argument("--exec", action="store_true",
+                    help="start each server in a fresh interpreter (default: forked by a launcher that imported pacte once)")
     ap.add_argument("--keep", action="store_true", help="keep the database and server logs")
     args = ap.parse_args(argv)
     failed = False
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
         print(f"crash run: {backend}, {args.kills} kills, seed {args.seed}", flush=True)
         rep = run(Config(backend=backend, kills=args.kills, seed=args.seed, api_writers=args.api_writers,
-                         taxii_writers=args.taxii_writers, keep=args.keep))
+                         taxii_writers=args.taxii_writers, keep=args.keep,
+                         fork=not args.exec))
         print_report(rep)
         failed |= bool(rep.violations)
     return 1 if failed else 0

@@ -39,6 +39,8 @@ class Attempt:
     status_id: str | None = None
     note: str = ""
     renewed: int = 0  # how many of its objects are new versions of earlier ones
+    retry: bool = False  # the same bundle as an unacknowledged attempt before it
+    retried: bool = False  # unacknowledged, then sent again
 
 
 @dataclass
@@ -47,7 +49,6 @@ class Report:
 
     figures: dict[str, Any] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
-
 
 
 @dataclass
@@ -121,34 +122,35 @@ def check_writes(run: Run, stored: Stored, listed: Counter[tuple[str, str]], rep
     present_unknown = absent_unknown = 0
     for a in run.attempts:
         sent.update(a.versions)
+    for v in sent:  # each version once, however many attempts carried it
+        vids = stored.rows.get(v, [])
+        in_api = listed.get((v[0], v[2]), 0)
+        if len(vids) > 1 or in_api > 1:
+            dup += 1
+            rep.violations.append(f"duplicated {v}: {len(vids)} rows, listed {in_api} times")
+        if any(stored.shares[x] != 1 or stored.events[x] != 1 for x in vids):
+            incomplete += 1
+            rep.violations.append(f"{v}: shares {[stored.shares[x] for x in vids]},"
+                                  f" events {[stored.events[x] for x in vids]} (one each expected)")
+        if bool(vids) != bool(in_api):
+            api_bad += 1
+            rep.violations.append(f"{v}: {len(vids)} rows but listed {in_api} times by the API")
+    for a in run.attempts:
         if a.outcome == "rejected":
             rep.violations.append(f"unexpected answer to a {a.surface} write: {a.note}")
             continue
-        present = 0
-        for v in a.versions:
-            vids = stored.rows.get(v, [])
-            in_api = listed.get((v[0], v[2]), 0)
-            if vids:
-                present += 1
-                if len(vids) > 1 or in_api > 1:
-                    dup += 1
-                    rep.violations.append(f"duplicated {v}: {len(vids)} rows, listed {in_api} times")
-                if any(stored.shares[x] != 1 or stored.events[x] != 1 for x in vids):
-                    incomplete += 1
-                    rep.violations.append(f"incomplete {v}: shares {[stored.shares[x] for x in vids]},"
-                                          f" events {[stored.events[x] for x in vids]}")
-            if bool(vids) != bool(in_api):
-                api_bad += 1
-                rep.violations.append(f"{v}: {len(vids)} rows but listed {in_api} times by the API")
-            if a.outcome == "acked" and not vids:
-                lost += 1
-                rep.violations.append(f"lost acknowledged {a.surface} version {v}")
+        present = sum(1 for v in a.versions if v in stored.rows)
+        if a.outcome == "acked" and present < len(a.versions):
+            lost += len(a.versions) - present
+            rep.violations.append(f"lost {len(a.versions) - present} of {len(a.versions)} versions of an"
+                                  f" acknowledged {a.surface} write, e.g. {next(v for v in a.versions if v not in stored.rows)}")
         if a.outcome == "unknown":
             if 0 < present < len(a.versions):
                 half += 1
                 rep.violations.append(f"half-visible {a.surface} bundle: {present} of {len(a.versions)} stored")
-            present_unknown += present == len(a.versions)
-            absent_unknown += present == 0
+            if not a.retried:  # left as it was: the bundle shows what the crash kept of it
+                present_unknown += present == len(a.versions)
+                absent_unknown += present == 0
         if a.outcome == "acked" and a.status_id is not None and a.status_id not in stored.statuses:
             missing_status += 1
             rep.violations.append(f"TAXII status {a.status_id} of an acknowledged write is not stored")
@@ -161,13 +163,15 @@ def check_writes(run: Run, stored: Stored, listed: Counter[tuple[str, str]], rep
         rep.violations.append(f"integrity_check: {stored.integrity[:500]}")
     f.update({"writes attempted": len(run.attempts), "writes acknowledged": outcomes["acked"],
               "writes unacknowledged (dropped or 5xx)": outcomes["unknown"],
-              "  of which fully stored / fully absent": f"{present_unknown} / {absent_unknown}",
+              "  not sent again: fully stored / fully absent": f"{present_unknown} / {absent_unknown}",
+              "writes sent again after a lost answer": sum(a.retry for a in run.attempts),
+              "  of which acknowledged": sum(a.retry and a.outcome == "acked" for a in run.attempts),
               "writes rejected (unexpected)": outcomes["rejected"],
               "connections refused (retried elsewhere)": run.connect_errors,
-              "objects acknowledged": sum(len(a.versions) for a in run.attempts if a.outcome == "acked"),
+              "objects acknowledged": len({v for a in run.attempts if a.outcome == "acked" for v in a.versions}),
               "  of which new versions": sum(a.renewed for a in run.attempts if a.outcome == "acked"),
               "versions stored": len(stored.rows), "lost": lost, "duplicated": dup,
-              "half-visible bundles": half, "stored without share or event": incomplete,
+              "half-visible bundles": half, "versions without exactly one share and event": incomplete,
               "API listing disagrees with store": api_bad, "TAXII statuses missing": missing_status,
               "stored but never sent": len(orphans), "integrity_check": stored.integrity})
 
@@ -211,11 +215,15 @@ def check_stream(run: Run, hub: Hub, expected: list[Any], rep: Report) -> None:
     for err in run.stream_errors:
         rep.violations.append(f"stream: {err}")
     acked = {(v[0], v[2]) for a in run.attempts if a.outcome == "acked" for v in a.versions}
-    streamed = {(oid, mod) for _, kind, oid, mod in run.received if kind == "object"}
+    per_version = Counter((oid, mod) for _, kind, oid, mod in run.received if kind == "object")
+    twice = [v for v, n in per_version.items() if n > 1]
+    if twice:
+        rep.violations.append(f"stream: {len(twice)} versions delivered more than once, e.g. {twice[:3]}")
+    streamed = set(per_version)
     if acked - streamed:
         rep.violations.append(f"{len(acked - streamed)} acknowledged versions never streamed")
     rep.figures.update({"stream events received": len(got), "stream events expected": len(want),
-                        "stream duplicates": dups, "stream out of order": disorder,
+                        "stream duplicates": dups, "versions streamed twice": len(twice), "stream out of order": disorder,
                         "stream missing": len(missing), "stream connections": run.connections})
 
 

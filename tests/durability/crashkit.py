@@ -15,8 +15,8 @@ restarted once more, and the run is checked:
 * every acknowledged version (id, producer, modified) is stored exactly once, with its share and
   one ``object`` event, and is listed exactly once by ``GET /api/v1/objects?versions=all``;
 * a write that was not acknowledged (connection dropped, 5xx) is all or nothing: every version of
-  its bundle with share and event, or none of them; a write the server never received is absent;
-  no indicator is stored that no client sent;
+  its bundle with share and event, or none of them (a POST whose connection could not be made
+  reached no server and is sent again); no indicator is stored that no client sent;
 * the stream delivered exactly the reader's events of the log, in order, none twice, none missing;
 * every acknowledged TAXII status resource is stored; SQLite ``PRAGMA integrity_check`` is ``ok``.
 
@@ -78,6 +78,8 @@ class Config:
     taxii_writers: int = 2
     kill_after: tuple[float, float] = (0.05, 1.5)  # seconds after the server acknowledged a write
     both_share: float = 0.1  # PostgreSQL: share of kills that hit both processes at once
+    fork: bool = True  # servers forked by a launcher that imported pacte once; False: a fresh interpreter each
+    retry_share: float = 0.5  # share of unacknowledged writes sent again (the same bundle)
     db_url: str | None = None  # None: a fresh SQLite file / PostgreSQL schema, removed after a clean run
     keep: bool = False
     quiet: bool = False
@@ -98,49 +100,118 @@ def stamp(ms: int) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+# The forking launcher: imports the server's code once, then forks one child per start. Each child
+# runs the ``pacte serve`` command itself; SIGKILL ends it like any process. On a loaded machine a
+# fresh interpreter takes 1-20 s to import (0.9 s of CPU), which would make 200 kills take hours.
+LAUNCHER = """
+import os, signal, sys
+import pacte.cli.main, pacte.cli.serving, pacte.api.app, pacte.store.sqlite, pacte.store.postgres
+for name in ("uvloop", "httptools", "uvicorn.protocols.http.httptools_impl", "uvicorn.lifespan.on",
+             "uvicorn.protocols.websockets.auto", "uvicorn.loops.auto"):
+    try:
+        __import__(name)
+    except ImportError:
+        pass
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
+for line in sys.stdin:
+    port, log = line.rstrip("\\n").split(" ", 1)
+    pid = os.fork()
+    if pid == 0:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        try:
+            pacte.cli.main.cli.main(["serve", "--port", port], prog_name="pacte")
+        finally:
+            os._exit(0)
+    print(pid, flush=True)
+"""
+
+
+class Launcher:
+    """A process that has imported pacte and forks a ``pacte serve`` child on demand."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCHER], env=env, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+
+    def spawn(self, port: int, log: Path) -> int:
+        """Fork a server on ``port`` logging to ``log``; return its pid."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{port} {log}\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        """End the launcher (its children are stopped by their servers)."""
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(30)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exec mode, not yet reaped) is dead
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 class Server:
     """One ``pacte serve`` process on a fixed port, restartable."""
 
-    def __init__(self, url: str, port: int, log: Path) -> None:
-        self.url, self.port, self.log = url, port, log
-        self.proc: subprocess.Popen[bytes] | None = None
+    def __init__(self, env: dict[str, str], port: int, log: Path, launcher: Launcher | None) -> None:
+        self.env, self.port, self.log, self.launcher = env, port, log, launcher
+        self.proc: subprocess.Popen[bytes] | None = None  # exec mode only
+        self.pid = 0
         self.kills = 0
         self.acks = 0  # writes acknowledged by this server (read by the killer)
         self.in_flight = 0
 
     def start(self) -> None:
-        """Start the process and wait until it answers HTTP."""
-        env = {**os.environ, "PACTE_DB": self.url, "PACTE_STREAM_HEARTBEAT_SECONDS": "1"}
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "pacte.cli.main", "serve", "--port", str(self.port)],
-                                         env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        """Start the process (forked by the launcher, or a fresh interpreter) and wait until it answers HTTP."""
+        if self.launcher is not None:
+            self.pid = self.launcher.spawn(self.port, self.log)
+        else:
+            with self.log.open("ab") as out:
+                self.proc = subprocess.Popen([sys.executable, "-m", "pacte.cli.main", "serve", "--port", str(self.port)],
+                                             env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            self.pid = self.proc.pid
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server on port {self.port} exited {self.proc.returncode}; see {self.log}")
+            if not _alive(self.pid):
+                raise RuntimeError(f"server on port {self.port} exited; see {self.log}")
             try:
                 httpx.get(f"http://127.0.0.1:{self.port}/api/v1/whoami", timeout=5)  # any answer: up
                 return
             except httpx.TransportError:
-                time.sleep(0.02)
-        raise RuntimeError(f"server on port {self.port} not ready after 60 s; see {self.log}")
+                time.sleep(0.05)
+        raise RuntimeError(f"server on port {self.port} not ready after 120 s; see {self.log}")
+
+    def _end(self, sig: int, timeout: float) -> bool:
+        os.kill(self.pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (self.proc is not None and self.proc.poll() is not None) or not _alive(self.pid):
+                return True
+            time.sleep(0.005)
+        return False
 
     def kill(self) -> None:
-        """SIGKILL the process and reap it."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(30)
+        """SIGKILL the process and wait until it is gone."""
+        if not self._end(signal.SIGKILL, 30):
+            raise RuntimeError(f"server {self.pid} survived SIGKILL for 30 s")
         self.kills += 1
 
     def stop(self) -> None:
         """Stop the process gracefully (SIGTERM), SIGKILL if it lingers."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(15)
+        if self.pid and _alive(self.pid) and not self._end(signal.SIGTERM, 15):
+            self._end(signal.SIGKILL, 30)
 
 
 class Run:
@@ -150,7 +221,9 @@ class Run:
         self.cfg, self.url, self.workdir = cfg, url, workdir
         self.rng = random.Random(cfg.seed)
         n = 2 if cfg.backend == "postgres" else 1
-        self.servers = [Server(url, free_port(), workdir / f"server-{i}.log") for i in range(n)]
+        env = {**os.environ, "PACTE_DB": url, "PACTE_STREAM_HEARTBEAT_SECONDS": "1"}
+        self.launcher = Launcher(env) if cfg.fork else None
+        self.servers = [Server(env, free_port(), workdir / f"server-{i}.log", self.launcher) for i in range(n)]
         self.lock = threading.Lock()
         self.stop_writing = threading.Event()
         self.stop_reading = threading.Event()
@@ -214,31 +287,40 @@ class Run:
                     tick += 1
                     objs.append(_indicator(f"indicator--{uuid.UUID(int=rng.getrandbits(128), version=4)}",
                                            stamp(tick), stamp(tick), tick))
-                attempt = Attempt(surface, producer, [(o["id"], producer, o["modified"]) for o in objs],
-                                  renewed=len(old))
-                while True:  # a connection that could not be made sent nothing: try another server
-                    server = self.pick()
-                    with self.lock:
-                        server.in_flight += 1
-                    try:
-                        self._post(client, server, surface, auth, objs, attempt)
-                        break
-                    except httpx.ConnectError:
-                        with self.lock:
-                            self.connect_errors += 1
-                        time.sleep(0.01)
-                    except httpx.TransportError as exc:
-                        attempt.outcome, attempt.note = "unknown", type(exc).__name__
-                        break
-                    finally:
-                        with self.lock:
-                            server.in_flight -= 1
-                with self.lock:
-                    self.attempts.append(attempt)
-                    if attempt.outcome == "acked":
-                        server.acks += 1
+                versions = [(o["id"], producer, o["modified"]) for o in objs]
+                attempt = Attempt(surface, producer, versions, renewed=len(old))
+                self._send(client, surface, auth, objs, attempt)
+                while attempt.outcome == "unknown" and rng.random() < self.cfg.retry_share:
+                    attempt.retried = True  # a client that lost its answer sends the same bundle again
+                    attempt = Attempt(surface, producer, versions, renewed=len(old), retry=True)
+                    self._send(client, surface, auth, objs, attempt)
                 if attempt.outcome == "acked":
                     mine.extend((o["id"], o["created"]) for o in objs if o["created"] == o["modified"])
+
+    def _send(self, client: httpx.Client, surface: str, auth: dict[str, str], objs: list[dict[str, Any]],
+              attempt: Attempt) -> None:
+        """Post one bundle to a server (another one while connections are refused); record the attempt."""
+        while True:
+            server = self.pick()
+            with self.lock:
+                server.in_flight += 1
+            try:
+                self._post(client, server, surface, auth, objs, attempt)
+                break
+            except httpx.ConnectError:  # nothing was sent
+                with self.lock:
+                    self.connect_errors += 1
+                time.sleep(0.05)
+            except httpx.TransportError as exc:
+                attempt.outcome, attempt.note = "unknown", type(exc).__name__
+                break
+            finally:
+                with self.lock:
+                    server.in_flight -= 1
+        with self.lock:
+            self.attempts.append(attempt)
+            if attempt.outcome == "acked":
+                server.acks += 1
 
     def _post(self, client: httpx.Client, server: Server, surface: str, auth: dict[str, str],
               objs: list[dict[str, Any]], attempt: Attempt) -> None:
@@ -406,6 +488,8 @@ def run(cfg: Config) -> Report:
         r.stop_reading.set()
         for s in r.servers:
             s.stop()
+        if r.launcher is not None:
+            r.launcher.close()
     rep.figures = {"backend": cfg.backend, "server processes": len(r.servers),
                    "kills": len(r.restarts), "processes killed per server": [s.kills for s in r.servers],
                    "restart seconds (median / max)": f"{statistics.median(r.restarts or [0]):.2f}"
