@@ -40,6 +40,7 @@ gets one app served by uvicorn on 127.0.0.1, :func:`harness_for`, which the call
 ``webhook_seen(hub, client, org_name, token, *, restart=False)``
     The same for a webhook (admin token) registered on the first call to a local receiver; it
     starts after the log head at registration. Each delivery is evaluated when it is made.
+    ``count``: the deliveries the hub's log (``GET /webhooks/{id}/deliveries``) calls delivered.
 
 ``analysis_link_ids(hub, client, org_name, token, text=None) -> set[str]``
     ``POST /api/v1/analyses`` (analyst or admin token; NER off, run inline in the server): the
@@ -116,7 +117,8 @@ class Seen(Counter[VersionSeen]):
 
     ``status``: the HTTP status (streams, webhook registration) or the exit code (CLI export);
     ``error``: the error code (``unauthenticated``...), of a refusal or of the server's closing
-    ``event: error``; ``count``: the number the export printed; ``last_id``: the stream's last
+    ``event: error``; ``count``: the number the export printed, or the webhook deliveries its
+    log records as delivered; ``last_id``: the stream's last
     event id (resume with it); ``references`` and ``membership``: the stream's referenced objects
     (``refs=True``) and membership events by kind. Equality is the Counter's: these are not compared.
     """
@@ -508,8 +510,18 @@ class WebhookSession:
         out = Seen(b["object"] for b in bodies if b.get("kind") == "object" and "object" in b)
         out.references = Counter(version_seen(r) for b in bodies for r in b.get("references") or ())
         out.membership = Counter(str(b.get("kind")) for b in bodies if b.get("kind") != "object")
-        out.status, out.error = self.status, self.error or self.disabled
+        out.status, out.error, out.count = self.status, self.error or self.disabled, self.delivered()
         return out
+
+    def delivered(self) -> int | None:
+        """Return how many deliveries the hub's log (``GET .../deliveries``) says succeeded; None if refused."""
+        if self.uuid is None:
+            return None
+        resp = self.h.client.get(f"/api/v1/webhooks/{self.uuid}/deliveries", params={"limit": 1000},
+                                 headers={"Authorization": f"Bearer {self.token}"})
+        if resp.status_code != 200:
+            return None
+        return sum(1 for d in resp.json()["deliveries"] if d["outcome"] == "delivered")
 
     def poll(self, timeout: float = 10.0) -> Seen:
         """Sync, then return what the deliveries carried so far."""
@@ -568,10 +580,16 @@ _harnesses: dict[int, PushHarness] = {}
 _sessions: dict[tuple[int, str, str], LiveStream | WebhookSession] = {}
 
 
+MAX_OPEN = 4  # a caller that forgets close_harness leaves at most this many servers running
+
+
 def harness_for(hub: Hub) -> PushHarness:
     """Return the hub's served app, started on first use; stop it with :func:`close_harness` before the store goes."""
     h = _harnesses.get(id(hub))
     if h is None or h.hub is not hub:
+        while len(_harnesses) >= MAX_OPEN:  # the oldest first (dicts keep insertion order)
+            with contextlib.suppress(Exception):
+                close_harness(next(iter(_harnesses.values())).hub)
         h = _harnesses[id(hub)] = PushHarness(hub).__enter__()
     return h
 
