@@ -20,6 +20,9 @@ def _check(text: str) -> None:
     '{"objects": [{"n": -9223372036854775808}]}',
     '{"objects": [{"s": "12345678901234567890123456789"}]}',  # digits inside a string
     '{"objects": [{"x": 12345678901234567890.5}]}',  # a float literal, not an integer
+    '{"objects": [{"x": 0.' + "3" * 5000 + '}]}',  # fraction digits: once a 500 (int() of 5000 digits)
+    '{"objects": [{"x": 1e-' + "0" * 5000 + '1}]}',  # exponent digits
+    '{"objects": [{"x": 123456789012345678901.0, "y": 0.123456789012345678901}]}',  # was refused as inexact
 ])
 def test_exact_values_pass(text: str) -> None:
     _check(text)

@@ -8,8 +8,8 @@ from typing import Any
 from pacte.errors import Detail, InvalidSTIX, TooDeep
 from pacte.stix.validate import MAX_SERIALISABLE_DEPTH, Refused, depth_exceeds, is_stix_id
 
-# A JSON string, or an integer literal of 20+ digits outside strings.
-_BIG_INT = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?\d{20,})(?![\d.eE])')
+# A JSON string, or an integer literal of 20+ digits outside strings (not the digits of a fraction or exponent).
+_BIG_INT = re.compile(rb'"(?:[^"\\]|\\.)*"|(?<![\d.eE+-])(-?\d{20,})(?![\d.eE])')
 # What orjson keeps as an exact int; literals outside become floats.
 _EXACT = range(-(2**63), 2**64)
 # Every ASCII digit to "0", every other byte to "x": a run of 20 digits becomes a plain substring, which
