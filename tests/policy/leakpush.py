@@ -6,6 +6,10 @@ gets one app served by uvicorn on 127.0.0.1, :func:`harness_for`, which the call
 :func:`close_harness(hub) <close_harness>` before dropping the store). Each returns a
 :class:`Seen`: a ``Counter[VersionSeen]`` (duplicates visible) with ``VersionSeen`` =
 ``(id lower-cased, "modified" or "", sha256 hex of orjson.dumps(obj, option=OPT_SORT_KEYS))``.
+Two members' identical copies of an object are two versions (two lines, two rows): the same
+VersionSeen counted twice by the stream, the webhooks and an all-versions export (measured:
+a relayed object posted by Alpha then Bravo is 2 on Charlie's replay and webhook, 1 in its
+latest-versions export, which keeps the owner's line).
 
 ``export_seen(hub, client, org_name, token=None, *, types=(), all_versions=False, via_cli=True)``
     ``pacte export --as-org NAME [--type T]... [--all-versions]`` run through click's CliRunner

@@ -167,6 +167,14 @@ def test_stream_replay(scene: Scene, harness: PushHarness) -> None:
     # a revoked token gets a refusal and nothing
     r = stream_replay(h, s.revoked(s.bravo, Role.READER))
     assert (r.status, r.error, r) == (401, "unauthenticated", Counter())
+    # Bravo leaves AB: the replay, the export and the analysis no longer give it AB's objects
+    text = "The threat actor Quartz Lynx deployed the Ember Viper malware."
+    assert analysis_run(h, s.bravo.secrets[Role.ANALYST], text).linked == {s.g_set["id"], s.g_red["id"]}
+    assert s.hub.store.remove_member(s.group.cid, s.bravo.org.org_id)
+    r = stream_replay(h, s.bravo.secrets[Role.READER])
+    assert _split(r)[0] == _c(s.c_v0, s.c_v1, s.b_priv, s.ch_set, rel)
+    assert _split(export_run(s.hub, "Bravo"))[0] == _c(s.c_v1, s.b_priv, s.ch_set, rel)
+    assert analysis_run(h, s.bravo.secrets[Role.ANALYST], text).linked == set()  # the cached knowledge is rebuilt
 
 
 def test_live_stream_and_webhooks(scene: Scene, harness: PushHarness) -> None:
