@@ -37,6 +37,7 @@ from .twins import (
     build,
     frozen_event_times,
     observe,
+    without_known_leaks,
 )
 
 EXAMPLES = int(os.environ.get("PACTE_TWINS_EXAMPLES", "5"))
@@ -64,7 +65,7 @@ def extra_op(draw: st.DrawFn) -> Op:
     return Op(actor, coll, tuple(items), taxii=draw(st.booleans()), extra=True)
 
 
-histories = st.lists(st.one_of(visible_op(), extra_op()), min_size=1, max_size=10)
+histories = st.lists(st.one_of(visible_op(), extra_op()), min_size=1, max_size=10).map(without_known_leaks)
 
 
 def _describe(s: Seen) -> str:
@@ -117,3 +118,35 @@ def test_the_comparison_sees_a_visible_difference(backend: str) -> None:
     plain, twin = run_twins(backend, ops)
     with pytest.raises(AssertionError, match="differs"):
         assert_same(plain, twin)
+
+
+# The known leaks (see twins.without_known_leaks): each history below differs on the reader's reads.
+# Strict: when a fix lands these pass, the xfail fails, and the generator's filter should go.
+KNOWN_LEAKS = {
+    "a version shared first where the reader cannot see it sorts at that share in the native listing": [
+        Op("B", "g-out", (("ind", 1),), extra=True), Op("C", "community", (("ind2", 1),)),
+        Op("B", "community", (("ind", 1),))],
+    "a hidden first post makes its poster the owner, whose line then displaces the others": [
+        Op("C", "g-out", (("ind2", 2),), extra=True), Op("B", "community", (("ind2", 1),)),
+        Op("C", "community", (("ind2", 3),))],
+    "a hidden creator claim makes its producer the owner, whose line then displaces the others": [
+        Op("B", "g-out", (("mal", 2),), extra=True), Op("C", "community", (("mal", 4),)),
+        Op("B", "community", (("mal", 3),))],
+}
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="known leak: order and ownership count hidden writes (see KNOWN_LEAKS)")
+@pytest.mark.parametrize("leak", sorted(KNOWN_LEAKS))
+def test_known_leak(leak: str) -> None:
+    plain, twin = run_twins("sqlite", KNOWN_LEAKS[leak])
+    assert_same(plain, twin)
+
+
+def test_the_filter_keeps_hidden_writes() -> None:
+    """The generator's filter drops only the known-leak items: others, and every visible op, stay."""
+    for ops in KNOWN_LEAKS.values():
+        kept = without_known_leaks(ops)
+        assert [o for o in kept if o.extra] == [] and kept == [o for o in ops if not o.extra]
+    ops = [Op("B", "community", (("ind", 1),)), Op("C", "g-out", (("ind", 2), ("indh", 1)), extra=True),
+           Op("B", "g-extra", (("ind", 1),), extra=True)]
+    assert without_known_leaks(ops) == ops

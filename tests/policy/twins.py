@@ -32,10 +32,11 @@ from fastapi.testclient import TestClient
 from helpers import TLP1, TLP2, SpreadIds, sid
 from pacte.api.app import create_app
 from pacte.config import Settings
+from pacte.errors import PolicyRefused
 from pacte.hub import Hub
 from pacte.hub import members as m
 from pacte.hub.clock import FrozenClock
-from pacte.policy import Role
+from pacte.policy import CollectionKind, Role, check_share, explicit_level
 from pacte.stix.timestamps import format_key
 from pacte.store.base import Org, Store
 from pacte.stream import routes as stream_routes
@@ -117,6 +118,50 @@ class Op:
     items: tuple[tuple[str, int], ...]
     taxii: bool = False
     extra: bool = False  # the twin only; the reader may never read it
+
+
+def accepted(op: Op, name: str, version: int) -> bool:
+    """Return True if the hub stores this item of a visible operation (its TLP is allowed in the collection)."""
+    kind = {"community": CollectionKind.COMMUNITY, "private": CollectionKind.PRIVATE}.get(op.coll, CollectionKind.GROUP)
+    level, _ = explicit_level(make_object(name, version, "").get("object_marking_refs", ()), {})
+    try:
+        check_share(kind, level, obj_id(name))
+    except PolicyRefused:
+        return False
+    return True
+
+
+def without_known_leaks(ops: list[Op]) -> list[Op]:
+    """Drop the extra items that would exercise the two known leaks (pinned by strict xfail tests).
+
+    * Order: the native listing is in version order (``versions.vid``), and a version gets its row at
+      its first share, hidden or not; so a version a member shares first where the reader cannot see it
+      and later where it can sorts at the hidden share. Dropped: an extra item whose producer shares the
+      same version in a later visible operation.
+    * Ownership: the owner of an id (``objects``: its first poster, or the first member naming itself
+      creator) is decided by posts the reader may not see, and ``policy.preferred`` gives the reader the
+      owner's line alone. Dropped: an extra item of an id no visible operation has stored yet (HIDDEN_ONLY
+      is never stored visibly, so its owner never matters to the reader).
+    """
+    later: list[set[tuple[str, str, int]]] = []
+    acc: set[tuple[str, str, int]] = set()
+    for op in reversed(ops):
+        later.append(set(acc))
+        if not op.extra:
+            acc |= {(op.actor, n, v) for n, v in op.items}
+    later.reverse()
+    stored: set[str] = set()
+    out: list[Op] = []
+    for op, after in zip(ops, later, strict=True):
+        if not op.extra:
+            stored |= {n for n, v in op.items if accepted(op, n, v)}
+            out.append(op)
+            continue
+        items = tuple((n, v) for n, v in op.items
+                      if (n == HIDDEN_ONLY or n in stored) and (op.actor, n, v) not in after)
+        if items:
+            out.append(Op(op.actor, op.coll, items, op.taxii, op.extra))
+    return out
 
 
 @dataclass
@@ -323,12 +368,13 @@ _ID_LINE = re.compile(rb"^id: (.*)$", re.M)
 _EVENT_FIELD = re.compile(rb'"event":"([^"]*)"')
 
 
-async def _sse(app: FastAPI, secret: str, last_event_id: str | None) -> tuple[int, bytes]:
-    """Open the stream, read until a heartbeat follows the whole replay, then disconnect."""
+async def _sse(app: FastAPI, secret: str, last_event_id: str | None,
+               params: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """Open the stream, read until a heartbeat follows the whole replay (or the answer ends), then disconnect."""
     broker, _ = await stream_routes.start(app)
     hub: Hub = app.state.hub
     head = hub.store.event_head()
-    query = urlencode({"last_event_id": last_event_id}) if last_event_id is not None else ""
+    query = urlencode({**(params or {}), **({"last_event_id": last_event_id} if last_event_id is not None else {})})
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
              "path": "/api/v1/stream", "raw_path": b"/api/v1/stream", "query_string": query.encode(),
              "root_path": "", "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {secret}".encode())],
@@ -379,20 +425,30 @@ def _events(raw: bytes, label: str) -> tuple[list[bytes], list[bytes]]:
     return blocks, ids
 
 
+def _stream_seen(label: str, status: int, raw: bytes) -> tuple[Seen, list[bytes]]:
+    """Return what the reader saw of a stream: its events with tokens blanked (heartbeats dropped), or the refusal."""
+    if status != 200:
+        return Seen(label, status, (), raw), []
+    blocks, ids = _events(raw, label)
+    return Seen(label, status, (), b"\n\n".join(blocks)), ids
+
+
 async def read_stream(t: Twin) -> list[Seen]:
-    """Replay the reader's stream from the start, then resume it from the middle with its own event id."""
+    """Replay the reader's stream from the start (plain, filtered, refused) and resume it from the middle."""
     out: list[Seen] = []
+    secret = t.secrets[READER]
     try:
-        status, raw = await _sse(t.app, t.secrets[READER], "0")
-        blocks, ids = _events(raw, "stream replay")
-        out.append(Seen("stream replay", status, (), b"\n\n".join(blocks)))
-        if ids:
-            middle = ids[len(ids) // 2].decode()
-            status, raw = await _sse(t.app, t.secrets[READER], middle)
-            rest, _ = _events(raw, "stream resume")
-            out.append(Seen("stream resume", status, (), b"\n\n".join(rest)))
-        status, raw = await _sse(t.app, t.secrets[READER], "A" * 48)
-        out.append(Seen("stream bad id", status, (), raw))
+        first, ids = _stream_seen("stream replay", *await _sse(t.app, secret, "0"))
+        out.append(first)
+        if ids:  # resume with this hub's own id of the middle event: the rest must be the same events
+            out.append(_stream_seen("stream resume", *await _sse(t.app, secret, ids[len(ids) // 2].decode()))[0])
+        variants: list[dict[str, str]] = [
+            {"tlp": "green,amber,amber+strict,red", "type": "indicator,report,malware", "refs": "true"},
+            {"collection": "g-in"}, {"collection": "private:A"}, {"producer": "B"}, {"producer": "Nobody"},
+            {"collection": "g-out"}, {"collection": "g-extra"}]  # the last two: hidden/missing, refused alike
+        for params in variants:
+            out.append(_stream_seen(f"stream {params}", *await _sse(t.app, secret, "0", params))[0])
+        out.append(_stream_seen("stream bad id", *await _sse(t.app, secret, "A" * 48))[0])
     finally:
         await stream_routes.stop(t.app)
     return out
