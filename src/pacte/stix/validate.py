@@ -284,8 +284,10 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         else:
             version_key = keys.get("created", "")
     for prop in REQUIRED.get(otype, ()):
-        if prop not in obj:
+        if obj.get(prop) is None:  # absent, or JSON null (STIX has no null values)
             raise _fail(obj_id, prop, f"required for {otype}")
+    if otype == "marking-definition" and "definition" in obj and type(obj["definition"]) is not dict:
+        raise _fail(obj_id, "definition", "must be a JSON object")
     if otype == "malware" and obj.get("is_family") is True and "name" not in obj:
         raise _fail(obj_id, "name", "required for a malware family")
     is_family = obj.get("is_family")
