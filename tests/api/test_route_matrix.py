@@ -6,6 +6,8 @@ parameter that ``World.params`` does not fill, fill it there from a resource the
 writes, add to ``WRITES`` how to build its request (body, fresh resources) and how to read what it changes.
 A served route without an entry fails ``test_every_served_route_has_an_entry`` (deny by default), and an
 entry for a route no longer served fails too; every route × role cell below is requested and checked.
+A mount (say static files of a UI) has no methods: ``served_routes`` refuses it until it learns to list
+the paths under it.
 
 Roles: ``anonymous`` (no credential), ``garbage`` (``Bearer`` of something that is no token), ``revoked``
 (the owner's revoked admin token) — these three are one column of the table, "unauthenticated" —
