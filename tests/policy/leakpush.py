@@ -225,7 +225,7 @@ class _Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
     def stop(self) -> None:
         """Stop serving."""
@@ -282,8 +282,8 @@ class PushHarness:
 
     def __exit__(self, *exc: object) -> None:
         self.client.close()
-        self.server.__exit__(*exc)
         self.stream_client.close()
+        self.server.__exit__(*exc)
         self.receiver.stop()
 
     def hook_path(self) -> str:

@@ -264,6 +264,10 @@ def test_costs(scene: Scene, backend: str) -> None:
     s = scene
     admin = s.bravo.secrets[Role.ADMIN]
     costs: dict[str, list[float]] = {}
+    extra = int(os.environ.get("LEAKPUSH_COSTS_OBJECTS", "0"))  # a larger world: this many more objects
+    for start in range(0, extra, 250):
+        s.share(s.alpha, s.hub.community, *(sdo("indicator", f"bulk-{i}", markings=[TLP2["green"]])
+                                            for i in range(start, min(extra, start + 250))))
 
     def timed(name: str, func: Any) -> Any:
         start = time.perf_counter()
@@ -290,5 +294,5 @@ def test_costs(scene: Scene, backend: str) -> None:
             timed("live_poll_idle", lambda: leakpush.stream_live_seen(s.hub, None, "Bravo", admin))
     finally:
         timed("harness_close", lambda: leakpush.close_harness(s.hub))
-    print(f"\nleakpush costs on {backend} (ms, median): "
+    print(f"\nleakpush costs on {backend}, {extra} more objects (ms, median): "
           + ", ".join(f"{k}={sorted(v)[len(v) // 2]:.1f}" for k, v in costs.items()))
