@@ -16,12 +16,14 @@ from tests.durability.crashkit import Config, run
 from pacte.store import open_store
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_random_kills_lose_and_duplicate_nothing(backend: str, tmp_path: Path) -> None:
     url = str(tmp_path / "hub.sqlite3") if backend == "sqlite" else pg_url_or_skip()
-    kills = 4 if backend == "sqlite" else 3
+    kills = 3
     try:
-        rep = run(Config(backend=backend, kills=kills, seed=7, kill_after=(0.05, 0.6), db_url=url, quiet=True))
+        rep = run(Config(backend=backend, kills=kills, seed=7, api_writers=1, taxii_writers=1,
+                         kill_after=(0.05, 0.5), db_url=url, quiet=True))
     finally:
         if backend == "postgres":
             drop_store(open_store(url))
