@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint typecheck bench bench-taxii bench-stream bench-analysis clean
+.PHONY: demo test lint typecheck bench bench-taxii bench-stream bench-analysis proof clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ bench-stream: $(STAMP)
 
 bench-analysis: $(STAMP)
 	$(BIN)/python bench/analysis.py
+
+# The leak proof: the leak state machine for PROOF_MINUTES per backend (SQLite, then PostgreSQL).
+PROOF_MINUTES ?= 30
+proof: $(STAMP)
+	$(BIN)/python bench/proof.py --backend both --minutes $(PROOF_MINUTES)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,378 @@
+"""An independent model of who reads what on a Pacte hub, for the leak state machine.
+
+Plain Python, written from ARCHITECTURE.md ("The read rule, once", Data model, Known limits) and
+the policy's documented rules, without importing ``pacte.policy`` or any other test's oracle:
+
+* a member reads back every version it produced;
+* otherwise a version is readable through a live collection it was shared into whose audience
+  holds the reader (community: every member; a group: its current members; private: its owner)
+  when the version's TLP (its own marking, else the collection's default *now*) is allowed there:
+  at most AMBER in community, at most RED elsewhere; an unknown level means producer-only;
+* a marking reference resolves only through TLP ids built into the hub or a definition that the
+  *version's producer* published (the first one it published of that id); a reference nobody
+  resolved for that producer keeps the version producer-only until the producer defines it;
+* versions of one id form one line per producer; the owner of an id is the member its
+  ``created_by_ref`` names, else its first poster (a creator's claim replaces a first poster's);
+  ``last``/``first`` give the owner's line alone when the reader sees any of it, else every line it
+  sees, and the latest/earliest readable version in each line;
+* writes: reserved TLP ids are refused as objects, a ``created_by_ref`` naming another member is
+  refused, a different content under a version the member already holds is refused, a TLP above
+  what the collection kind allows is refused (an unresolved level is not refused at write).
+
+Every expected answer is a list of :class:`MVersion` (or of (share, version) pairs in a
+collection) in the order the hub must return them: version creation order for the native list,
+share order inside a collection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+CLEAR, GREEN, AMBER, STRICT, RED, UNKNOWN = 0, 1, 2, 3, 4, 9
+NON_RESTRICTING = -1
+COMMUNITY_MAX, OTHER_MAX = AMBER, RED
+DEFAULTS = {"community": GREEN, "group": AMBER, "private": AMBER}
+
+# TLP ids, written out from the OASIS and STIX 2.1 publications (and OpenCTI's AMBER+STRICT).
+TLP2 = {
+    "clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    "amber": "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+    "amber+strict": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+    "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+}
+TLP1 = {
+    "white": "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+    "green": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+    "amber": "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+    "red": "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
+}
+OPENCTI_STRICT = "marking-definition--826578e1-40ad-459f-bc73-ede076f81f37"
+NAMED_LEVELS = {"clear": CLEAR, "white": CLEAR, "green": GREEN, "amber": AMBER, "amber+strict": STRICT, "red": RED}
+BUILTIN: dict[str, int] = {
+    **{i: NAMED_LEVELS[n] for n, i in TLP2.items()}, **{i: NAMED_LEVELS[n] for n, i in TLP1.items()},
+    OPENCTI_STRICT: STRICT,
+}
+
+
+def content_sha(obj: Any) -> str:
+    """Return the sha256 hex of an object's canonical (sorted-key) JSON, as the push adapters report it."""
+    return hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def declared_level(obj: dict[str, Any]) -> int:
+    """Return the level a marking-definition object declares (NON_RESTRICTING for statements)."""
+    if obj.get("definition_type") == "tlp":
+        name = str((obj.get("definition") or {}).get("tlp", "")).lower()
+        return NAMED_LEVELS.get(name, UNKNOWN)
+    return NON_RESTRICTING
+
+
+@dataclass
+class MColl:
+    """A collection: its kind, audience, default level and whether it is deleted."""
+
+    name: str
+    kind: str
+    members: set[int]
+    default: int
+    uuid: str = ""
+    deleted: bool = False
+
+
+@dataclass
+class MVersion:
+    """One version in one producer's line, with the collections it was shared into."""
+
+    order: int  # creation order (the hub's version order)
+    oid: str  # lower-cased
+    otype: str
+    vkey: str  # sortable version (modified, or created for marking definitions, "" for observables)
+    modified: str  # as sent, "" when absent
+    producer: int
+    markings: tuple[str, ...]
+    obj: dict[str, Any]
+    sha: str
+    shares: list[MShare] = field(default_factory=list)
+
+    @property
+    def seen(self) -> tuple[str, str, str]:
+        """Return the (id, modified, sha) triple the push adapters report for this version."""
+        return (self.oid, self.modified, self.sha)
+
+
+@dataclass
+class MShare:
+    """One share of a version into a collection, with its position in share and event order."""
+
+    order: int
+    version: MVersion
+    coll: str
+    sharer: int
+    event: int
+
+
+@dataclass
+class Outcome:
+    """The expected answer for one object of a batch."""
+
+    ok: bool
+    reason: str = ""
+
+
+@dataclass
+class Model:
+    """The whole hub as the oracle sees it."""
+
+    identities: dict[str, int] = field(default_factory=dict)  # identity id -> member
+    colls: dict[str, MColl] = field(default_factory=dict)
+    versions: list[MVersion] = field(default_factory=list)
+    shares: list[MShare] = field(default_factory=list)
+    lines: dict[tuple[str, int], dict[str, MVersion]] = field(default_factory=dict)  # (id, producer) -> vkey -> v
+    owners: dict[str, tuple[int, bool]] = field(default_factory=dict)  # id -> (member, by creator)
+    defs: dict[tuple[str, int], int] = field(default_factory=dict)  # (marking id, producer) -> level
+    joined: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # (coll, member) -> member-added events
+    shared_in: dict[tuple[int, str], MShare] = field(default_factory=dict)  # (version order, coll) -> share
+    events: int = 0
+
+    # ----------------------------------------------------------------- administration
+    def _event(self) -> int:
+        self.events += 1
+        return self.events
+
+    def add_collection(self, name: str, kind: str, members: set[int], uuid: str = "") -> MColl:
+        """Create a collection with its kind's default level (members join with an event, as groups do)."""
+        coll = self.colls[name] = MColl(name, kind, set(), DEFAULTS[kind], uuid)
+        if kind == "private":
+            coll.members |= members  # the owner is in its private audience from the start, no event
+        else:
+            for m in sorted(members):
+                self.add_member(name, m)
+        return coll
+
+    def add_member(self, name: str, member: int) -> bool:
+        """Add a member to a group's audience; True if it was not in it."""
+        coll = self.colls[name]
+        if member in coll.members:
+            return False
+        coll.members.add(member)
+        self.joined.setdefault((name, member), []).append(self._event())
+        return True
+
+    def remove_member(self, name: str, member: int) -> bool:
+        """Remove a member from a group's audience; True if it was in it."""
+        coll = self.colls[name]
+        if member not in coll.members:
+            return False
+        coll.members.discard(member)
+        self._event()
+        return True
+
+    def delete(self, name: str) -> None:
+        """Delete a collection: its audience no longer exists."""
+        self.colls[name].deleted = True
+        self._event()
+
+    def set_default(self, name: str, level: int) -> bool:
+        """Change a collection's default level if its kind allows it; True if allowed."""
+        coll = self.colls[name]
+        if level > (COMMUNITY_MAX if coll.kind == "community" else OTHER_MAX):
+            return False
+        coll.default = level
+        self._event()
+        return True
+
+    def live(self, name: str) -> bool:
+        """Return True if the collection exists and is not deleted."""
+        return name in self.colls and not self.colls[name].deleted
+
+    def in_audience(self, name: str, reader: int) -> bool:
+        """Return True if the reader may name the collection (read it and, with a write role, share into it)."""
+        coll = self.colls.get(name)
+        return coll is not None and not coll.deleted and (coll.kind == "community" or reader in coll.members)
+
+    def readable_collections(self, reader: int) -> list[MColl]:
+        """Return the live collections whose audience holds the reader, in creation order."""
+        return [c for c in self.colls.values() if self.in_audience(c.name, reader)]
+
+    # ----------------------------------------------------------------- levels and reading
+    def level(self, v: MVersion) -> int | None:
+        """Return the version's own level now (None: unmarked; UNKNOWN: producer-only)."""
+        level: int | None = None
+        for ref in v.markings:
+            found = BUILTIN.get(ref)
+            if found is None:
+                found = self.defs.get((ref, v.producer))
+            if found is None:
+                return UNKNOWN
+            if found != NON_RESTRICTING:
+                level = found if level is None else max(level, found)
+        return level
+
+    def grants(self, share: MShare, reader: int) -> bool:
+        """Return True if this share lets the reader read its version now."""
+        coll = self.colls[share.coll]
+        if coll.deleted:
+            return False
+        own = self.level(share.version)
+        level = coll.default if own is None else own
+        if level > RED:
+            return False
+        if coll.kind == "community":
+            return level <= COMMUNITY_MAX
+        return reader in coll.members
+
+    def readable(self, v: MVersion, reader: int) -> bool:
+        """Return True if the reader may read the version now."""
+        if v.producer == reader:
+            return True
+        return any(self.grants(s, reader) for s in self._shares_of(v))
+
+    def _shares_of(self, v: MVersion) -> list[MShare]:
+        return v.shares
+
+    def select(self, reader: int, which: str, coll: str | None = None, *, versions: list[MVersion] | None = None,
+               ) -> list[MVersion]:
+        """Return, in version order, what the reader gets under ``which`` (last/first/all), optionally in a collection."""
+        pool = versions if versions is not None else self.versions
+        cands = [v for v in pool if (coll is None or (v.order, coll) in self.shared_in) and self.readable(v, reader)]
+        if which == "all":
+            return cands
+        by_id: dict[str, list[MVersion]] = {}
+        for v in cands:
+            by_id.setdefault(v.oid, []).append(v)
+        chosen: set[int] = set()
+        for oid, vs in by_id.items():
+            owner = self.owners.get(oid, (-1, False))[0]
+            if any(v.producer == owner for v in vs):
+                vs = [v for v in vs if v.producer == owner]
+            per_line: dict[int, MVersion] = {}
+            for v in vs:
+                best = per_line.get(v.producer)
+                if best is None or (v.vkey > best.vkey if which == "last" else v.vkey < best.vkey):
+                    per_line[v.producer] = v
+            chosen.update(v.order for v in per_line.values())
+        return [v for v in cands if v.order in chosen]
+
+    def in_collection(self, reader: int, coll: str, which: str) -> list[MShare]:
+        """Return, in share order, the shares of a collection whose versions the reader gets under ``which``."""
+        chosen = {v.order for v in self.select(reader, which, coll)}
+        return [s for s in self.shares if s.coll == coll and s.version.order in chosen]
+
+    def get(self, reader: int, oid: str, which: str) -> list[MVersion]:
+        """Return what ``GET /objects/{id}`` gives the reader, in version order."""
+        oid = oid.lower()
+        return self.select(reader, which, versions=[v for v in self.versions if v.oid == oid])
+
+    def stream_seen(self, reader: int) -> Counter[tuple[str, str, str]]:
+        """Return what a stream replayed from the start delivers to the reader: each version once.
+
+        A version is delivered through a share event that the reader may read it through now: its
+        own share, or a share (still there) that grants it, into an audience the reader was already
+        in when it was logged (a member who joins later is not sent the past).
+        """
+        out: Counter[tuple[str, str, str]] = Counter()
+        for v in self.versions:
+            if not self.readable(v, reader):
+                continue
+            for s in self._shares_of(v):
+                if s.sharer == reader or (self.grants(s, reader) and not any(
+                        e > s.event for e in self.joined.get((s.coll, reader), []))):
+                    out[v.seen] += 1
+                    break
+        return out
+
+    def export_seen(self, reader: int, which: str = "last") -> Counter[tuple[str, str, str]]:
+        """Return what an export of everything the reader reads gives (latest versions by default)."""
+        return Counter(v.seen for v in self.select(reader, which))
+
+    # ----------------------------------------------------------------- writing
+    def share(self, member: int, coll_name: str, objects: list[dict[str, Any]]) -> list[Outcome]:
+        """Apply a batch the member shares into a collection it belongs to; return outcomes in input order."""
+        coll = self.colls[coll_name]
+        outcomes: list[Outcome | None] = [None] * len(objects)
+        held = {m: lvl for (m, p), lvl in self.defs.items() if p == member}
+        order = [i for i, o in enumerate(objects) if o["type"] == "marking-definition"]
+        order += [i for i, o in enumerate(objects) if o["type"] != "marking-definition"]
+        new: list[MVersion] = []
+        reuse: list[MVersion] = []
+        pending: dict[tuple[str, str], MVersion] = {}
+        for i in order:
+            obj = objects[i]
+            oid = str(obj["id"]).lower()
+            vkey = version_key(obj)
+            sha = content_sha(obj)
+            if oid in BUILTIN:
+                outcomes[i] = Outcome(False, "reserved")
+                continue
+            creator = self.identities.get(str(obj.get("created_by_ref", "")))
+            if creator is not None and creator != member:
+                outcomes[i] = Outcome(False, "spoofed")
+                continue
+            if obj["type"] == "identity" and self.identities.get(oid, member) != member:
+                outcomes[i] = Outcome(False, "spoofed")
+                continue
+            line = self.lines.get((oid, member), {})
+            prior = pending.get((oid, vkey)) or line.get(vkey)
+            if prior is not None and prior.sha != sha:
+                outcomes[i] = Outcome(False, "conflict")
+                continue
+            refs = markings_of(obj)
+            level: int | None = None  # over the references it resolves: an unresolved one is not refused here
+            for ref in refs:
+                found = BUILTIN.get(ref, held.get(ref))
+                if found is None:
+                    continue
+                if found != NON_RESTRICTING:
+                    level = found if level is None else max(level, found)
+            if level is not None and level != UNKNOWN and level > (
+                    COMMUNITY_MAX if coll.kind == "community" else OTHER_MAX):
+                outcomes[i] = Outcome(False, "tlp")
+                continue
+            outcomes[i] = Outcome(True)
+            if prior is not None:
+                reuse.append(prior)
+            else:
+                v = MVersion(0, oid, str(obj["type"]), vkey, str(obj.get("modified", "")), member, refs, obj, sha)
+                pending[(oid, vkey)] = v
+                new.append(v)
+                by_creator = creator == member
+                owner = self.owners.get(oid)
+                if owner is None or (by_creator and not owner[1]):
+                    self.owners[oid] = (member, by_creator)
+            if obj["type"] == "marking-definition":
+                held.setdefault(oid, declared_level(obj))
+                self.defs.setdefault((oid, member), declared_level(obj))
+        for v in new:
+            v.order = len(self.versions)
+            self.versions.append(v)
+            self.lines.setdefault((v.oid, member), {})[v.vkey] = v
+        for v in new + reuse:
+            if (v.order, coll_name) not in self.shared_in:
+                s = MShare(len(self.shares), v, coll_name, member, self._event())
+                self.shares.append(s)
+                v.shares.append(s)
+                self.shared_in[(v.order, coll_name)] = s
+        return [o if o is not None else Outcome(False, "?") for o in outcomes]
+
+
+def markings_of(obj: dict[str, Any]) -> tuple[str, ...]:
+    """Return the marking references of an object (object and granular), lower-cased, first occurrence first."""
+    refs = [str(r) for r in obj.get("object_marking_refs", ())]
+    refs += [str(g["marking_ref"]) for g in obj.get("granular_markings", ()) if "marking_ref" in g]
+    return tuple(dict.fromkeys(r.lower() for r in refs))
+
+
+def version_key(obj: dict[str, Any]) -> str:
+    """Return a sortable version of an object: modified, created for marking definitions, "" for observables.
+
+    The machine writes every timestamp in one fixed format, so the strings sort as the instants do.
+    """
+    if obj["type"] == "marking-definition":
+        return str(obj["created"])
+    return str(obj.get("modified", ""))
