@@ -118,7 +118,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("post", f"{_A}/tokens"): ({201: "TokenCreated"}, (400, 403)),
     ("delete", f"{_A}/tokens/{{token_id}}"): ({200: "TokenRevoked"}, (403, 404)),
     ("post", f"{_A}/collections/{{collection}}/objects"): ({200: "ShareSummary", 207: "ShareSummary"},
-                                                          (400, 403, 404, 413)),
+                                                          (400, 403, 404, 413, 415)),
     ("get", f"{_A}/objects"): ({200: "ObjectPage"}, (400, 404)),
     ("get", f"{_A}/objects/{{object_id}}"): ({200: "ObjectWithReferences"}, (400, 404)),
     ("post", f"{_A}/analyses"): ({201: "Analysis"}, (400, 403, 413, 415, 422, 429)),
@@ -212,6 +212,15 @@ def _responses(path: str, successes: dict[int, str | None], errors: tuple[int, .
     return out
 
 
+def _not_null(parameter: dict[str, Any]) -> None:
+    """Drop ``null`` from an optional parameter's schema: a query string or header is never JSON null."""
+    schema = parameter.get("schema", {})
+    options = schema.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options and len(options) == 2:
+        (kept,) = [o for o in options if o != {"type": "null"}]
+        parameter["schema"] = {**{k: v for k, v in schema.items() if k != "anyOf"}, **kept}
+
+
 def describe(app: FastAPI) -> dict[str, Any]:
     """Return the OpenAPI description of the app: security schemes, declared bodies and errors, links."""
     doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
@@ -230,6 +239,8 @@ def describe(app: FastAPI) -> dict[str, Any]:
            for method, op in item.items() if "operationId" in op}
     for path, item in doc["paths"].items():
         for method, op in item.items():
+            for parameter in op.get("parameters", []):
+                _not_null(parameter)
             spec = OPERATIONS.get((method, path))
             if spec is None:  # a route not declared here: FastAPI's success, our errors
                 op["responses"].pop("422", None)

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from pacte.edge.auth import hub_of, principal, require_admin
 from pacte.edge.bodies import objects_of, parse_json, read_body
-from pacte.errors import Detail, InvalidInput, NotFound
+from pacte.errors import Detail, InvalidInput, NotFound, UnsupportedMediaType
 from pacte.hub import Hub, Principal
 from pacte.hub.members import group_view, new_token
 from pacte.hub.positions import ReaderPositions, Surface
@@ -130,8 +130,23 @@ async def post_bundle(request: Request, collection: str) -> Response:
     return _json(summary, 207 if report.failures else 200)
 
 
+_BUNDLE_TYPES = ("application/json", "application/stix+json")
+
+
+def _check_bundle_type(header: str | None) -> None:
+    """Refuse a body declared as anything but JSON (415); a body without Content-Type is read as JSON."""
+    if header is None:
+        return
+    media, _, params = header.partition(";")
+    version = params.replace(" ", "").lower().partition("version=")[2].split(";")[0]
+    if media.strip().lower() not in _BUNDLE_TYPES or version not in ("", "2.1"):
+        raise UnsupportedMediaType(f"cannot read a bundle of type {header[:100]!r}", [Detail(
+            reason="application/json or application/stix+json;version=2.1", field="Content-Type")])
+
+
 def _share_body(request: Request, hub: Hub, collection: str, body: bytes) -> tuple[Collection, ShareReport]:
     p = principal(request)
+    _check_bundle_type(request.headers.get("content-type"))
     coll = hub.collection_for(p.org, collection)
     objects = objects_of(parse_json(body, hub.settings.max_depth), hub.settings.max_depth)
     return coll, hub.share(p, coll, objects)

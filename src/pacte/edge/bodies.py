@@ -18,13 +18,15 @@ async def read_body(request: Request, limit: int) -> bytes:
     """Return the request body, refusing it as soon as it exceeds ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"request body of {declared} bytes is over the limit of {limit} bytes")
+        raise TooLarge(f"request body of {declared} bytes is over the limit of {limit} bytes",
+                       [Detail(reason=f"at most {limit} bytes", field="body")])
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"request body is over the limit of {limit} bytes")
+            raise TooLarge(f"request body is over the limit of {limit} bytes",
+                           [Detail(reason=f"at most {limit} bytes", field="body")])
         chunks.append(chunk)
     return b"".join(chunks)
 
