@@ -65,7 +65,18 @@ def extra_op(draw: st.DrawFn) -> Op:
     return Op(actor, coll, tuple(items), taxii=draw(st.booleans()), extra=True)
 
 
-histories = st.lists(st.one_of(visible_op(), extra_op()), min_size=1, max_size=10).map(without_known_leaks)
+@st.composite
+def extra_admin(draw: st.DrawFn) -> Op:
+    """An extra operation that stores no object: a deletion, a token made and revoked, a membership change."""
+    actor = draw(st.sampled_from(("B", "C")))
+    kind = draw(st.sampled_from(("delete", "token", "member")))
+    coll = draw(st.sampled_from(("g-out", "g-extra", "private")))
+    names = draw(st.lists(st.sampled_from((*NAMES, HIDDEN_ONLY)), min_size=1, max_size=2))
+    return Op(actor, coll, tuple((n, 0) for n in names), extra=True, kind=kind)
+
+
+histories = st.lists(st.one_of(visible_op(), extra_op(), extra_admin()), min_size=1, max_size=10).map(
+    without_known_leaks)
 
 
 def _describe(s: Seen) -> str:
@@ -89,11 +100,13 @@ def run_twins(backend: str, ops: list[Op]) -> tuple[list[Seen], list[Seen]]:
         stores = [make_store(backend, Path(tmp) / "1"), make_store(backend, Path(tmp) / "2")]
         try:
             twins: list[Twin] = [build(stores[0], twin=False), build(stores[1], twin=True)]
-            for i, op in enumerate(ops):
+            at = T0 + timedelta(seconds=10)
+            for op in ops:
+                at += timedelta(microseconds=1) if op.soon else timedelta(seconds=1)
                 for t in twins:
                     if t is twins[0] and op.extra:
                         continue
-                    t.run(op, T0 + timedelta(seconds=10 + i))
+                    t.run(op, at)
             status_ids = [r.body.split(b'"id":"')[1].split(b'"')[0].decode() for r in twins[0].replies
                           if r.status == 202]
             seen = [[*t.replies, *observe(t, status_ids)] for t in twins]
@@ -132,10 +145,13 @@ KNOWN_LEAKS = {
     "a hidden creator claim makes its producer the owner, whose line then displaces the others": [
         Op("B", "g-out", (("mal", 2),), extra=True), Op("C", "community", (("mal", 4),)),
         Op("B", "community", (("mal", 3),))],
+    "shares get distinct microseconds, so a share right after a hidden batch has a later date_added": [
+        Op("B", "g-out", (("ind", 1), ("ind2", 1), (HIDDEN_ONLY, 2)), extra=True),
+        Op("A", "community", (("ind", 1),), soon=True)],
 }
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="known leak: order and ownership count hidden writes (see KNOWN_LEAKS)")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="known leak: order, ownership and added times count hidden writes (see KNOWN_LEAKS)")
 @pytest.mark.parametrize("leak", sorted(KNOWN_LEAKS))
 def test_known_leak(leak: str) -> None:
     plain, twin = run_twins("sqlite", KNOWN_LEAKS[leak])
@@ -145,6 +161,8 @@ def test_known_leak(leak: str) -> None:
 def test_the_filter_keeps_hidden_writes() -> None:
     """The generator's filter drops only the known-leak items: others, and every visible op, stay."""
     for ops in KNOWN_LEAKS.values():
+        if any(op.soon for op in ops):
+            continue  # the generator spaces operations a second apart instead (no `soon`)
         kept = without_known_leaks(ops)
         assert [o for o in kept if o.extra] == [] and kept == [o for o in ops if not o.extra]
     ops = [Op("B", "community", (("ind", 1),)), Op("C", "g-out", (("ind", 2), ("indh", 1)), extra=True),

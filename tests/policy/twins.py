@@ -118,6 +118,9 @@ class Op:
     items: tuple[tuple[str, int], ...]
     taxii: bool = False
     extra: bool = False  # the twin only; the reader may never read it
+    soon: bool = False  # 1 microsecond after the previous operation (else a second later)
+    kind: str = "share"  # extra operations also: "delete" (TAXII DELETE of its shares of items' names),
+    # "token" (a new token of the actor, then revoked), "member" (the actor leaves or rejoins g-extra)
 
 
 def accepted(op: Op, name: str, version: int) -> bool:
@@ -157,10 +160,13 @@ def without_known_leaks(ops: list[Op]) -> list[Op]:
             stored |= {n for n, v in op.items if accepted(op, n, v)}
             out.append(op)
             continue
+        if op.kind != "share":
+            out.append(op)  # deletions, token and membership changes: no object gets a row or an owner
+            continue
         items = tuple((n, v) for n, v in op.items
                       if (n == HIDDEN_ONLY or n in stored) and (op.actor, n, v) not in after)
         if items:
-            out.append(Op(op.actor, op.coll, items, op.taxii, op.extra))
+            out.append(Op(op.actor, op.coll, items, op.taxii, op.extra, op.soon))
     return out
 
 
@@ -202,6 +208,9 @@ class Twin:
     def run(self, op: Op, at: datetime) -> None:
         """Apply one operation at instant ``at`` through HTTP as its actor."""
         set_time(self.clock, at)
+        if op.kind != "share":
+            self._administer(op)
+            return
         objects = [make_object(n, v, self.orgs[op.actor].identity_id) for n, v in op.items]
         saved = self.hub.ids
         if op.extra:
@@ -221,6 +230,26 @@ class Twin:
         assert r.status_code in (200, 202, 207, 400, 403, 422), (op, r.status_code, r.text)
         if op.actor == READER:
             self.replies.append(seen(f"write {op}", r))
+
+
+    def _administer(self, op: Op) -> None:
+        """Apply an extra operation other than a share (the twin only: it mints from the twin's own UUIDs)."""
+        assert op.extra
+        store, org = self.hub.store, self.orgs[op.actor]
+        if op.kind == "token":
+            token, _ = m.new_token(store, self.extra_ids, self.clock, org, Role.READER, "extra")
+            assert store.revoke_token(token.token_id, format_key(self.clock.now()), org.org_id)
+        elif op.kind == "member":
+            group = store.collection_by_name("g-extra")
+            assert group is not None
+            if not store.remove_member(group.cid, org.org_id):
+                assert store.add_member(group.cid, org.org_id)
+        else:
+            uuid_ = self.hub.store.collection_by_name(self.coll_name(op)).uuid  # type: ignore[union-attr]
+            for name, _ in op.items:
+                r = self.client.delete(f"{ROOT}/collections/{uuid_}/objects/{obj_id(name)}/",
+                                       headers=self.auth(op.actor, True))
+                assert r.status_code in (200, 403, 404), (op, r.status_code, r.text)
 
 
 def build(store: Store, twin: bool) -> Twin:
