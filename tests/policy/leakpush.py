@@ -61,7 +61,8 @@ received the last event so handed), or until the webhook's cursor reached the he
 Revoked or unknown tokens: the stream and webhook registration answer 401 (``status``,
 ``error`` = ``unauthenticated``, nothing seen); an open stream whose token is revoked is closed
 by the server (``error`` = ``unauthenticated``); a webhook whose token is revoked is disabled
-(``error`` = the reason). The harness-level pieces (:class:`PushHarness`, :class:`LiveStream`,
+(``error`` = the reason). A stream cut by the network has ``error`` ``disconnected: <exception>``
+(what it saw is then partial). The harness-level pieces (:class:`PushHarness`, :class:`LiveStream`,
 :class:`WebhookSession`, :func:`export_run`, :func:`stream_replay`, :func:`analysis_run`) serve
 tests that drive one harness themselves (tests/policy/test_leakpush.py).
 """
@@ -375,9 +376,11 @@ class LiveStream:
                                     self._eid = max(self._eid, pos)
                     if self._stop.is_set():
                         return
-        except (httpx.HTTPError, PacteError) as exc:
-            if self.status is None or isinstance(exc, PacteError):
-                self.error = type(exc).__name__
+        except PacteError as exc:  # the token was revoked between the answer and this check
+            self.error = exc.code
+        except httpx.HTTPError as exc:  # refused at connect, or cut mid-stream (then what was seen is partial)
+            if self.status is None or not self._stop.is_set():
+                self.error = f"disconnected: {type(exc).__name__}"
         finally:
             ready.set()
             self.ended.set()
