@@ -3,7 +3,12 @@
 Alpha and Bravo share group AB; Charlie is outside it. Alpha has a malware line of two versions
 in community (GREEN), an AMBER intrusion set and a RED malware in AB; Bravo an indicator in its
 private collection; Charlie an unmarked intrusion set in community. Each adapter must give each
-member exactly the expected Counter, on SQLite and PostgreSQL.
+member exactly the expected Counter, on SQLite and PostgreSQL: export (CLI and function, last and
+all versions, by type, with its printed count), stream replay (from the start, resumed, filtered,
+with references, over more than one broker page, after leaving a group), live streams and
+webhooks (a re-share delivered once, a late joiner not sent the past, a revoked token's stream
+closed, the webhook delivery log), analysis linking, the machine's entry points, and 401 for
+revoked tokens on every path that takes one. ``LEAKPUSH_COSTS=1`` times each entry point.
 """
 
 from __future__ import annotations
@@ -164,6 +169,11 @@ def test_stream_replay(scene: Scene, harness: PushHarness) -> None:
     for member, refs in ((s.bravo, _c(s.ch_set, g_red1)), (s.charlie, _c(s.ch_set))):
         r = stream_replay(h, member.secrets[Role.READER], type="relationship", refs=True)
         assert r == _c(rel) and r.references == refs, member.name
+    # more than one broker page (500 events): the replay still catches up exactly, each version once
+    bulk = [sdo("indicator", f"bulk-{i}", markings=[TLP2["clear"]]) for i in range(520)]
+    s.share(s.charlie, s.hub.community, *bulk)
+    r = stream_replay(h, s.alpha.secrets[Role.READER], type="indicator")
+    assert r == _c(*bulk)
     # a revoked token gets a refusal and nothing
     r = stream_replay(h, s.revoked(s.bravo, Role.READER))
     assert (r.status, r.error, r) == (401, "unauthenticated", Counter())
@@ -172,8 +182,8 @@ def test_stream_replay(scene: Scene, harness: PushHarness) -> None:
     assert analysis_run(h, s.bravo.secrets[Role.ANALYST], text).linked == {s.g_set["id"], s.g_red["id"]}
     assert s.hub.store.remove_member(s.group.cid, s.bravo.org.org_id)
     r = stream_replay(h, s.bravo.secrets[Role.READER])
-    assert _split(r)[0] == _c(s.c_v0, s.c_v1, s.b_priv, s.ch_set, rel)
-    assert _split(export_run(s.hub, "Bravo"))[0] == _c(s.c_v1, s.b_priv, s.ch_set, rel)
+    assert _split(r)[0] == _c(s.c_v0, s.c_v1, s.b_priv, s.ch_set, rel, *bulk)
+    assert _split(export_run(s.hub, "Bravo"))[0] == _c(s.c_v1, s.b_priv, s.ch_set, rel, *bulk)
     assert analysis_run(h, s.bravo.secrets[Role.ANALYST], text).linked == set()  # the cached knowledge is rebuilt
 
 
