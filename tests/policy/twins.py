@@ -50,7 +50,9 @@ MEMBERS = ("A", "B", "C")
 READER = "A"
 AUDIENCE = {"g-in": ("A", "B"), "g-out": ("B", "C"), "g-extra": ("B", "C")}
 EXTRA_IDS_SEED = 1 << 40  # the twin's extra UUIDs never meet the common ones
-FAST = StreamSettings(heartbeat_seconds=0.05, poll_seconds=0.02, round_gap_max_seconds=0.0, window_seconds=1.0)
+# retention 0: events are stamped at the frozen instants, months before the wall clock the pruner reads
+FAST = StreamSettings(heartbeat_seconds=0.05, poll_seconds=0.02, round_gap_max_seconds=0.0, window_seconds=1.0,
+                      retention_seconds=0.0)
 
 # Object pool: names posted by visible and extra operations; HIDDEN_ONLY only by extra ones; MISSING never.
 NAMES = ("ind", "mal", "rep", "ind2")
@@ -353,10 +355,12 @@ async def _observe_native(c: httpx.AsyncClient, t: Twin, out: list[Seen]) -> Non
         await _follow(c, t, out, "/api/v1/objects", {**params, "versions": "all", "limit": "3"}, "cursor")
         await _follow(c, t, out, "/api/v1/objects", params, "cursor")
     # one object by id: visible, hidden on the twin, never written
-    for name in (*NAMES, HIDDEN_ONLY, MISSING):
+    hidden = obj_id(HIDDEN_ONLY).split("--")
+    ids = [obj_id(n) for n in (*NAMES, HIDDEN_ONLY, MISSING)] + [f"{hidden[0]}--{hidden[1].upper()}"]
+    for oid in ids:
         for params in ({}, {"versions": "all"}, {"versions": "first"}, {"with_refs": "true"}):
-            r = await c.get(f"/api/v1/objects/{obj_id(name)}", params=params, headers=h)
-            out.append(seen(f"GET object {name} {params}", r))
+            r = await c.get(f"/api/v1/objects/{oid}", params=params, headers=h)
+            out.append(seen(f"GET object {oid} {params}", r))
 
 
 async def _observe_taxii(c: httpx.AsyncClient, t: Twin, out: list[Seen], status_ids: list[str]) -> None:
