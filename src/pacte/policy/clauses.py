@@ -43,19 +43,62 @@ def share_grants(c: str, v: str, reader: int) -> Clause:
         (reader,))
 
 
+def _own(v: str, reader: int) -> Clause:
+    """Return the condition that ``reader`` produced version ``v`` or shared it (rows of hubs from before lines)."""
+    return Clause(f"({v}.producer = ? OR EXISTS (SELECT 1 FROM sharers sh{v} WHERE sh{v}.vid = {v}.vid"
+                  f" AND sh{v}.org_id = ?))", (reader, reader))
+
+
+def shows(s: str, c: str, v: str, reader: int) -> Clause:
+    """Return the condition that share ``s`` (into collection alias ``c``) of version ``v`` shows it to ``reader``.
+
+    Every share of the reader's own version shows it (it produced or shared it); another's version
+    is shown by the shares that grant it (:func:`share_grants`). A version is readable when one of
+    its shares shows it, and it is listed at the first such share: a share the reader may not see
+    never places a version (nor dates it).
+    """
+    own, grant = _own(v, reader), share_grants(c, v, reader)
+    return Clause(f"({own.sql} OR {grant.sql})", (*own.params, *grant.params))
+
+
 def visible(v: str, reader: int) -> Clause:
     """Return the condition under which ``reader`` may read version alias ``v``.
 
-    The reader produced the version, or shared it (rows of hubs from before ownership lines),
-    or a share of it into a live collection grants it (:func:`share_grants`).
+    A share of it shows it to the reader (:func:`shows`): the reader produced or shared it and
+    it is still shared somewhere, or a share into a live collection grants it (:func:`share_grants`).
+    A version withdrawn from every collection is read by nobody.
     """
-    grant = share_grants(f"c{v}", v, reader)
+    own, grant = _own(v, reader), share_grants(f"c{v}", v, reader)
     return Clause(
-        f"({v}.producer = ?"
-        f" OR EXISTS (SELECT 1 FROM sharers sh{v} WHERE sh{v}.vid = {v}.vid AND sh{v}.org_id = ?)"
+        f"(({own.sql} AND EXISTS (SELECT 1 FROM shares o{v} WHERE o{v}.vid = {v}.vid))"
         f" OR EXISTS (SELECT 1 FROM shares s{v} JOIN collections c{v} ON c{v}.cid = s{v}.cid"
         f" WHERE s{v}.vid = {v}.vid AND {grant.sql}))",
-        (reader, reader, *grant.params))
+        (*own.params, *grant.params))
+
+
+def shown_at(v: str, reader: int) -> Clause:
+    """Return the SQL value of the sid of the first share of version ``v`` that shows it to ``reader`` (NULL: none).
+
+    This is where the native listing places the version for that reader, and its added time dates it:
+    a share the reader may not see never places a version nor dates it.
+    """
+    shown = shows(f"p{v}", f"pc{v}", v, reader)
+    return Clause(f"(SELECT MIN(p{v}.sid) FROM shares p{v} JOIN collections pc{v} ON pc{v}.cid = p{v}.cid"
+                  f" WHERE p{v}.vid = {v}.vid AND {shown.sql})", shown.params)
+
+
+def first_shown(s: str, c: str, v: str, reader: int) -> Clause:
+    """Return the condition that share ``s`` (into collection alias ``c``) of ``v`` is the first that shows it to ``reader``.
+
+    That is, the share at :func:`shown_at`: the native listing walks shares in sid order and keeps
+    these, each readable version once, at the reader's earliest share of it, in an order that no
+    hidden share changes.
+    """
+    here, earlier = shows(s, c, v, reader), shows(f"e{s}", f"ec{s}", v, reader)
+    return Clause(
+        f"({here.sql} AND NOT EXISTS (SELECT 1 FROM shares e{s} JOIN collections ec{s} ON ec{s}.cid = e{s}.cid"
+        f" WHERE e{s}.vid = {s}.vid AND e{s}.sid < {s}.sid AND {earlier.sql}))",
+        (*here.params, *earlier.params))
 
 
 def preferred(v: str, reader: int, which: Literal["last", "first"], collection: int | None = None) -> Clause:

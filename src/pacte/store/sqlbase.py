@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pacte.policy import CollectionKind, Role, preferred, visible
+from pacte.policy.clauses import first_shown, shown_at
 from pacte.store.base import (
     Collection,
     ExistingVersion,
@@ -479,32 +480,48 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
         """Open the one write transaction (serialised across threads and processes)."""
         return _TxnContext(self)
 
-    def _where(self, q: ObjectQuery) -> tuple[str, str, list[Any]]:
-        """Return (FROM clause, WHERE clause, params) for a query, policy included."""
+    def _where(self, q: ObjectQuery) -> tuple[str, str, list[Any], str, str]:
+        """Return (FROM clause, WHERE clause, params, position, added) for a query, policy included.
+
+        In a collection, versions are placed by their share into it. Elsewhere (the native listing,
+        by id, exports) a version is placed and dated by the reader's first share of it that shows
+        it (``policy.clauses.first_shown``): listings walk shares in sid order, id look-ups take the
+        first such share of each version they find; either way no share the reader may not see moves
+        or dates anything.
+        """
         params: list[Any] = []
         seek = self._seeks(q)
+        conds: list[str] = []
         if seek:  # see _seeks: the (cid, sid) index is entered at the cursor and read in order
             source = "versions v JOIN shares sc ON sc.vid = v.vid AND (sc.cid, sc.sid) > (?, ?) AND sc.cid <= ?"
             params.extend((q.collection, q.after_seq, q.collection))
-            seq, added = "sc.sid", "sc.added"
+            seq, added, kind = "sc.sid", "sc.added", "sc"
         elif q.collection is not None:
             source = "versions v JOIN shares sc ON sc.vid = v.vid AND sc.cid = ?"
             params.append(q.collection)
-            seq, added = "sc.sid", "sc.added"
+            seq, added, kind = "sc.sid", "sc.added", "sc"
+        elif q.ids:
+            pos = shown_at("v", q.reader)
+            params.extend(pos.params)
+            seq, added, kind = "x.pos", "sp.added", "v"
         else:
-            source = "versions v"
-            seq, added = "v.vid", "v.added"
-        seen = visible("v", q.reader)
-        conds = [seen.sql]
-        params.extend(seen.params)
-        if q.after_seq and not seek:
+            source = "shares s JOIN versions v ON v.vid = s.vid JOIN collections c ON c.cid = s.cid"
+            first = first_shown("s", "c", "v", q.reader)
+            conds.append(first.sql)
+            params.extend(first.params)
+            seq, added, kind = "s.sid", "s.added", "s"
+        if kind == "sc":
+            seen = visible("v", q.reader)
+            conds.append(seen.sql)
+            params.extend(seen.params)
+        if q.after_seq and not seek and kind != "v":
             conds.append(f"{seq} > ?")
             params.append(q.after_seq)
         if q.ids:  # ids are filed lower-cased (UUID hex is case-insensitive)
             conds.append(f"v.id IN ({_marks(len(q.ids))})")
             params.extend(i.lower() for i in q.ids)
         if q.types:  # in a collection, the share's copy of the type lets (cid, type, sid) serve the query
-            conds.append(f"{'sc' if q.collection is not None else 'v'}.type IN ({_marks(len(q.types))})")
+            conds.append(f"{'sc' if kind == 'sc' else 'v'}.type IN ({_marks(len(q.types))})")
             params.extend(q.types)
         if q.producer is not None:
             conds.append("v.producer = ?")
@@ -515,7 +532,7 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
         if q.modified_to is not None:
             conds.append("v.vkey <= ?")
             params.append(q.modified_to)
-        if q.added_after is not None:
+        if q.added_after is not None and kind != "v":
             conds.append(f"{added} > ?")
             params.append(q.added_after)
         if q.version_keys:
@@ -525,7 +542,19 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
             chosen = preferred("v", q.reader, q.versions, q.collection)
             conds.append(chosen.sql)
             params.extend(chosen.params)
-        return source, " AND ".join(conds), params
+        if kind != "v":
+            return source, " AND ".join(conds), params, seq, added
+        # by id: the few versions of these ids, each at the reader's first share that shows it (none: unreadable)
+        source = (f"(SELECT v.vid AS vid, {pos.sql} AS pos FROM versions v WHERE {' AND '.join(conds)}) x"
+                  " JOIN versions v ON v.vid = x.vid JOIN shares sp ON sp.sid = x.pos")
+        outer = ["x.pos IS NOT NULL"]
+        if q.after_seq:
+            outer.append("x.pos > ?")
+            params.append(q.after_seq)
+        if q.added_after is not None:
+            outer.append("sp.added > ?")
+            params.append(q.added_after)
+        return source, " AND ".join(outer), params, seq, added
 
     def _seeks(self, q: ObjectQuery) -> bool:
         """Return True if a collection read walks the (cid, sid) index from a row-value cursor.
@@ -543,8 +572,7 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
 
     def query(self, q: ObjectQuery) -> Page:
         """Return one page of the object versions the reader may read."""
-        source, where, params = self._where(q)
-        seq, added = ("sc.sid", "sc.added") if q.collection is not None else ("v.vid", "v.added")
+        source, where, params, seq, added = self._where(q)
         order = "sc.cid, sc.sid" if self._seeks(q) else seq
         rows = self._all(
             f"SELECT {seq}, v.id, v.type, v.vkey, v.modified, {added}, v.doc FROM {source} WHERE {where}"
@@ -554,7 +582,7 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
 
     def count(self, q: ObjectQuery) -> int:
         """Return how many object versions the query matches for its reader."""
-        source, where, params = self._where(q)
+        source, where, params, _, _ = self._where(q)
         return int(self._one(f"SELECT COUNT(*) FROM {source} WHERE {where}", params)[0])
 
     def iter_all(self, q: ObjectQuery, batch: int = 5000) -> Iterator[StoredObject]:
