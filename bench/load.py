@@ -372,19 +372,39 @@ def client(cfg_file: str, part: int) -> None:
 
 
 # ------------------------------------------------------------------ diagnostic server
-def serve_diagnosed(db: str, port: int, diag_file: str) -> None:
+def serve_diagnosed(db: str, port: int, diag_file: str, cache_kib: int) -> None:
     """Serve like ``pacte serve`` and log the server's memory by owner every 5 s (``--diagnose``).
 
     SQLite's own allocations (page caches of every connection) come from ``sqlite3_memory_used``
-    of the library the ``sqlite3`` module is linked to; Python's from its allocated block count.
+    of the library the ``sqlite3`` module is linked to; Python's from its allocated block count;
+    the C heap's from ``mallinfo2``. ``cache_kib`` (experiment) sets every SQLite connection's page cache.
     """
     import ctypes
+
+    if cache_kib:
+        import pacte.store.sqlite as backend
+
+        connect = backend._connect
+
+        def small_cache(path: str) -> Any:
+            conn = connect(path)
+            conn.execute(f"PRAGMA cache_size=-{cache_kib}")
+            return conn
+
+        backend._connect = small_cache
 
     from pacte.cli.hubctx import hub_from
     from pacte.cli.serving import run_server
 
     lib = ctypes.CDLL("libsqlite3.so.0")
     lib.sqlite3_memory_used.restype = ctypes.c_int64
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                         "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = MallInfo2
     me = psutil.Process()
     hub = hub_from(db, host="127.0.0.1", port=port)
 
@@ -395,6 +415,8 @@ def serve_diagnosed(db: str, port: int, diag_file: str) -> None:
                        "sqlite": lib.sqlite3_memory_used() / 2**20, "py_blocks": sys.getallocatedblocks(),
                        "threads": threading.active_count(),
                        "sqlite_connections": len(getattr(hub.store, "_readers", [])) + 1}
+                info = libc.mallinfo2()
+                row.update(malloc_used=(info.uordblks + info.hblkhd) / 2**20, malloc_free=info.fordblks / 2**20)
                 out.write(orjson.dumps(row) + b"\n")
                 out.flush()
                 time.sleep(5.0)
@@ -566,7 +588,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     port = _free_port()
     log = (tmp / "server.log").open("wb")
     diag = tmp / "diagnose.jsonl"
-    cmd = ([sys.executable, __file__, "--serve", db, str(port), str(diag)] if args.diagnose
+    cmd = ([sys.executable, __file__, "--serve", db, str(port), str(diag), str(args.sqlite_cache_kib)] if args.diagnose
            else [PACTE, "serve", "--db", db, "--port", str(port)])
     server = subprocess.Popen(cmd, env={**os.environ, "PACTE_DB": db}, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -657,7 +679,8 @@ def report(s: dict[str, Any], args: argparse.Namespace, load: tuple[list[float],
     for row in s.get("diagnose", []):
         print(f"  diagnose {time.strftime('%H:%M:%S', time.gmtime(row['t']))}: rss {row['rss']:.1f} MiB, "
               f"SQLite {row['sqlite']:.1f} MiB ({row['sqlite_connections']} connections), "
-              f"Python blocks {row['py_blocks']:,}, threads {row['threads']}")
+              f"Python blocks {row['py_blocks']:,}, threads {row['threads']}, malloc in use {row['malloc_used']:.1f} MiB, "
+              f"free in arenas {row['malloc_free']:.1f} MiB")
     for line in s["samples"]:
         print("  error sample:", line)
     errors = sum(r["errors"] for r in s["ops"].values()) + s["server_log"]["tracebacks"]
@@ -673,7 +696,7 @@ def main() -> None:
         client(sys.argv[2], int(sys.argv[3]))
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        serve_diagnosed(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        serve_diagnosed(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clients", type=int, default=200, help="concurrent clients, streams included")
@@ -687,6 +710,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="ATT&CK objects to import first (0: all 24,771)")
     ap.add_argument("--diagnose", action="store_true",
                     help="serve through a wrapper of run_server that logs SQLite's and Python's memory every 5 s")
+    ap.add_argument("--sqlite-cache-kib", type=int, default=0,
+                    help="with --diagnose: experiment with this SQLite page cache per connection (KiB)")
     ap.add_argument("--json", help="write the summary as JSON to this file")
     args = ap.parse_args()
     before = [round(x, 2) for x in os.getloadavg()]
