@@ -162,7 +162,10 @@ def check_writes(run: Run, stored: Stored, listed: Counter[tuple[str, str]], rep
     if stored.integrity not in ("ok", "n/a"):
         rep.violations.append(f"integrity_check: {stored.integrity[:500]}")
     f.update({"writes attempted": len(run.attempts), "writes acknowledged": outcomes["acked"],
+              "  through API / TAXII": "{} / {}".format(*(sum(a.outcome == "acked" and a.surface == sf
+                                                                   for a in run.attempts) for sf in ("api", "taxii"))),
               "writes unacknowledged (dropped or 5xx)": outcomes["unknown"],
+              "  by cause": dict(Counter(a.note.split(":")[0] for a in run.attempts if a.outcome == "unknown")),
               "  not sent again: fully stored / fully absent": f"{present_unknown} / {absent_unknown}",
               "writes sent again after a lost answer": sum(a.retry for a in run.attempts),
               "  of which acknowledged": sum(a.retry and a.outcome == "acked" for a in run.attempts),

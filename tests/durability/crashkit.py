@@ -40,6 +40,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -464,10 +465,12 @@ def run(cfg: Config) -> Report:
             s.kills -= 1
         for s in r.servers:
             s.start()
+        marks = [time.monotonic()]
         store = open_store(url)
         hub = Hub(store, Settings(db_url=url))
         try:
             expected = expected_events(r, store)
+            marks.append(time.monotonic())
             positions = hub.positions.reader(Surface.STREAM, r.reader_org)
             target = expected[-1].eid if expected else 0
             deadline = time.monotonic() + 120
@@ -475,7 +478,9 @@ def run(cfg: Config) -> Report:
                 time.sleep(0.1)
             r.stop_reading.set()
             reader.join(30)
+            marks.append(time.monotonic())
             listed = api_versions(r)
+            marks.append(time.monotonic())
             for s in r.servers:
                 s.stop()
             t_final = time.monotonic()
@@ -497,7 +502,9 @@ def run(cfg: Config) -> Report:
                    "kills with a write in flight": r.kills_in_flight, **rep.figures,
                    "seconds": round(time.monotonic() - t0, 1),
                    "  of which kill loop / final restart and reads / checks":
-                       f"{t_kills - t0:.1f} / {t_final - t_kills:.1f} / {time.monotonic() - t_final:.1f}"}
+                       f"{t_kills - t0:.1f} / {t_final - t_kills:.1f} / {time.monotonic() - t_final:.1f}",
+                   "  final: writers stop + restart / log read / stream catch-up / API listing":
+                       " / ".join(f"{b - a:.1f}" for a, b in pairwise([t_kills, *marks]))}
     if cfg.backend == "postgres" and cfg.kills >= 2 and min(s.kills for s in r.servers) == 0:
         rep.violations.append("a PostgreSQL process was never killed")
     if rep.violations or cfg.keep:
