@@ -520,8 +520,8 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
         if q.ids:  # ids are filed lower-cased (UUID hex is case-insensitive)
             conds.append(f"v.id IN ({_marks(len(q.ids))})")
             params.extend(i.lower() for i in q.ids)
-        if q.types:  # in a collection, the share's copy of the type lets (cid, type, sid) serve the query
-            conds.append(f"{'sc' if kind == 'sc' else 'v'}.type IN ({_marks(len(q.types))})")
+        if q.types:  # the share's copy of the type: (cid, type, sid) and (type, sid) serve the walks
+            conds.append(f"{kind}.type IN ({_marks(len(q.types))})")
             params.extend(q.types)
         if q.producer is not None:
             conds.append("v.producer = ?")
