@@ -137,38 +137,27 @@ def accepted(op: Op, name: str, version: int) -> bool:
 
 
 def without_known_leaks(ops: list[Op]) -> list[Op]:
-    """Drop the extra items that would exercise the two known leaks (pinned by strict xfail tests).
+    """Drop the extra items that would exercise the known ownership leak (pinned by strict xfail tests).
 
-    * Order: the native listing is in version order (``versions.vid``), and a version gets its row at
-      its first share, hidden or not; so a version a member shares first where the reader cannot see it
-      and later where it can sorts at the hidden share. Dropped: an extra item whose producer shares the
-      same version in a later visible operation.
-    * Ownership: the owner of an id (``objects``: its first poster, or the first member naming itself
-      creator) is decided by posts the reader may not see, and ``policy.preferred`` gives the reader the
-      owner's line alone. Dropped: an extra item of an id no visible operation has stored yet (HIDDEN_ONLY
-      is never stored visibly, so its owner never matters to the reader).
+    The owner of an id (``objects``: its first poster, or the first member naming itself creator) is
+    decided by posts the reader may not see, and ``policy.preferred`` gives the reader the owner's line
+    alone. Dropped: an extra item of an id no visible operation has stored yet (HIDDEN_ONLY is never
+    stored visibly, so its owner never matters to the reader). Everything else is kept, including a
+    version shared first where the reader cannot see it and later where it can (placed by its first
+    visible share since ca21d17).
     """
-    later: list[set[tuple[str, str, int]]] = []
-    acc: set[tuple[str, str, int]] = set()
-    for op in reversed(ops):
-        later.append(set(acc))
-        if not op.extra:
-            acc |= {(op.actor, n, v) for n, v in op.items}
-    later.reverse()
     stored: set[str] = set()
     out: list[Op] = []
-    for op, after in zip(ops, later, strict=True):
+    for op in ops:
         if not op.extra:
             stored |= {n for n, v in op.items if accepted(op, n, v)}
             out.append(op)
-            continue
-        if op.kind != "share":
+        elif op.kind != "share":
             out.append(op)  # deletions, token and membership changes: no object gets a row or an owner
-            continue
-        items = tuple((n, v) for n, v in op.items
-                      if (n == HIDDEN_ONLY or n in stored) and (op.actor, n, v) not in after)
-        if items:
-            out.append(Op(op.actor, op.coll, items, op.taxii, op.extra, op.soon))
+        else:
+            items = tuple((n, v) for n, v in op.items if n == HIDDEN_ONLY or n in stored)
+            if items:
+                out.append(Op(op.actor, op.coll, items, op.taxii, op.extra, op.soon))
     return out
 
 
