@@ -9,7 +9,10 @@ objects by id, TAXII collections/objects/manifest/object/versions/status, the st
 its resume) must answer the same status, headers and bytes on both; opaque tokens must have one
 shape (see ``twins.check_token``) and following each hub's own tokens must give the same pages.
 
-``PACTE_TWINS_EXAMPLES`` sets the number of generated histories per backend (default 5).
+``PACTE_TWINS_EXAMPLES`` sets the number of generated histories per backend (default 6 on SQLite,
+3 on PostgreSQL). Known leaks, each pinned by a strict xfail history (``KNOWN_LEAKS``) and kept out
+of the generated histories (``twins.without_known_leaks``): object ownership decided by posts the
+reader cannot see, and ``date_added`` pushed past a hidden batch's microseconds.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from .twins import (
     without_known_leaks,
 )
 
-EXAMPLES = int(os.environ.get("PACTE_TWINS_EXAMPLES", "5"))
+# Histories per backend (each builds two hubs and reads ~250 responses from each); PACTE_TWINS_EXAMPLES overrides both.
+EXAMPLES = {"sqlite": 6, "postgres": 3}
 WRITES = {"A": ("community", "g-in", "private"), "B": ("community", "g-in", "g-out", "private"),
           "C": ("community", "g-out", "private")}
 
@@ -117,11 +121,15 @@ def run_twins(backend: str, ops: list[Op]) -> tuple[list[Seen], list[Seen]]:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-@given(ops=histories)
-def test_hidden_equals_missing(backend: str, ops: list[Op]) -> None:
-    plain, twin = run_twins(backend, ops)
-    assert_same(plain, twin)
+def test_hidden_equals_missing(backend: str) -> None:
+    @settings(max_examples=int(os.environ.get("PACTE_TWINS_EXAMPLES", EXAMPLES[backend])), deadline=None,
+              database=None, suppress_health_check=list(HealthCheck))
+    @given(ops=histories)
+    def check(ops: list[Op]) -> None:
+        plain, twin = run_twins(backend, ops)
+        assert_same(plain, twin)
+
+    check()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
