@@ -71,9 +71,10 @@ def extra_op(draw: st.DrawFn) -> Op:
 
 @st.composite
 def extra_admin(draw: st.DrawFn) -> Op:
-    """An extra operation that stores no object: a deletion, a token made and revoked, a membership change."""
+    """An extra operation that stores no object: a deletion, a token made and revoked, a membership change,
+    a default marking change of g-out, g-extra deleted."""
     actor = draw(st.sampled_from(("B", "C")))
-    kind = draw(st.sampled_from(("delete", "token", "member")))
+    kind = draw(st.sampled_from(("delete", "token", "member", "tlp", "drop")))
     coll = draw(st.sampled_from(("g-out", "g-extra", "private")))
     names = draw(st.lists(st.sampled_from((*NAMES, HIDDEN_ONLY)), min_size=1, max_size=2))
     return Op(actor, coll, tuple((n, 0) for n in names), extra=True, kind=kind)

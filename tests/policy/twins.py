@@ -37,6 +37,7 @@ from pacte.hub import Hub
 from pacte.hub import members as m
 from pacte.hub.clock import FrozenClock
 from pacte.policy import CollectionKind, Role, check_share, explicit_level
+from pacte.stix.markings import Tlp
 from pacte.stix.timestamps import format_key
 from pacte.store.base import Org, Store
 from pacte.stream import routes as stream_routes
@@ -122,7 +123,8 @@ class Op:
     extra: bool = False  # the twin only; the reader may never read it
     soon: bool = False  # 1 microsecond after the previous operation (else a second later)
     kind: str = "share"  # extra operations also: "delete" (TAXII DELETE of its shares of items' names),
-    # "token" (a new token of the actor, then revoked), "member" (the actor leaves or rejoins g-extra)
+    # "token" (a new token of the actor, then revoked), "member" (the actor leaves or rejoins g-extra),
+    # "tlp" (g-out's default marking toggles between AMBER and RED), "drop" (g-extra is deleted)
 
 
 def accepted(op: Op, name: str, version: int) -> bool:
@@ -218,7 +220,7 @@ class Twin:
                                                            "objects": objects}), headers=self.auth(op.actor))
         finally:
             self.hub.ids = saved
-        assert r.status_code in (200, 202, 207, 400, 403, 422), (op, r.status_code, r.text)
+        assert r.status_code in (200, 202, 207, 400, 403, 404, 422), (op, r.status_code, r.text)
         if op.actor == READER:
             self.replies.append(seen(f"write {op}", r))
 
@@ -230,13 +232,18 @@ class Twin:
         if op.kind == "token":
             token, _ = m.new_token(store, self.extra_ids, self.clock, org, Role.READER, "extra")
             assert store.revoke_token(token.token_id, format_key(self.clock.now()), org.org_id)
-        elif op.kind == "member":
-            group = store.collection_by_name("g-extra")
-            assert group is not None
-            if not store.remove_member(group.cid, org.org_id):
+        elif op.kind in ("member", "tlp", "drop"):
+            group = store.collection_by_name("g-out" if op.kind == "tlp" else "g-extra")
+            if group is None:
+                return  # g-extra was dropped
+            if op.kind == "tlp":  # narrowing or widening a group the reader is not in
+                store.set_default_tlp(group.cid, int(Tlp.RED if group.default_tlp != Tlp.RED else Tlp.AMBER))
+            elif op.kind == "drop":
+                store.delete_collection(group.cid)
+            elif not store.remove_member(group.cid, org.org_id):
                 assert store.add_member(group.cid, org.org_id)
         else:
-            uuid_ = self.hub.store.collection_by_name(self.coll_name(op)).uuid  # type: ignore[union-attr]
+            uuid_ = self.colls.get(self.coll_name(op)) or store.collection_by_name(self.coll_name(op)).uuid  # type: ignore[union-attr]
             for name, _ in op.items:
                 r = self.client.delete(f"{ROOT}/collections/{uuid_}/objects/{obj_id(name)}/",
                                        headers=self.auth(op.actor, True))
