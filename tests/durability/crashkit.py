@@ -89,10 +89,20 @@ class Config:
 
 
 def free_port() -> int:
-    """Return a TCP port free on loopback now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """Return a TCP port free on loopback now, below Linux's ephemeral range.
+
+    A server is restarted on its port hundreds of times; while it is down, a port of the
+    ephemeral range (32768-60999) can be taken as the local end of any outgoing connection.
+    """
+    rng = random.Random()
+    while True:
+        port = rng.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def stamp(ms: int) -> str:
@@ -171,11 +181,22 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None  # exec mode only
         self.pid = 0
         self.kills = 0
+        self.port_busy = 0  # starts that found the port taken (by another process) and were repeated
         self.acks = 0  # writes acknowledged by this server (read by the killer)
         self.in_flight = 0
 
     def start(self) -> None:
-        """Start the process (forked by the launcher, or a fresh interpreter) and wait until it answers HTTP."""
+        """Start the process and wait until it answers HTTP; again while its port is briefly taken."""
+        for _ in range(20):
+            if self._start():
+                return
+            time.sleep(0.5)
+            self.port_busy += 1
+        raise RuntimeError(f"port {self.port} stayed in use; see {self.log}")
+
+    def _start(self) -> bool:
+        """Start the process (forked by the launcher, or a fresh interpreter); False if its port was in use."""
+        size = self.log.stat().st_size if self.log.exists() else 0
         if self.launcher is not None:
             self.pid = self.launcher.spawn(self.port, self.log)
         else:
@@ -186,10 +207,14 @@ class Server:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if not _alive(self.pid):
+                with self.log.open("rb") as f:
+                    f.seek(size)
+                    if b"address already in use" in f.read():
+                        return False
                 raise RuntimeError(f"server on port {self.port} exited; see {self.log}")
             try:
                 httpx.get(f"http://127.0.0.1:{self.port}/api/v1/whoami", timeout=5)  # any answer: up
-                return
+                return True
             except httpx.TransportError:
                 time.sleep(0.05)
         raise RuntimeError(f"server on port {self.port} not ready after 120 s; see {self.log}")
@@ -499,7 +524,8 @@ def run(cfg: Config) -> Report:
                    "kills": len(r.restarts), "processes killed per server": [s.kills for s in r.servers],
                    "restart seconds (median / max)": f"{statistics.median(r.restarts or [0]):.2f}"
                                                      f" / {max(r.restarts or [0]):.2f}",
-                   "kills with a write in flight": r.kills_in_flight, **rep.figures,
+                   "kills with a write in flight": r.kills_in_flight,
+                   "restarts repeated, port taken": sum(s.port_busy for s in r.servers), **rep.figures,
                    "seconds": round(time.monotonic() - t0, 1),
                    "  of which kill loop / final restart and reads / checks":
                        f"{t_kills - t0:.1f} / {t_final - t_kills:.1f} / {time.monotonic() - t_final:.1f}",
