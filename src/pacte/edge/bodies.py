@@ -11,7 +11,7 @@ from fastapi import Request
 
 from pacte.errors import Detail, InvalidJSON, TooDeep, TooLarge
 from pacte.stix.bundle import objects_of, refuse_inexact_integers, refuse_inexact_objects
-from pacte.stix.spans import parse_split
+from pacte.stix.spans import is_value_error, parse_split
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -36,18 +36,27 @@ def parse_json(body: bytes, max_depth: int | None = None) -> Any:
 
     With ``max_depth`` the body is a bundle or envelope: when it nests too deeply to parse whole,
     its objects are parsed one by one and those still too deep are refused alone (see
-    ``pacte.stix.spans``); an integer too large to keep refuses the object holding it.
+    ``pacte.stix.spans``), as are those holding a lone surrogate or a number beyond a double; an
+    integer too large to keep refuses the object holding it.
     """
     if not body.strip():
         raise InvalidJSON("the request body is empty", [Detail(reason="a JSON document is required")])
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        if "recursion" in exc.msg or "depth" in exc.msg:
-            if max_depth is not None:
+        deep = "recursion" in exc.msg or "depth" in exc.msg
+        one_value = is_value_error(exc.msg) and body.lstrip()[:1] == b"{"
+        if max_depth is not None and (deep or one_value):  # the objects at fault are refused alone
+            try:
                 doc = parse_split(body, max_depth)
+            except InvalidJSON:
+                if deep:
+                    raise
+                doc = None  # the value is outside the objects: the parser's own message says where
+            if doc is not None:
                 refuse_inexact_objects(body, doc)
                 return doc
+        if deep:
             raise TooDeep("JSON nests too deeply to parse", [Detail(reason=exc.msg)]) from None
         raise InvalidJSON("malformed JSON", [Detail(reason=f"{exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
     if max_depth is not None:

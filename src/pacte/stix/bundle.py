@@ -89,7 +89,14 @@ _INEXACT_REASON = "integers beyond 64 bits cannot be stored exactly; STIX intege
 
 def inexact_integers(raw: bytes) -> set[float]:
     """Return the float values the parser gave to integer literals beyond 64 bits in this JSON."""
-    return {float(int(m.group(1))) for m in _BIG_INT.finditer(raw) if m.group(1) and int(m.group(1)) not in _EXACT}
+    out: set[float] = set()
+    for m in _BIG_INT.finditer(raw):
+        if m.group(1) and len(m.group(1)) <= 320 and int(m.group(1)) not in _EXACT:
+            try:
+                out.add(float(int(m.group(1))))
+            except OverflowError:  # beyond a double: the parser refused it already (pacte.stix.spans)
+                continue
+    return out
 
 
 def float_path(value: Any, inexact: set[float], path: str = "") -> str:

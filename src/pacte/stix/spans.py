@@ -85,6 +85,42 @@ class _Scanner:
         return m.end(), obj_id, deep_key
 
 
+# Parser errors about one value of a well-formed document (a lone surrogate escape, invalid UTF-8 in a string,
+# a number beyond a double): the object holding it is refused alone, like a deep one.
+_VALUE_ERRORS = ("surrogate", "not valid UTF-8", "infinity")
+
+
+def is_value_error(message: str) -> bool:
+    """Return True if a parser error is about one value (the document's structure is sound)."""
+    return any(word in message for word in _VALUE_ERRORS)
+
+
+def _unparsable_key(span: bytes) -> str | None:
+    """Return the top-level property of the JSON object ``span`` whose value does not parse (None if a key)."""
+    scanner = _Scanner(span)
+    scanner.next()  # the object's "{"
+    while True:
+        m = scanner.next()
+        if m.group() == b"}":
+            return None
+        if m.group() == b",":
+            continue
+        key = _text(m.group())
+        if key is None:
+            return None  # the property name itself does not parse
+        colon = scanner.next()
+        first = scanner.next()
+        if first.group() in (b",", b"}"):
+            end = first.start()
+            scanner.tokens = _TOKEN.finditer(span, first.start())
+        else:
+            end, _, _ = scanner.value_end(first, 1 << 30)
+        try:
+            orjson.loads(span[colon.end():end])
+        except orjson.JSONDecodeError:
+            return key
+
+
 def _text(token: bytes) -> str | None:
     try:
         value = orjson.loads(token)
@@ -162,6 +198,11 @@ def _elements(scanner: _Scanner, start: int, max_depth: int) -> list[Any]:
         try:
             out.append(orjson.loads(raw[m.start():end]))
         except orjson.JSONDecodeError as exc:
-            if "recursion" not in exc.msg and "depth" not in exc.msg:
+            if "recursion" in exc.msg or "depth" in exc.msg:
+                out.append(Refused(obj_id, deep_key or "", f"nests deeper than {max_depth} levels"))
+            elif is_value_error(exc.msg):
+                key = _unparsable_key(raw[m.start():end]) if t[:1] == b"{" else ""
+                where = " in a property name" if key is None else ""
+                out.append(Refused(obj_id, key or "", f"{exc.msg.split(':')[0]}{where}"))
+            else:
                 raise _malformed(f"{exc.msg} in objects[{len(out)}]") from None
-            out.append(Refused(obj_id, deep_key or "", f"nests deeper than {max_depth} levels"))
