@@ -20,8 +20,8 @@ the policy's documented rules, without importing ``pacte.policy`` or any other t
   what the collection kind allows is refused (an unresolved level is not refused at write).
 
 Every expected answer is a list of :class:`MVersion` (or of (share, version) pairs in a
-collection) in the order the hub must return them: version creation order for the native list,
-share order inside a collection.
+collection) in the order the hub must return them: for the native list (and reads by id), each
+version at the reader's first share of it that shows it; share order inside a collection.
 """
 
 from __future__ import annotations
@@ -139,6 +139,7 @@ class Model:
     joined: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # (coll, member) -> member-added events
     shared_in: dict[tuple[int, str], MShare] = field(default_factory=dict)  # (version order, coll) -> share
     events: int = 0
+    share_count: int = 0  # shares ever made (withdrawn ones keep their number)
 
     # ----------------------------------------------------------------- administration
     def _event(self) -> int:
@@ -227,20 +228,35 @@ class Model:
             return level <= COMMUNITY_MAX
         return reader in coll.members
 
+    def position(self, v: MVersion, reader: int) -> int | None:
+        """Return where the native listing places the version for the reader: its first share that shows it.
+
+        Every share of the reader's own version shows it; another's version is shown by the shares
+        that grant it. None: no share shows it (the version is not readable).
+        """
+        for s in self._shares_of(v):  # in share order
+            if v.producer == reader or self.grants(s, reader):
+                return s.order
+        return None
+
     def readable(self, v: MVersion, reader: int) -> bool:
-        """Return True if the reader may read the version now."""
-        if v.producer == reader:
-            return True
-        return any(self.grants(s, reader) for s in self._shares_of(v))
+        """Return True if the reader may read the version now (some share of it shows it)."""
+        return self.position(v, reader) is not None
 
     def _shares_of(self, v: MVersion) -> list[MShare]:
         return v.shares
 
     def select(self, reader: int, which: str, coll: str | None = None, *, versions: list[MVersion] | None = None,
                ) -> list[MVersion]:
-        """Return, in version order, what the reader gets under ``which`` (last/first/all), optionally in a collection."""
+        """Return what the reader gets under ``which`` (last/first/all), optionally in a collection.
+
+        Without a collection, in the order of :meth:`position` (the native listing's); in a collection,
+        in version order (callers place them by their share into it).
+        """
         pool = versions if versions is not None else self.versions
-        cands = [v for v in pool if (coll is None or (v.order, coll) in self.shared_in) and self.readable(v, reader)]
+        placed = [(p, v) for v in pool if (coll is None or (v.order, coll) in self.shared_in)
+                  and (p := self.position(v, reader)) is not None]
+        cands = [v for _, v in sorted(placed, key=lambda pv: pv[0])] if coll is None else [v for _, v in placed]
         if which == "all":
             return cands
         by_id: dict[str, list[MVersion]] = {}
@@ -265,7 +281,7 @@ class Model:
         return [s for s in self.shares if s.coll == coll and s.version.order in chosen]
 
     def get(self, reader: int, oid: str, which: str) -> list[MVersion]:
-        """Return what ``GET /objects/{id}`` gives the reader, in version order."""
+        """Return what ``GET /objects/{id}`` gives the reader, in the native listing's order."""
         oid = oid.lower()
         return self.select(reader, which, versions=[v for v in self.versions if v.oid == oid])
 
@@ -290,6 +306,28 @@ class Model:
     def export_seen(self, reader: int, which: str = "last") -> Counter[tuple[str, str, str]]:
         """Return what an export of everything the reader reads gives (latest versions by default)."""
         return Counter(v.seen for v in self.select(reader, which))
+
+    def withdraw(self, member: int, coll: str, oid: str) -> int | None:
+        """Apply a TAXII DELETE of an object (all versions) by a member; return the status it must answer.
+
+        404 when the member reads no version of the id in the collection; else the member's own
+        shares there of the versions with those version keys are removed (403 when it has none).
+        """
+        oid = oid.lower()
+        seen = [s for s in self.in_collection(member, coll, "all") if s.version.oid == oid]
+        if not seen:
+            return 404
+        vkeys = {s.version.vkey for s in seen}
+        gone = [s for s in self.shares if s.coll == coll and s.sharer == member and s.version.oid == oid
+                and s.version.vkey in vkeys]
+        if not gone:
+            return 403
+        for s in gone:
+            self.shares.remove(s)
+            s.version.shares.remove(s)
+            del self.shared_in[(s.version.order, coll)]
+        self._event()  # not logged, but a narrowing: keeps the event counter honest for nothing else
+        return 200
 
     # ----------------------------------------------------------------- writing
     def share(self, member: int, coll_name: str, objects: list[dict[str, Any]]) -> list[Outcome]:
@@ -354,7 +392,8 @@ class Model:
             self.lines.setdefault((v.oid, member), {})[v.vkey] = v
         for v in new + reuse:
             if (v.order, coll_name) not in self.shared_in:
-                s = MShare(len(self.shares), v, coll_name, member, self._event())
+                self.share_count += 1
+                s = MShare(self.share_count, v, coll_name, member, self._event())
                 self.shares.append(s)
                 v.shares.append(s)
                 self.shared_in[(v.order, coll_name)] = s
