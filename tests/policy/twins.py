@@ -217,7 +217,8 @@ class Twin:
             else:
                 r = self.client.post(f"/api/v1/collections/{name}/objects",
                                      content=orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}",
-                                                           "objects": objects}), headers=self.auth(op.actor))
+                                                           "objects": objects}),
+                                     headers={**self.auth(op.actor), "Content-Type": "application/json"})
         finally:
             self.hub.ids = saved
         assert r.status_code in (200, 202, 207, 400, 403, 404, 422), (op, r.status_code, r.text)
