@@ -7,7 +7,9 @@ threads post bundles of 1-50 indicators (new ids, and new versions of objects th
 acknowledged), half through the native API (``POST /api/v1/collections/community/objects``),
 half through TAXII (``POST /taxii2/pacte/collections/{id}/objects/``); a stream reader follows
 ``GET /api/v1/stream`` from the start of the log and resumes with ``Last-Event-ID`` after every
-kill. A killer waits until the chosen server has acknowledged a write since it (re)started,
+kill. Half of the writes whose answer was lost are sent again as they were, like a client that
+retries. Servers are forked by a launcher process that imported pacte once (each child runs the
+``pacte serve`` command; ``Config.fork=False`` starts a fresh interpreter instead). A killer waits until the chosen server has acknowledged a write since it (re)started,
 then SIGKILLs it after a uniform random delay and restarts it on the same port (PostgreSQL: one
 of the two processes at random, sometimes both). After the last kill every server is killed and
 restarted once more, and the run is checked:
