@@ -133,11 +133,10 @@ def test_hidden_equals_missing(backend: str) -> None:
     check()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_the_comparison_sees_a_visible_difference(backend: str) -> None:
-    """The harness is not blind: an extra write A may read shows up as a difference."""
+def test_the_comparison_sees_a_visible_difference() -> None:
+    """The harness is not blind: an extra write A may read shows up as a difference (SQLite: no backend SQL at stake)."""
     ops = [Op("A", "community", (("ind", 1),)), Op("B", "g-in", (("ind2", 2),), extra=True)]
-    plain, twin = run_twins(backend, ops)
+    plain, twin = run_twins("sqlite", ops)
     with pytest.raises(AssertionError, match="differs"):
         assert_same(plain, twin)
 
