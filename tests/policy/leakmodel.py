@@ -188,6 +188,21 @@ class Model:
         self._event()
         return True
 
+    def register(self, member: int, identity: str) -> int:
+        """A member joins under an identity it already used: it owns, as creator, what that identity created.
+
+        Every id with a version naming the identity as ``created_by_ref`` (or that is the identity),
+        unless a creator already owns it. The member's own line there is empty until it posts.
+        """
+        self.identities[identity] = member
+        claimed = 0
+        for oid, (_, by_creator) in list(self.owners.items()):
+            if not by_creator and (oid == identity or any(
+                    v.obj.get("created_by_ref") == identity for v in self.versions if v.oid == oid)):
+                self.owners[oid] = (member, True)
+                claimed += 1
+        return claimed
+
     def live(self, name: str) -> bool:
         """Return True if the collection exists and is not deleted."""
         return name in self.colls and not self.colls[name].deleted

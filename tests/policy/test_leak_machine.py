@@ -148,12 +148,12 @@ class LeakMachine(RuleBasedStateMachine):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     # ------------------------------------------------------------------ members, groups, tokens
-    def _add_org(self) -> None:
+    def _add_org(self, identity: str | None = None) -> None:
         n = len(self.orgs)
-        org = hm.add_org(self.store, self.hub.ids, self.hub.clock, f"M{n}", None)
+        org = hm.add_org(self.store, self.hub.ids, self.hub.clock, f"M{n}", None, identity)
         self.orgs.append(org)
         m = self.model
-        m.identities[org.identity_id] = org.org_id
+        STATS["ids claimed by a registered member"] += m.register(org.org_id, org.identity_id)
         m.add_collection(f"private:{org.name}", "private", {org.org_id},
                          self.store.collection_by_name(f"private:{org.name}").uuid)  # type: ignore[union-attr]
         ident = self.store.query(ObjectQuery(reader=org.org_id, ids=[org.identity_id])).items
@@ -175,6 +175,12 @@ class LeakMachine(RuleBasedStateMachine):
     def add_member(self) -> None:
         """A fourth member joins."""
         self._add_org()
+
+    @precondition(lambda self: len(self.orgs) < 4 and NON_MEMBER not in self.model.identities)
+    @rule()
+    def add_registered_member(self) -> None:
+        """A fourth member joins under the identity others relayed objects of: it now owns them."""
+        self._add_org(NON_MEMBER)
 
     @precondition(lambda self: len(self.groups) < 4)
     @rule(who=st.sets(st.integers(0, 3), min_size=1, max_size=3))
