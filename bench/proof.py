@@ -36,7 +36,8 @@ from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
 from policy.leakpaths import CHECKS  # noqa: E402
 from policy.test_leak_machine import SCHEDULE, STATS, machine_for  # noqa: E402
 
-STEPS_PER_EXAMPLE = {"sqlite": 60, "postgres": 150}  # PostgreSQL: a fresh schema costs seconds, so longer histories
+STEPS_PER_EXAMPLE = {"sqlite": 60, "postgres": 100}  # PostgreSQL: a fresh schema costs seconds, so longer histories
+BATCH = {"sqlite": 5, "postgres": 1}  # examples per Hypothesis run: the budget is checked between runs
 
 
 def inject(kind: str) -> None:
@@ -122,8 +123,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     ap.add_argument("--minutes", type=float, default=30.0, help="budget per backend (default 30)")
-    ap.add_argument("--steps", type=int, default=0, help="steps per example (default: 60 SQLite, 150 PostgreSQL)")
-    ap.add_argument("--batch", type=int, default=5, help="examples per Hypothesis run between budget checks")
+    ap.add_argument("--steps", type=int, default=0, help="steps per example (default: 60 SQLite, 100 PostgreSQL)")
+    ap.add_argument("--batch", type=int, default=0, help="examples per Hypothesis run between budget checks"
+                    " (default: 5 SQLite, 1 PostgreSQL)")
     ap.add_argument("--sweep", type=int, default=SCHEDULE["sweep"], help="check every reader every N steps")
     ap.add_argument("--push", type=int, default=SCHEDULE["push"], help="check the push paths every N steps (0: never)")
     ap.add_argument("--no-shrink", action="store_true", help="report a failure as found, unshrunk")
@@ -138,7 +140,7 @@ def main() -> int:
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
         STATS.clear()
         CHECKS.clear()
-        failures += run(backend, args.minutes, args.steps or STEPS_PER_EXAMPLE[backend], args.batch,
+        failures += run(backend, args.minutes, args.steps or STEPS_PER_EXAMPLE[backend], args.batch or BATCH[backend],
                         not args.no_shrink)
     if args.inject:
         print("injected bug caught" if failures else "INJECTED BUG NOT CAUGHT")
