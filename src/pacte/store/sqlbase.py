@@ -483,11 +483,9 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
     def _where(self, q: ObjectQuery) -> tuple[str, str, list[Any], str, str]:
         """Return (FROM clause, WHERE clause, params, position, added) for a query, policy included.
 
-        In a collection, versions are placed by their share into it. Elsewhere (the native listing,
-        by id, exports) a version is placed and dated by the reader's first share of it that shows
-        it (``policy.clauses.first_shown``): listings walk shares in sid order, id look-ups take the
-        first such share of each version they find; either way no share the reader may not see moves
-        or dates anything.
+        In a collection, a version is placed by its share into it; elsewhere by the reader's first share
+        that shows it (``policy.clauses.first_shown``): listings walk shares in sid order, id look-ups
+        take that share of each version found. No share the reader may not see places or dates anything.
         """
         params: list[Any] = []
         seek = self._seeks(q)
@@ -523,18 +521,11 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
         if q.types:  # the share's copy of the type: (cid, type, sid) and (type, sid) serve the walks
             conds.append(f"{kind}.type IN ({_marks(len(q.types))})")
             params.extend(q.types)
-        if q.producer is not None:
-            conds.append("v.producer = ?")
-            params.append(q.producer)
-        if q.modified_from is not None:
-            conds.append("v.vkey >= ?")
-            params.append(q.modified_from)
-        if q.modified_to is not None:
-            conds.append("v.vkey <= ?")
-            params.append(q.modified_to)
-        if q.added_after is not None and kind != "v":
-            conds.append(f"{added} > ?")
-            params.append(q.added_after)
+        for cond, value in (("v.producer = ?", q.producer), ("v.vkey >= ?", q.modified_from),
+                            ("v.vkey <= ?", q.modified_to), (f"{added} > ?", None if kind == "v" else q.added_after)):
+            if value is not None:
+                conds.append(cond)
+                params.append(value)
         if q.version_keys:
             conds.append(f"v.vkey IN ({_marks(len(q.version_keys))})")
             params.extend(q.version_keys)
@@ -547,14 +538,9 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
         # by id: the few versions of these ids, each at the reader's first share that shows it (none: unreadable)
         source = (f"(SELECT v.vid AS vid, {pos.sql} AS pos FROM versions v WHERE {' AND '.join(conds)}) x"
                   " JOIN versions v ON v.vid = x.vid JOIN shares sp ON sp.sid = x.pos")
-        outer = ["x.pos IS NOT NULL"]
-        if q.after_seq:
-            outer.append("x.pos > ?")
-            params.append(q.after_seq)
-        if q.added_after is not None:
-            outer.append("sp.added > ?")
-            params.append(q.added_after)
-        return source, " AND ".join(outer), params, seq, added
+        outer = [("x.pos > ?", q.after_seq or None), ("sp.added > ?", q.added_after)]
+        params.extend(value for _, value in outer if value is not None)
+        return source, " AND ".join(["x.pos IS NOT NULL", *(c for c, value in outer if value is not None)]), params, seq, added
 
     def _seeks(self, q: ObjectQuery) -> bool:
         """Return True if a collection read walks the (cid, sid) index from a row-value cursor.
