@@ -1,6 +1,6 @@
 """Opaque read positions: the only form in which a reader ever sees where it is in a hub-wide order.
 
-Page cursors of the native API (version order), TAXII ``next`` (share order) and stream event
+Page cursors of the native API (share order: each version at the reader's first visible share), TAXII ``next`` (share order) and stream event
 ids (event-log order, heartbeats and webhooks included) are positions in orders that every
 member's rows share. Given as numbers, they would tell a member how much was written that it
 may not read, and when. So each position is sealed, for one reader and one *surface*, with
@@ -43,7 +43,7 @@ _MAX_POSITION = 2**63 - 1  # what both databases store
 class Surface(Enum):
     """Which order a position belongs to; part of what each token is bound to."""
 
-    OBJECTS = "objects"  # native API page cursors: version order
+    OBJECTS = "objects"  # native API page cursors: share order (the reader's first visible share)
     TAXII = "taxii"  # TAXII ``next``: share order
     STREAM = "stream"  # stream event ids, heartbeats and webhook event ids: event-log order
 

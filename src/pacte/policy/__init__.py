@@ -2,7 +2,8 @@
 
 Rules (documented in ARCHITECTURE.md, checked against an independent oracle in the tests):
 
-* The member that shared an object version always reads it back.
+* The member that shared an object version reads it back while any share of it remains (a
+  version its producer withdrew from every collection, by TAXII DELETE, is read by nobody).
 * TLP:CLEAR, TLP:GREEN and TLP:AMBER objects are read by the members of the audience of a
   collection they were shared into: every member for ``community``, the group's members for
   a sharing group, the owner alone for a private collection.
