@@ -62,3 +62,30 @@ def test_concurrent_reads_get_their_own_connection(tmp_path: Path) -> None:
         assert len(results) == 8 and set(results) == {store.schema_version()}
     finally:
         store.close()
+
+
+def test_readers_are_bounded_however_many_threads_read(tmp_path: Path) -> None:
+    from pacte.store import sqlite as backend
+
+    path = tmp_path / "hub.sqlite3"
+    store = SQLiteStore(path)
+    try:
+        before = _open_files_on(path)
+        barrier = threading.Barrier(3 * backend.READERS)
+        results: list[int] = []
+
+        def read() -> None:
+            barrier.wait()
+            for _ in range(20):
+                results.append(store.schema_version())
+
+        threads = [threading.Thread(target=read) for _ in range(3 * backend.READERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(results) == 60 * backend.READERS and len(set(results)) == 1
+        assert 1 <= _open_files_on(path) - before <= backend.READERS
+        assert len(store._readers) <= backend.READERS
+    finally:
+        store.close()

@@ -1,4 +1,4 @@
-"""SQLite backend: WAL, synchronous=FULL, one serialised writer, reader connections pooled (one per concurrent read)."""
+"""SQLite backend: WAL, synchronous=FULL, one serialised writer, a bounded pool of reader connections."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from typing import Any
 from pacte.errors import IntegrityError, StorageError
 from pacte.store.keys import HubKeysSQL
 from pacte.store.sqlbase import Conn, SQLStore
+
+READERS = 4  # reader connections at most: reads are single statements, two cores serve them
+READER_CACHE_KIB = 32768  # page cache per reader connection (the writer keeps 64 MiB)
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -55,6 +58,7 @@ class SQLiteStore(HubKeysSQL, SQLStore):
         self._readers: list[sqlite3.Connection] = []  # every reader connection opened, closed by close()
         self._idle: list[sqlite3.Connection] = []  # those no read is using now
         self._readers_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(READERS)  # a read waits for a free connection
         with _translated():
             self._writer = _connect(self.path)
         self._depth = 0
@@ -74,19 +78,26 @@ class SQLiteStore(HubKeysSQL, SQLStore):
         # A connection per concurrent read, not per thread: the ASGI thread pool retires idle
         # worker threads and starts new ones, and a connection tied to a thread that ended stayed
         # open with its page cache (two file descriptors and up to 64 MiB each, without bound).
-        with self._readers_lock:
-            conn = self._idle.pop() if self._idle else None  # the most recently used: its cache is warm
-        if conn is None:
-            with _translated():
-                conn = _connect(self.path)
-            with self._readers_lock:
-                self._readers.append(conn)
+        # Bounded: memory is at most READERS page caches however many threads read (reads are
+        # single statements and never nest, so waiting for a slot cannot deadlock).
+        self._slots.acquire()
         try:
-            with _translated():
-                yield conn
-        finally:
             with self._readers_lock:
-                self._idle.append(conn)
+                conn = self._idle.pop() if self._idle else None  # the most recently used: its cache is warm
+            if conn is None:
+                with _translated():
+                    conn = _connect(self.path)
+                    conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
+                with self._readers_lock:
+                    self._readers.append(conn)
+            try:
+                with _translated():
+                    yield conn
+            finally:
+                with self._readers_lock:
+                    self._idle.append(conn)
+        finally:
+            self._slots.release()
 
     @contextmanager
     def _writing(self) -> Iterator[Conn]:
