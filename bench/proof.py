@@ -37,7 +37,9 @@ from policy.leakpaths import CHECKS  # noqa: E402
 from policy.test_leak_machine import SCHEDULE, STATS, machine_for  # noqa: E402
 
 STEPS_PER_EXAMPLE = {"sqlite": 60, "postgres": 100}  # PostgreSQL: a fresh schema costs seconds, so longer histories
-BATCH = {"sqlite": 5, "postgres": 1}  # examples per Hypothesis run: the budget is checked between runs
+# Examples per Hypothesis run (the budget is checked between runs). Not 1: each run starts with the simplest
+# program (all draws zero), so one example per run repeats that program forever.
+BATCH = {"sqlite": 20, "postgres": 10}
 
 
 def inject(kind: str) -> None:
@@ -125,7 +127,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=30.0, help="budget per backend (default 30)")
     ap.add_argument("--steps", type=int, default=0, help="steps per example (default: 60 SQLite, 100 PostgreSQL)")
     ap.add_argument("--batch", type=int, default=0, help="examples per Hypothesis run between budget checks"
-                    " (default: 5 SQLite, 1 PostgreSQL)")
+                    " (default: 20 SQLite, 10 PostgreSQL)")
     ap.add_argument("--sweep", type=int, default=SCHEDULE["sweep"], help="check every reader every N steps")
     ap.add_argument("--push", type=int, default=SCHEDULE["push"], help="check the push paths every N steps (0: never)")
     ap.add_argument("--no-shrink", action="store_true", help="report a failure as found, unshrunk")
