@@ -79,6 +79,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -330,6 +331,12 @@ class LiveStream:
     def start(self, timeout: float = 10.0) -> LiveStream:
         """Connect; return once the server answered (and, on 200, the subscription is registered)."""
         before = set(self.h.broker.subs)
+        # A lower bound of where the stream starts: "0" the start, a resume id what it seals (set
+        # in ``_run``), none the head when the server subscribes it, which is at least this one.
+        # Never the subscription's ``last`` read after the answer: by then the broker may have
+        # handed the connection events this client has not parsed yet (a replay then looked
+        # caught up and was cut short; seen twice in the leak machine under load).
+        start = self.h.hub.store.event_head() if self.start_id is None else 0
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
         self._thread.start()
@@ -341,7 +348,7 @@ class LiveStream:
                 raise RuntimeError(f"cannot tell this stream's subscription among {len(mine)}")
             self._sub = mine[0]
             with self._lock:
-                self._eid = max(self._eid, self._sub.last)
+                self._eid = max(self._eid, start)
         return self
 
     def _run(self, ready: threading.Event) -> None:
@@ -386,17 +393,25 @@ class LiveStream:
             self.ended.set()
 
     def _target(self, head: int) -> int | None:
-        """Return the last event handed to the connection if everything up to ``head`` was; else None."""
-        sub = self._sub
-        if sub is None:
+        """Return the last event handed to the connection if everything up to ``head`` was; else None.
+
+        The subscription is read on the broker's event loop, the only thread that changes it, so
+        its fields are one consistent state (``sent`` and ``last`` are assigned one after the other).
+        """
+        sub, loop = self._sub, self.h.broker._loop
+        if sub is None or loop is None or loop.is_closed():
             return None
-        if sub.closed:
+        state: Future[tuple[bool, int, int, bool, int, int]] = Future()
+
+        def read() -> None:
+            state.set_result((sub.closed, sub.sent, sub.idle_cursor, bool(sub.pending), sub.cursor, sub.last))
+
+        loop.call_soon_threadsafe(read)
+        closed, sent, idle_cursor, pending, cursor, last = state.result(timeout=5.0)
+        if closed:
             return -1  # the server ends the stream: wait for the client to read its end
-        handed = sub.sent >= head or (sub.idle_cursor >= head and not sub.pending and sub.cursor >= head)
-        if not handed:
-            return None
-        time.sleep(0.001)  # ``sent`` is assigned just before ``last``: let that assignment land
-        return sub.last
+        handed = sent >= head or (idle_cursor >= head and not pending and cursor >= head)
+        return last if handed else None
 
     def sync(self, timeout: float = 10.0) -> LiveStream:
         """Wait until the client received everything the stream delivers up to the current log head."""
