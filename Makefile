@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint typecheck bench bench-taxii bench-stream bench-analysis proof clean
+.PHONY: demo test lint typecheck bench bench-taxii bench-stream bench-analysis proof bench-crash bench-load clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ bench-analysis: $(STAMP)
 PROOF_MINUTES ?= 30
 proof: $(STAMP)
 	$(BIN)/python bench/proof.py --backend both --minutes $(PROOF_MINUTES)
+
+# Crash safety: pacte serve SIGKILLed at random under API/TAXII writes and a resuming stream (200 kills each).
+bench-crash: $(STAMP)
+	$(BIN)/python bench/crash.py --backend both --kills 200
+
+# Load: 200 clients reading, writing and streaming for 10 minutes; errors, RSS and latencies per operation.
+bench-load: $(STAMP)
+	$(BIN)/python bench/load.py --clients 200 --seconds 600 --warmup 60 --backend sqlite
+	$(BIN)/python bench/load.py --clients 200 --seconds 600 --warmup 60 --backend postgres
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
