@@ -33,25 +33,15 @@ from typing import Any
 
 import orjson
 
+from helpers import TLP1, TLP2
+
 CLEAR, GREEN, AMBER, STRICT, RED, UNKNOWN = 0, 1, 2, 3, 4, 9
 NON_RESTRICTING = -1
 COMMUNITY_MAX, OTHER_MAX = AMBER, RED
 DEFAULTS = {"community": GREEN, "group": AMBER, "private": AMBER}
 
-# TLP ids, written out from the OASIS and STIX 2.1 publications (and OpenCTI's AMBER+STRICT).
-TLP2 = {
-    "clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
-    "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
-    "amber": "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
-    "amber+strict": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
-    "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
-}
-TLP1 = {
-    "white": "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
-    "green": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
-    "amber": "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
-    "red": "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
-}
+# TLP ids as the tests write them out from the OASIS and STIX 2.1 publications (tests/helpers.py),
+# and OpenCTI's AMBER+STRICT.
 OPENCTI_STRICT = "marking-definition--826578e1-40ad-459f-bc73-ede076f81f37"
 NAMED_LEVELS = {"clear": CLEAR, "white": CLEAR, "green": GREEN, "amber": AMBER, "amber+strict": STRICT, "red": RED}
 BUILTIN: dict[str, int] = {
