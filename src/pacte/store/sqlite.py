@@ -15,7 +15,13 @@ from pacte.store.keys import HubKeysSQL
 from pacte.store.sqlbase import Conn, SQLStore
 
 READERS = 4  # reader connections at most: reads are single statements, two cores serve them
-READER_CACHE_KIB = 32768  # page cache per reader connection (the writer keeps 64 MiB)
+# Page caches (KiB). In WAL mode a connection drops its whole cache when another one committed since
+# its last read, so under writes a reader's cache holds about one read's pages; only the writer's
+# keeps filling as writes touch new pages (bench/load.py --diagnose: 64 MiB filled for the whole
+# 10-minute run and the server's memory with it; 4 MiB is full within the first minute).
+READER_CACHE_KIB = 2048
+WRITER_CACHE_KIB = 65536  # bulk imports (`pacte import`) touch index pages all over the database
+SERVE_WRITER_CACHE_KIB = 4096  # a server's writes are small transactions (bound_cache)
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -26,7 +32,7 @@ def _connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")  # a COMMIT that returned survives kill -9 and power loss
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA wal_autocheckpoint=16384")  # checkpoint past 256 MiB of 16 KiB pages (bulk imports run free)
     conn.execute("PRAGMA journal_size_limit=67108864")  # and shrink the WAL file back to 64 MiB after
@@ -122,6 +128,11 @@ class SQLiteStore(HubKeysSQL, SQLStore):
                     self._writer.execute("COMMIT")
             finally:
                 self._depth = 0
+
+    def bound_cache(self) -> None:
+        """Shrink the writer's page cache to a long-running server's bound (``pacte serve``)."""
+        with self._lock, _translated():
+            self._writer.execute(f"PRAGMA cache_size=-{SERVE_WRITER_CACHE_KIB}")
 
     def close(self) -> None:
         """Release connections."""
