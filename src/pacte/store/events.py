@@ -86,6 +86,7 @@ class EventRow:
     producer: str | None
     tlp: int | None
     doc: str | None
+    vid: int | None = None  # the version of an object event (a stream sends each version once)
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,7 +426,7 @@ class EventLogSQL:
         params.append(q.limit)
         rows = self._all(
             "SELECT e.eid, e.kind, e.time, c.uuid, c.name, v.id, v.type, o.name, COALESCE(v.tlp, c.default_tlp),"
-            " v.doc FROM events e"
+            " v.doc, e.vid FROM events e"
             " LEFT JOIN collections c ON c.cid = e.cid"
             " LEFT JOIN versions v ON v.vid = e.vid"
             " LEFT JOIN orgs o ON o.org_id = v.producer"
@@ -434,7 +435,8 @@ class EventLogSQL:
             f" OR (e.kind IN ('{MEMBER_ADDED}', '{MEMBER_REMOVED}') AND {member}))"
             " ORDER BY e.eid LIMIT ?", params)
         return [EventRow(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-                         None if r[8] is None else int(r[8]), r[9]) for r in rows]
+                         None if r[8] is None else int(r[8]), r[9], None if r[10] is None else int(r[10]))
+                for r in rows]
 
     def prune_events(self, before: str) -> int:
         """Delete the events (and webhook delivery logs) older than ``before``; return the new horizon."""

@@ -102,6 +102,11 @@ class Subscription:
     writable_since: float = 0.0  # loop time its connection started waiting for the socket (0: not waiting)
     task: asyncio.Task[Any] | None = None  # the connection's task (dropped if its socket stays full)
     dropped: bool = False
+    # Versions handed to the connection. The log's "first share" rule is evaluated at delivery: after a
+    # narrowing change hides the share a version was sent through, a later share of it would be its
+    # first readable one again; this keeps each version once per stream.
+    sent_vids: set[int] = field(default_factory=set)
+    queued_vids: set[int] = field(default_factory=set)  # versions of the object events in ``pending``
 
     def wake(self) -> None:
         """Wake the connection if it waits."""
@@ -115,12 +120,14 @@ class Subscription:
             return
         self.closed = True
         self.pending.clear()
+        self.queued_vids.clear()
         self.final = final
         self.wake()
 
     def rewind(self) -> None:
         """Drop what is queued and read the log again after what was last sent."""
         self.pending.clear()
+        self.queued_vids.clear()
         self.cursor = self.idle_cursor = self.sent
 
 
@@ -130,6 +137,7 @@ class _Page:
     cursor: int
     count: int
     last: int  # the last event id in the chunk
+    events: list[tuple[int, int | None, bytes]] = field(default_factory=list)  # (eid, vid, SSE bytes) in the chunk
 
 
 @dataclass
@@ -282,6 +290,8 @@ class Broker:
                 else:
                     body = b"".join(c[0] for c in sub.pending) if len(sub.pending) > 1 else sub.pending[0][0]
                     sub.sent, sub.last = sub.pending[-1][1], sub.pending[-1][3]
+                    sub.sent_vids |= sub.queued_vids
+                    sub.queued_vids.clear()
                     sub.pending.clear()
                     return body, False
             if sub.heartbeat:
@@ -378,12 +388,21 @@ class Broker:
     def _push(self, sub: Subscription, page: _Page, read_after: int, epoch: int) -> None:
         if sub.cursor != read_after:
             return  # the stream was rewound while this round read: the next round reads it again
-        if page.chunk:
+        chunk, count, last = page.chunk, page.count, page.last
+        vids = tuple(vid for _, vid, _ in page.events if vid is not None)
+        if not (sub.sent_vids.isdisjoint(vids) and sub.queued_vids.isdisjoint(vids)):  # already has it: not again
+            kept = [ev for ev in page.events if ev[1] is None or (ev[1] not in sub.sent_vids
+                                                                 and ev[1] not in sub.queued_vids)]
+            chunk, count = b"".join(ev[2] for ev in kept), len(kept)
+            last = kept[-1][0] if kept else last
+            vids = tuple(ev[1] for ev in kept if ev[1] is not None)
+        if chunk:
             if len(sub.pending) >= sub.limit:
                 sub.close(sse_error("too_slow", "the client reads too slowly; reconnect with Last-Event-ID"))
                 return
-            sub.pending.append((page.chunk, page.cursor, epoch, page.last))
-            sub.delivered += page.count
+            sub.pending.append((chunk, page.cursor, epoch, last))
+            sub.queued_vids.update(vids)
+            sub.delivered += count
             sub.busy = True
         elif not sub.pending:
             sub.idle_cursor = page.cursor
@@ -414,9 +433,10 @@ class Broker:
                 else:
                     framed = [_encoded(encoded, r) for r in rows]
                 ids = positions.seal_many(Surface.STREAM, reader, [f.eid for f in framed])
-                chunk = b"".join([f.sse(i) for f, i in zip(framed, ids, strict=True)])
+                events = [(f.eid, r.vid, f.sse(i)) for f, r, i in zip(framed, rows, ids, strict=True)]
+                chunk = b"".join([ev[2] for ev in events])
                 end = rows[-1].eid if len(rows) >= self.settings.batch else head
-                out.pages[key] = _Page(chunk, end, len(rows), rows[-1].eid if rows else cursor)
+                out.pages[key] = _Page(chunk, end, len(rows), rows[-1].eid if rows else cursor, events)
             if store.auth_changed_after(head):
                 continue  # a narrowing change committed while reading: read again under it
             out.active = store.active_tokens(tokens)

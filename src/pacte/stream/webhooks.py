@@ -147,6 +147,10 @@ class WebhookManager:
         self._lease_until: dict[int, int] = {}  # ms; renewed in the database only past half its life
         self._scanned: dict[int, int] = {}  # cursor past events the webhook may not receive, not yet stored
         self._stored_at: dict[int, float] = {}
+        # Versions each webhook delivered (in this process): the log's "first share" rule is evaluated
+        # at delivery, so after a narrowing change hid the share a version was delivered through, a
+        # later share of it would qualify again; this keeps each version once per webhook.
+        self._sent_vids: dict[int, set[int]] = {}
 
     async def start(self) -> None:
         """Start delivering every live webhook, and pick up new ones periodically."""
@@ -236,6 +240,9 @@ class WebhookManager:
         if found is None:
             return False
         row, refs = found
+        if row is not None and row.vid is not None and row.vid in self._sent_vids.get(wid, ()):
+            self._scanned[wid] = row.eid  # a version this webhook already delivered: not again
+            return True
         if row is None:
             if head > cursor:  # nothing for this webhook up to head; store that now and then, not per event
                 self._scanned[wid] = head
@@ -286,6 +293,8 @@ class WebhookManager:
             outcome = "delivered" if ok else ("failed" if last else "retrying")
             await self.broker.db(self.store.log_delivery, wh.wid, Delivery(
                 did, row.eid, attempt, format_dt(_now()), outcome, status, error, ms))
+            if ok and row.vid is not None:
+                self._sent_vids.setdefault(wh.wid, set()).add(row.vid)
             if last:
                 break
         return bool(await self.broker.db(self.store.advance_webhook, wh.wid, row.eid, self.owner))
