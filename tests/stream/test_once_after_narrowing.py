@@ -20,8 +20,13 @@ import orjson
 import pytest
 
 from helpers import TLP2, sdo
+from pacte.hub import Hub
+from pacte.store.base import VersionRow
+from pacte.store.events import EventQuery, repeats
+from pacte.stream.broker import Broker, Subscription, _Page
+from pacte.stream.filters import Filters
 
-from .conftest import World
+from .conftest import FAST, World
 from .live import Collector
 
 
@@ -126,3 +131,66 @@ def test_webhook_delivers_a_version_once_after_narrowing(world: World, receiver:
     _finish(w, how, x, after)
     assert _wait(lambda: after in receiver.ids())
     assert receiver.ids() == [x, before, after]
+
+
+def _again(w: World, after: int) -> list[tuple[str, bool]]:
+    rows = w.hub.store.stream_events(EventQuery(w.orgs["gamma"].org_id, after, w.hub.store.event_head()))
+    return [(str(r.object_id), r.again) for r in rows if r.kind == "object"]
+
+
+def test_the_log_flags_the_events_that_may_repeat_a_version(world: World) -> None:
+    """Only the first share of a version is unflagged: the stream checks the others against what it sent."""
+    w = world
+    assert w.group is not None
+    start = w.hub.store.event_head()
+    x, before, _ = _history(w)
+    assert _again(w, start) == [(x, False), (before, False)]
+    mark = w.hub.store.event_head()
+    _finish(w, "member removed", x, "")
+    assert [(i, a) for i, a in _again(w, mark) if i == x] == [(x, True)]  # the version existed: may repeat one
+    # one transaction that inserts a version and shares it twice: the second share may repeat the first
+    alpha = w.orgs["alpha"]
+    key = "2026-01-02T00:00:00.000000000Z"
+    row = VersionRow(id="indicator--00000000-0000-4000-8000-0000000000aa", type="indicator", vkey=key,
+                     modified=key, created=key, producer=alpha.org_id, created_by_ref=None, relayed=False,
+                     tlp=None, revoked=False, sha="0", doc='{"type":"indicator"}')
+    mark = w.hub.store.event_head()
+    with w.hub.store.write() as tx:
+        vid = tx.insert_versions([row], key)[0]
+        tx.insert_shares([(vid, w.group.cid, alpha.org_id, "indicator")], key)
+        tx.insert_shares([(vid, w.hub.community.cid, alpha.org_id, "indicator")], key)
+    flags = w.hub.store._all("SELECT again FROM events WHERE eid > ? ORDER BY eid", (mark,))  # type: ignore[attr-defined]
+    assert [bool(r[0]) for r in flags] == [False, True]
+
+
+def test_flags_of_new_shares() -> None:
+    """``repeats``: a version inserted earlier, or already shared (in this or an earlier call), may repeat."""
+    present = {(1, 10), (5, 10), (5, 11), (6, 10), (6, 12)}  # (6, 10) was there before this call
+    assert repeats([(1, 10), (5, 10), (5, 11), (6, 12)], present, 5) == [True, False, True, True]
+
+
+def _page(events: list[tuple[int, int | None, bool]], cursor: int) -> _Page:
+    evs = [(eid, vid, b"e%d;" % eid) for eid, vid, _ in events]
+    vids = frozenset(v for _, v, _ in events if v is not None)
+    again = frozenset(v for _, v, a in events if v is not None and a)
+    return _Page(b"".join(e[2] for e in evs), cursor, len(evs), evs[-1][0], evs, vids, again)
+
+
+def test_a_stream_checks_flagged_events_against_every_version_it_was_handed(hub: Hub) -> None:
+    """Handed (merged or not) and queued versions are all remembered; a rewind forgets the queued ones."""
+    broker = Broker(hub, FAST)
+    sub = Subscription(1, "t", Filters(), 0, 0, 1000)
+    for vid in range(1, 41):  # 40 chunks handed to the connection (eid = vid): more than are kept apart
+        broker._push(sub, _page([(vid, vid, False)], vid), vid - 1, 0)
+        sub.sent, sub.pending = vid, []
+        sub.sent_pages += sub.queued_pages
+        sub.queued_pages.clear()
+    broker._push(sub, _page([(41, 41, False)], 41), 40, 0)  # queued, not handed yet
+    page = _page([(42, 3, True), (43, 41, True), (44, 99, True), (45, None, False), (46, 7, False)], 46)
+    broker._push(sub, page, 41, 0)
+    assert sub.pending[-1][0] == b"e44;e45;e46;"  # 3 was handed, 41 is queued; 7 unflagged is not checked
+    assert sub.has(40) and sub.has(1) and not sub.has(100)
+    sub.rewind()
+    assert not sub.has(41) and sub.has(40)
+    broker._push(sub, _page([(41, 41, True), (42, 3, True)], 42), 40, 0)
+    assert sub.pending[-1][0] == b"e41;"

@@ -87,6 +87,7 @@ class EventRow:
     tlp: int | None
     doc: str | None
     vid: int | None = None  # the version of an object event (a stream sends each version once)
+    again: bool = True  # the version may have had an object event before this one (see migration_v13)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,22 @@ def _first_share(reader: int) -> Clause:
     earlier = _through("p", reader)
     return Clause(f"NOT EXISTS (SELECT 1 FROM events p WHERE p.vid = e.vid AND p.kind = '{OBJECT}'"
                   f" AND p.eid < e.eid AND {earlier.sql})", earlier.params)
+
+
+def repeats(shares: Sequence[tuple[int, int]], present: set[tuple[int, int]], first_new_vid: int) -> list[bool]:
+    """Return, per new (vid, cid) share, whether its object event may repeat a version (``events.again``).
+
+    ``present`` holds every share of these versions, the new ones included; versions from
+    ``first_new_vid`` on were inserted by this transaction. Only the first share of such a version
+    is not a repeat; a version that existed before may have had shares since deleted.
+    """
+    new = set(shares)
+    shared = {vid for vid, cid in present if (vid, cid) not in new}
+    out: list[bool] = []
+    for vid, _ in shares:
+        out.append(vid < first_new_vid or vid in shared)
+        shared.add(vid)
+    return out
 
 
 def _webhook(r: Sequence[Any]) -> Webhook:
@@ -237,6 +254,17 @@ def migration_v9(dialect: str) -> list[str]:
     return [_share_deleted_function(FENCE_LOCK)] if dialect == "postgresql" else []
 
 
+def migration_v13(dialect: str) -> list[str]:
+    """``events.again``: 0 on the first object event of a version, so a stream checks only the others.
+
+    A stream or webhook remembers the versions it delivered and drops a later event of one of them
+    (after a narrowing change hid the share it came through, the log's first-share rule would let
+    it through again); an event with ``again = 0`` cannot repeat anything, so it skips that check.
+    Existing rows, and rows written by code that does not know the column, default to 1 (checked).
+    """
+    return ["ALTER TABLE events ADD COLUMN again INTEGER NOT NULL DEFAULT 1"]
+
+
 def fence_sql(dialect: str) -> str:
     """Return the one statement of :meth:`EventLogSQL.fence_check` (the head, and any narrowing after ``?``)."""
     marks = "%s" if dialect == "postgresql" else "?"
@@ -290,14 +318,19 @@ class EventLogSQL:
     _listeners_lock = threading.Lock()
 
     # writing the log (inside the caller's write transaction)
-    def _event_append(self, conn: Conn, specs: Sequence[EventSpec]) -> None:
-        """Append events in the open write transaction; eids follow commit order."""
+    def _event_append(self, conn: Conn, specs: Sequence[EventSpec], again: Sequence[bool] = ()) -> None:
+        """Append events in the open write transaction; eids follow commit order.
+
+        ``again`` (one per spec, else all True) says whether an object event's version may have had an
+        object event before; False only for the first share of a version this transaction inserted.
+        """
         if not specs:
             return
         first = int(conn.execute(self.sql(_HEAD)).fetchone()[0]) + 1
         now = event_time()
-        self.bulk_insert(conn, "events", ("eid", "kind", "vid", "cid", "org_id", "token_id", "time"),
-                         [(first + i, *spec, now) for i, spec in enumerate(specs)])
+        flags = [int(a) for a in again] if again else [1] * len(specs)
+        self.bulk_insert(conn, "events", ("eid", "kind", "vid", "cid", "org_id", "token_id", "time", "again"),
+                         [(first + i, *spec, now, flags[i]) for i, spec in enumerate(specs)])
         narrowing = any(spec[0] != OBJECT for spec in specs)
         if narrowing:
             _pending.narrowing = True
@@ -426,7 +459,7 @@ class EventLogSQL:
         params.append(q.limit)
         rows = self._all(
             "SELECT e.eid, e.kind, e.time, c.uuid, c.name, v.id, v.type, o.name, COALESCE(v.tlp, c.default_tlp),"
-            " v.doc, e.vid FROM events e"
+            " v.doc, e.vid, e.again FROM events e"
             " LEFT JOIN collections c ON c.cid = e.cid"
             " LEFT JOIN versions v ON v.vid = e.vid"
             " LEFT JOIN orgs o ON o.org_id = v.producer"
@@ -435,7 +468,8 @@ class EventLogSQL:
             f" OR (e.kind IN ('{MEMBER_ADDED}', '{MEMBER_REMOVED}') AND {member}))"
             " ORDER BY e.eid LIMIT ?", params)
         return [EventRow(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-                         None if r[8] is None else int(r[8]), r[9], None if r[10] is None else int(r[10]))
+                         None if r[8] is None else int(r[8]), r[9], None if r[10] is None else int(r[10]),
+                         bool(r[11]))
                 for r in rows]
 
     def prune_events(self, before: str) -> int:

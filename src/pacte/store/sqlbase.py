@@ -33,6 +33,7 @@ from pacte.store.events import (
     OBJECT,
     TOKEN_REVOKED,
     EventLogSQL,
+    repeats,
 )
 from pacte.store.schema import MIGRATIONS
 from pacte.store.taxii_status import TaxiiStatusSQL, save_status
@@ -228,7 +229,8 @@ class SQLWriteTxn:
         reshared = list({(vid, org) for vid, _, org, _ in shares if vid < self._first_new_vid})
         if reshared:
             self.store.bulk_insert_new(self.conn, "sharers", ("vid", "org_id"), reshared)
-        self.store._event_append(self.conn, [(OBJECT, r[1], r[2], r[3], None) for r in rows])
+        self.store._event_append(self.conn, [(OBJECT, r[1], r[2], r[3], None) for r in rows],
+                                 repeats([(r[1], r[2]) for r in rows], present, self._first_new_vid))
         return fresh
 
     def record_markings(self, defs: Sequence[MarkingDef]) -> list[int]:

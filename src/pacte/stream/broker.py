@@ -75,6 +75,7 @@ from pacte.stream.settings import StreamSettings
 log = logging.getLogger("pacte.stream")
 
 GroupKey = tuple[int, Filters, int]  # reader org, filters, cursor
+_MERGE_AFTER = 32  # page sets kept apart per stream before a check merges them into its own set
 Chunk = tuple[bytes, int, int, int]  # (SSE bytes, cursor after them, epoch they were read under, last event id)
 
 
@@ -104,9 +105,12 @@ class Subscription:
     dropped: bool = False
     # Versions handed to the connection. The log's "first share" rule is evaluated at delivery: after a
     # narrowing change hides the share a version was sent through, a later share of it would be its
-    # first readable one again; this keeps each version once per stream.
+    # first readable one again; this keeps each version once per stream. Kept as the pages' own sets
+    # (shared by every stream that got the page: one reference per chunk, not one entry per version),
+    # merged into ``sent_vids`` only when an event that may repeat a version (``again``) is checked.
     sent_vids: set[int] = field(default_factory=set)
-    queued_vids: set[int] = field(default_factory=set)  # versions of the object events in ``pending``
+    sent_pages: list[frozenset[int]] = field(default_factory=list)  # handed to the connection, not yet merged
+    queued_pages: list[frozenset[int]] = field(default_factory=list)  # the versions of the chunks in ``pending``
 
     def wake(self) -> None:
         """Wake the connection if it waits."""
@@ -120,15 +124,23 @@ class Subscription:
             return
         self.closed = True
         self.pending.clear()
-        self.queued_vids.clear()
+        self.queued_pages.clear()
         self.final = final
         self.wake()
 
     def rewind(self) -> None:
         """Drop what is queued and read the log again after what was last sent."""
         self.pending.clear()
-        self.queued_vids.clear()
+        self.queued_pages.clear()
         self.cursor = self.idle_cursor = self.sent
+
+    def has(self, vid: int) -> bool:
+        """Whether the version was handed to the connection or is queued for it."""
+        if len(self.sent_pages) > _MERGE_AFTER:
+            self.sent_vids.update(*self.sent_pages)
+            self.sent_pages.clear()
+        return (vid in self.sent_vids or any(vid in p for p in self.sent_pages)
+                or any(vid in p for p in self.queued_pages))
 
 
 @dataclass
@@ -138,6 +150,8 @@ class _Page:
     count: int
     last: int  # the last event id in the chunk
     events: list[tuple[int, int | None, bytes]] = field(default_factory=list)  # (eid, vid, SSE bytes) in the chunk
+    vids: frozenset[int] = frozenset()  # the versions of its object events
+    again: frozenset[int] = frozenset()  # those of them whose event may repeat a version (events.again)
 
 
 @dataclass
@@ -290,8 +304,8 @@ class Broker:
                 else:
                     body = b"".join(c[0] for c in sub.pending) if len(sub.pending) > 1 else sub.pending[0][0]
                     sub.sent, sub.last = sub.pending[-1][1], sub.pending[-1][3]
-                    sub.sent_vids |= sub.queued_vids
-                    sub.queued_vids.clear()
+                    sub.sent_pages += sub.queued_pages
+                    sub.queued_pages.clear()
                     sub.pending.clear()
                     return body, False
             if sub.heartbeat:
@@ -389,19 +403,20 @@ class Broker:
         if sub.cursor != read_after:
             return  # the stream was rewound while this round read: the next round reads it again
         chunk, count, last = page.chunk, page.count, page.last
-        vids = tuple(vid for _, vid, _ in page.events if vid is not None)
-        if not (sub.sent_vids.isdisjoint(vids) and sub.queued_vids.isdisjoint(vids)):  # already has it: not again
-            kept = [ev for ev in page.events if ev[1] is None or (ev[1] not in sub.sent_vids
-                                                                 and ev[1] not in sub.queued_vids)]
+        # Only an event flagged ``again`` can repeat a version (the first event of a version is never
+        # a repeat), so the common page costs no lookup; the outcome is the same as checking every event.
+        repeats = {vid for vid in page.again if sub.has(vid)} if page.again else None
+        if repeats:  # already has it: not again
+            kept = [ev for ev in page.events if ev[1] not in repeats]
             chunk, count = b"".join(ev[2] for ev in kept), len(kept)
             last = kept[-1][0] if kept else last
-            vids = tuple(ev[1] for ev in kept if ev[1] is not None)
         if chunk:
             if len(sub.pending) >= sub.limit:
                 sub.close(sse_error("too_slow", "the client reads too slowly; reconnect with Last-Event-ID"))
                 return
             sub.pending.append((chunk, page.cursor, epoch, last))
-            sub.queued_vids.update(vids)
+            if page.vids:
+                sub.queued_pages.append(page.vids)  # a superset of what was kept: the rest it had already
             sub.delivered += count
             sub.busy = True
         elif not sub.pending:
@@ -436,7 +451,9 @@ class Broker:
                 events = [(f.eid, r.vid, f.sse(i)) for f, r, i in zip(framed, rows, ids, strict=True)]
                 chunk = b"".join([ev[2] for ev in events])
                 end = rows[-1].eid if len(rows) >= self.settings.batch else head
-                out.pages[key] = _Page(chunk, end, len(rows), rows[-1].eid if rows else cursor, events)
+                vids = frozenset(r.vid for r in rows if r.vid is not None)
+                again = frozenset(r.vid for r in rows if r.vid is not None and r.again)
+                out.pages[key] = _Page(chunk, end, len(rows), rows[-1].eid if rows else cursor, events, vids, again)
             if store.auth_changed_after(head):
                 continue  # a narrowing change committed while reading: read again under it
             out.active = store.active_tokens(tokens)

@@ -149,7 +149,8 @@ class WebhookManager:
         self._stored_at: dict[int, float] = {}
         # Versions each webhook delivered (in this process): the log's "first share" rule is evaluated
         # at delivery, so after a narrowing change hid the share a version was delivered through, a
-        # later share of it would qualify again; this keeps each version once per webhook.
+        # later share of it would qualify again; this keeps each version once per webhook (checked
+        # only for events flagged ``again``: a version's first event cannot repeat it).
         self._sent_vids: dict[int, set[int]] = {}
 
     async def start(self) -> None:
@@ -240,7 +241,7 @@ class WebhookManager:
         if found is None:
             return False
         row, refs = found
-        if row is not None and row.vid is not None and row.vid in self._sent_vids.get(wid, ()):
+        if row is not None and row.again and row.vid is not None and row.vid in self._sent_vids.get(wid, ()):
             self._scanned[wid] = row.eid  # a version this webhook already delivered: not again
             return True
         if row is None:
