@@ -165,3 +165,33 @@ def test_a_first_poster_naming_itself_creator_keeps_its_object(
     claim = {**sdo("tool", "alpha-tool", 3, created_by=hostile.org.identity_id), "name": "hostile claim"}
     assert hub.share_as(hostile.org, hub.community, [claim]).successes == 1
     assert names(hub, charlie, plain["id"]) == ["alpha signed"]  # Alpha became its creator: no later claim wins
+
+
+def test_a_reader_ranks_lines_by_what_it_was_shown(
+        hub: Hub, four: tuple[Member, Member, Member, Member, Collection]) -> None:
+    """The owner is chosen per reader from shares it may see: a hidden first post decides nothing.
+
+    Alpha posts an observable into AB first (Charlie cannot see it); Hostile then posts its copy
+    into community; Alpha shares its version into community too. Charlie, like a reader of a hub
+    where Alpha's first post never happened, gets the first line it was shown: Hostile's. Bravo,
+    who saw Alpha's post first, gets Alpha's. The trade is documented (ARCHITECTURE, Known limits).
+    """
+    alpha, bravo, charlie, hostile, ab = four
+    sco = {"type": "ipv4-addr", "spec_version": "2.1", "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
+           "value": "198.51.100.3"}
+    assert hub.share_as(alpha.org, ab, [sco]).successes == 1
+    assert hub.share_as(hostile.org, hub.community, [{**sco, "x_copy": "hostile"}]).successes == 1
+    assert hub.share_as(alpha.org, hub.community, [dict(sco)]).successes == 1
+
+    def copies(member: Member) -> list[object]:
+        return [orjson.loads(i.doc).get("x_copy") for i in hub.get_object(member.org, sco["id"], "last")]
+
+    assert copies(charlie) == ["hostile"]
+    assert copies(bravo) == [None]
+    assert copies(alpha) == [None]
+    # a claim beats any first post, seen or not: Alpha naming itself creator of a report outranks Hostile's
+    report = sdo("report", "r", 1)
+    assert hub.share_as(hostile.org, hub.community, [{**report, "name": "early"}]).successes == 1
+    signed = {**sdo("report", "r", 1, created_by=alpha.org.identity_id), "name": "signed"}
+    assert hub.share_as(alpha.org, hub.community, [signed]).successes == 1
+    assert names(hub, charlie, report["id"]) == ["signed"]

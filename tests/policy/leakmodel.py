@@ -11,10 +11,11 @@ the policy's documented rules, without importing ``pacte.policy`` or any other t
 * a marking reference resolves only through TLP ids built into the hub or a definition that the
   *version's producer* published (the first one it published of that id); a reference nobody
   resolved for that producer keeps the version producer-only until the producer defines it;
-* versions of one id form one line per producer; the owner of an id is the member its
-  ``created_by_ref`` names, else its first poster (a creator's claim replaces a first poster's);
-  ``last``/``first`` give the owner's line alone when the reader sees any of it, else every line it
-  sees, and the latest/earliest readable version in each line;
+* versions of one id form one line per producer, and a reader gets one line per id: its owner's
+  as that reader sees them, the producer of the first version the reader was shown (its
+  position, below) among those naming their own producer as ``created_by_ref`` (checked against
+  the identities registered now), else among all it reads; ``last``/``first`` give the latest/
+  earliest readable version of that line (within a collection: among versions shared into it);
 * writes: reserved TLP ids are refused as objects, a ``created_by_ref`` naming another member is
   refused, a different content under a version the member already holds is refused, a TLP above
   what the collection kind allows is refused (an unresolved level is not refused at write).
@@ -105,6 +106,7 @@ class MShare:
     coll: str
     sharer: int
     event: int
+    write: int = 0  # the write that made it: the shares of one write have one added time (date_added)
 
 
 @dataclass
@@ -124,12 +126,12 @@ class Model:
     versions: list[MVersion] = field(default_factory=list)
     shares: list[MShare] = field(default_factory=list)
     lines: dict[tuple[str, int], dict[str, MVersion]] = field(default_factory=dict)  # (id, producer) -> vkey -> v
-    owners: dict[str, tuple[int, bool]] = field(default_factory=dict)  # id -> (member, by creator)
     defs: dict[tuple[str, int], int] = field(default_factory=dict)  # (marking id, producer) -> level
     joined: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # (coll, member) -> member-added events
     shared_in: dict[tuple[int, str], MShare] = field(default_factory=dict)  # (version order, coll) -> share
     events: int = 0
     share_count: int = 0  # shares ever made (withdrawn ones keep their number)
+    write_count: int = 0  # share batches applied (each one write transaction, so one added time)
 
     # ----------------------------------------------------------------- administration
     def _event(self) -> int:
@@ -179,19 +181,17 @@ class Model:
         return True
 
     def register(self, member: int, identity: str) -> int:
-        """A member joins under an identity it already used: it owns, as creator, what that identity created.
+        """A member joins under an identity it already used; return how many ids others posted naming it creator.
 
-        Every id with a version naming the identity as ``created_by_ref`` (or that is the identity),
-        unless a creator already owns it. The member's own line there is empty until it posts.
+        Those versions stay their producers' (they do not name their own producer); the member's
+        own versions naming the identity will rank first for readers who see them.
         """
         self.identities[identity] = member
-        claimed = 0
-        for oid, (_, by_creator) in list(self.owners.items()):
-            if not by_creator and (oid == identity or any(
-                    v.obj.get("created_by_ref") == identity for v in self.versions if v.oid == oid)):
-                self.owners[oid] = (member, True)
-                claimed += 1
-        return claimed
+        return len({v.oid for v in self.versions if v.obj.get("created_by_ref") == identity})
+
+    def claims(self, v: MVersion) -> bool:
+        """Return True if the version names its own producer as creator (by the identities registered now)."""
+        return self.identities.get(str(v.obj.get("created_by_ref", ""))) == v.producer
 
     def live(self, name: str) -> bool:
         """Return True if the collection exists and is not deleted."""
@@ -267,17 +267,13 @@ class Model:
         by_id: dict[str, list[MVersion]] = {}
         for v in cands:
             by_id.setdefault(v.oid, []).append(v)
+        place = {v.order: p for p, v in placed}
         chosen: set[int] = set()
-        for oid, vs in by_id.items():
-            owner = self.owners.get(oid, (-1, False))[0]
-            if any(v.producer == owner for v in vs):
-                vs = [v for v in vs if v.producer == owner]
-            per_line: dict[int, MVersion] = {}
-            for v in vs:
-                best = per_line.get(v.producer)
-                if best is None or (v.vkey > best.vkey if which == "last" else v.vkey < best.vkey):
-                    per_line[v.producer] = v
-            chosen.update(v.order for v in per_line.values())
+        for vs in by_id.values():
+            owner = min(vs, key=lambda v: (not self.claims(v), place[v.order])).producer
+            line = [v for v in vs if v.producer == owner]
+            best = max(line, key=lambda v: v.vkey) if which == "last" else min(line, key=lambda v: v.vkey)
+            chosen.add(best.order)
         return [v for v in cands if v.order in chosen]
 
     def in_collection(self, reader: int, coll: str, which: str) -> list[MShare]:
@@ -384,10 +380,6 @@ class Model:
                 v = MVersion(0, oid, str(obj["type"]), vkey, str(obj.get("modified", "")), member, refs, obj, sha)
                 pending[(oid, vkey)] = v
                 new.append(v)
-                by_creator = creator == member
-                owner = self.owners.get(oid)
-                if owner is None or (by_creator and not owner[1]):
-                    self.owners[oid] = (member, by_creator)
             if obj["type"] == "marking-definition":
                 held.setdefault(oid, declared_level(obj))
                 self.defs.setdefault((oid, member), declared_level(obj))
@@ -395,10 +387,11 @@ class Model:
             v.order = len(self.versions)
             self.versions.append(v)
             self.lines.setdefault((v.oid, member), {})[v.vkey] = v
+        self.write_count += 1
         for v in new + reuse:
             if (v.order, coll_name) not in self.shared_in:
                 self.share_count += 1
-                s = MShare(self.share_count, v, coll_name, member, self._event())
+                s = MShare(self.share_count, v, coll_name, member, self._event(), self.write_count)
                 self.shares.append(s)
                 v.shares.append(s)
                 self.shared_in[(v.order, coll_name)] = s

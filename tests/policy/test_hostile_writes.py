@@ -9,8 +9,11 @@ ids, and objects with odd custom properties. For the reader Romeo, everything no
 the hostile member must be identical in both hubs: every version selection, per collection,
 by id, counts per producer, the export, and the stream replayed from the start.
 
-Known limit, left out on purpose: an observable (no creator) that the hostile member posts
-before any honest member owns its line, so a reader who sees both gets the hostile copy.
+Known limit, left out on purpose (:func:`outside_known_limit`): a reader gets, per id, the line
+of the first version it was shown among those naming their own producer as creator, else among
+all it reads (hidden posts must decide nothing). So an observable (no creator) that the hostile
+member posts where Romeo sees it, before an honest member's first share Romeo sees, gives Romeo
+the hostile copy.
 """
 
 from __future__ import annotations
@@ -106,6 +109,15 @@ def hostile_op(data: st.DataObject, done: list[Op], todo: list[Op], n: int) -> O
                             "created": ts(0), "modified": ts(0), "name": "odd", "aliases": 5,
                             "x_mitre_aliases": {"a": [1, {"b": None}]}, "external_references": "not a list",
                             "x_nested": [[[[["deep"]]]]], "labels": ["x"], "object_marking_refs": [UNKNOWN]}
+
+
+def outside_known_limit(op: Op, todo: list[Op]) -> Op:
+    """Keep a hostile write out of the known limit: an observable a later honest op shares goes to its private collection."""
+    who, where, obj = op
+    if obj.get("type") == "ipv4-addr" and where != f"private:{HOSTILE}" and any(o["id"] == obj["id"]
+                                                                              for _, _, o in todo):
+        return who, f"private:{HOSTILE}", obj
+    return op
 
 
 def clean(obj: dict[str, Any]) -> dict[str, Any]:
@@ -204,7 +216,8 @@ def test_hostile_writes_change_nothing_a_third_member_reads(backend_name: str,
             mixed: list[Op] = []
             for i, op in enumerate(honest):
                 for n in range(data.draw(st.integers(0, 2), label=f"hostile writes before op {i}")):
-                    mixed.append(hostile_op(data, honest[:i], honest[i:], len(mixed) + n))
+                    mixed.append(outside_known_limit(hostile_op(data, honest[:i], honest[i:], len(mixed) + n),
+                                                     honest[i:]))
                 mixed.append(op)
             mixed += [hostile_op(data, honest, [], len(mixed) + n) for n in range(data.draw(st.integers(0, 3)))]
             assert any(who == HOSTILE for who, _, _ in mixed) or len(mixed) == len(honest)

@@ -153,7 +153,7 @@ class LeakMachine(RuleBasedStateMachine):
         org = hm.add_org(self.store, self.hub.ids, self.hub.clock, f"M{n}", None, identity)
         self.orgs.append(org)
         m = self.model
-        STATS["ids claimed by a registered member"] += m.register(org.org_id, org.identity_id)
+        STATS["ids others posted naming a registered member creator"] += m.register(org.org_id, org.identity_id)
         m.add_collection(f"private:{org.name}", "private", {org.org_id},
                          self.store.collection_by_name(f"private:{org.name}").uuid)  # type: ignore[union-attr]
         ident = self.store.query(ObjectQuery(reader=org.org_id, ids=[org.identity_id])).items

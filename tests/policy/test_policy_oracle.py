@@ -103,6 +103,8 @@ class MVersion:
     shares: set[str] = field(default_factory=set)  # collection names
     unresolved: set[str] = field(default_factory=set)
     unknown: bool = False  # producer-only: a marking it references is not one it may rely on
+    claim: bool = False  # its created_by_ref names its own producer
+    at: dict[str, int] = field(default_factory=dict)  # collection name -> order of that share among all shares
 
 
 @dataclass
@@ -113,7 +115,8 @@ class Oracle:
     identities: dict[str, int]
     colls: dict[str, MColl] = field(default_factory=dict)
     versions: dict[tuple[Key, int], MVersion] = field(default_factory=dict)  # (key, producer)
-    owner: dict[str, tuple[int, bool]] = field(default_factory=dict)  # id -> (member, owns as creator)
+    posted: set[str] = field(default_factory=set)  # every object id accepted
+    shares_made: int = 0
     defs: dict[tuple[str, int], int] = field(default_factory=dict)  # (marking, producer) -> order defined
     revoked: set[int] = field(default_factory=set)
 
@@ -124,24 +127,31 @@ class Oracle:
         levels = [TLP_LEVEL[ref] for ref in v.markings if ref in TLP_LEVEL]
         return max(levels) if levels else None
 
-    def readable(self, reader: int, v: MVersion) -> bool:
-        """Return True if the member may read the version now."""
+    def shows(self, reader: int, v: MVersion, cname: str) -> bool:
+        """Return True if the version's share into this collection lets the member read it now."""
         if reader == v.producer:
             return True
         own = self.explicit(v)
-        if own == UNKNOWN:
+        c = self.colls[cname]
+        if own == UNKNOWN or c.deleted:
             return False
-        for cname in v.shares:
-            c = self.colls[cname]
-            if c.deleted:
-                continue
-            level = own if own is not None else c.default
-            if c.kind == "community":
-                if level <= AMBER:
-                    return True
-            elif reader in c.members and level <= RED:
-                return True
-        return False
+        level = own if own is not None else c.default
+        return level <= AMBER if c.kind == "community" else reader in c.members and level <= RED
+
+    def readable(self, reader: int, v: MVersion) -> bool:
+        """Return True if the member may read the version now."""
+        return any(self.shows(reader, v, cname) for cname in v.shares)
+
+    def first_shown(self, reader: int, v: MVersion) -> int:
+        """Return the order of the first share of the version that shows it to the member."""
+        return min(v.at[cname] for cname in v.shares if self.shows(reader, v, cname))
+
+    def share(self, v: MVersion, cname: str) -> None:
+        """Record a share of the version into a collection (a second share into the same one is none)."""
+        if cname not in v.shares:
+            v.shares.add(cname)
+            v.at[cname] = self.shares_made
+            self.shares_made += 1
 
     def may_rely(self, org: int, ref: str) -> bool:
         """Return True if a version of ``org`` may rely on marking ``ref``: a TLP id, or its own definition."""
@@ -174,16 +184,15 @@ class Oracle:
         version, tag = version_of(obj)
         key = ((oid, version, tag), org)
         if key in self.versions:  # the member's own version again: one more collection
-            self.versions[key].shares.add(cname)
+            self.share(self.versions[key], cname)
             return
         creator = obj.get("created_by_ref")
-        by_creator = creator is not None and self.identities.get(creator) == org
-        owner = self.owner.get(oid)
-        if owner is None or (by_creator and not owner[1]):
-            self.owner[oid] = (org, by_creator)  # first poster, unless the creator claims it
+        self.posted.add(oid)
         markings = tuple(obj.get("object_marking_refs", []))
         unresolved = {ref for ref in markings if not self.may_rely(org, ref)}
-        self.versions[key] = MVersion(oid, version, tag, markings, org, {cname}, unresolved, bool(unresolved))
+        v = self.versions[key] = MVersion(oid, version, tag, markings, org, set(), unresolved, bool(unresolved),
+                                          claim=creator is not None and self.identities.get(creator) == org)
+        self.share(v, cname)
         if obj["type"] == "marking-definition" and (oid, org) not in self.defs:
             self.defs[(oid, org)] = len(self.defs)
             for v in self.versions.values():  # the producer's own versions waiting for it
@@ -198,29 +207,28 @@ class Oracle:
     def view(self, reader: int, which: str, cname: str | None = None) -> list[Key]:
         """Return the keys the member reads, sorted: all versions, or the one chosen per id."""
         seen = self.expected(reader, cname)
-        chosen = seen if which == "all" else choose(seen, which, self.owner)
+        chosen = seen if which == "all" else self.choose(reader, seen, which)
         out = [(v.oid, v.version, v.tag) for v in chosen]
         if cname is None or cname == "community":
             out += [(ident, "*", "*") for ident in self.identities]
         return sorted(out)
 
+    def choose(self, reader: int, seen: list[MVersion], which: str) -> list[MVersion]:
+        """Return, per id, the versions the member gets among those it sees.
 
-def choose(seen: list[MVersion], which: str, owner: dict[str, tuple[int, bool]]) -> list[MVersion]:
-    """Return, per id, the versions a reader gets among those it sees.
-
-    The owner's line alone if the reader sees any of it, else every line it sees; in each line
-    the latest (or earliest) version.
-    """
-    lines: dict[tuple[str, int], list[MVersion]] = {}
-    for v in seen:
-        lines.setdefault((v.oid, v.producer), []).append(v)
-    owned = {oid for oid, producer in lines if owner[oid][0] == producer}
-    out = []
-    for (oid, producer), vs in lines.items():
-        if oid in owned and owner[oid][0] != producer:
-            continue
-        out.append(max(vs, key=lambda v: v.version) if which == "last" else min(vs, key=lambda v: v.version))
-    return out
+        One line per id, its owner's as this reader sees them: the producer of the first version
+        naming its own producer as creator that the reader was shown, else of the first version it
+        was shown; in that line the latest (or earliest) version.
+        """
+        by_id: dict[str, list[MVersion]] = {}
+        for v in seen:
+            by_id.setdefault(v.oid, []).append(v)
+        out = []
+        for vs in by_id.values():
+            owner = min(vs, key=lambda v: (not v.claim, self.first_shown(reader, v))).producer
+            line = [v for v in vs if v.producer == owner]
+            out.append(max(line, key=lambda v: v.version) if which == "last" else min(line, key=lambda v: v.version))
+        return out
 
 
 def version_of(obj: dict[str, Any]) -> tuple[str, str]:
@@ -288,7 +296,7 @@ def draw_object(data: st.DataObject, w: World, org: int, cname: str) -> dict[str
     kind = data.draw(st.sampled_from(kinds), label="object kind")
     creators = [None, None, w.orgs[org].identity_id, MITRE_IDENTITY,
                 w.orgs[(org + 1) % len(w.orgs)].identity_id]  # the last one is spoofed
-    versionable = sorted(i for i in o.owner if i.split("--")[0] in TYPES)
+    versionable = sorted(i for i in o.posted if i.split("--")[0] in TYPES)
     if kind == "version" and versionable:
         oid = data.draw(st.sampled_from(versionable), label="versioned id")
         otype = oid.split("--")[0]
@@ -428,7 +436,7 @@ def verify(w: World) -> int:
     """Compare every read path with the oracle for every member; return the cases checked."""
     o, hub, store = w.oracle, w.hub, w.hub.store
     idents = o.identities
-    all_ids = sorted({k[0] for k, _ in o.versions} | set(o.owner) | set(idents)
+    all_ids = sorted({k[0] for k, _ in o.versions} | o.posted | set(idents)
                      | {sid("threat-actor", f"missing-{store.dialect}")})
     cases = 0
     for r, org in enumerate(w.orgs):

@@ -101,23 +101,53 @@ def first_shown(s: str, c: str, v: str, reader: int) -> Clause:
         (*here.params, *earlier.params))
 
 
-def preferred(v: str, reader: int, which: Literal["last", "first"], collection: int | None = None) -> Clause:
-    """Return the condition that version ``v`` is one that ``reader`` gets for its object id.
+def claims(v: str) -> Clause:
+    """Return the condition that version ``v`` names its own producer as creator (``created_by_ref``)."""
+    return Clause(f"EXISTS (SELECT 1 FROM orgs cl{v} WHERE cl{v}.org_id = {v}.producer"
+                  f" AND cl{v}.identity_id = {v}.created_by_ref)")
 
-    Versions of one id form lines, one per producer. A reader that can read any of the owner's
-    line gets that line only; otherwise it gets each line it can read (no member's line is
-    preferred to another's, so nobody displaces anyone by posting first or last). Within a line,
-    the latest (``last``) or earliest (``first``) readable version. Only versions the reader may
-    read take part, so the choice never depends on rows it cannot see. With ``collection``, only
-    versions shared into that collection take part.
+
+def ranks_before(a: str, b: str, reader: int) -> Clause:
+    """Return the condition that readable version ``a`` comes before ``b`` in choosing ``reader``'s owner of their id.
+
+    A version naming its producer as creator comes before one that does not; among equals, the
+    one the reader was shown first (:func:`shown_at`). Both are read from shares the reader may
+    see, so no hidden post moves the order.
+    """
+    ca, cb = claims(a), claims(b)
+    sa, sb = shown_at(a, reader), shown_at(b, reader)
+    return Clause(f"(({ca.sql} AND NOT {cb.sql}) OR (({ca.sql}) = ({cb.sql}) AND {sa.sql} < {sb.sql}))",
+                  (*ca.params, *cb.params, *ca.params, *cb.params, *sa.params, *sb.params))
+
+
+def preferred(v: str, reader: int, which: Literal["last", "first"], collection: int | None = None) -> Clause:
+    """Return the condition that readable version ``v`` is one that ``reader`` gets for its object id.
+
+    Versions of one id form lines, one per producer, and the reader gets one line: its owner's
+    as the reader sees them. The owner is the producer of the readable version that ranks first
+    (:func:`ranks_before`): the first version naming its own producer as creator that the reader
+    was shown, else the first version it was shown. So a creator's claim beats a first poster's,
+    nothing beats an earlier claim, and only versions the reader may read take part: a post it
+    cannot see never decides whose line it gets. Within the line, the latest (``last``) or
+    earliest (``first``) readable version. With ``collection``, only versions shared into that
+    collection take part.
     """
     op = ">" if which == "last" else "<"
-    scope = "" if collection is None else " JOIN shares s_v2 ON s_v2.vid = v2.vid AND s_v2.cid = ?"
-    seen = visible("v2", reader)
-    owner = f"(SELECT ob.owner_org FROM objects ob WHERE ob.id = {v}.id)"
+
+    def scope(a: str) -> tuple[str, tuple[Any, ...]]:
+        if collection is None:
+            return "", ()
+        return f" JOIN shares s_{a} ON s_{a}.vid = {a}.vid AND s_{a}.cid = ?", (collection,)
+
+    scope2, scope3 = scope("v2"), scope("v3")
+    seen2, seen3 = visible("v2", reader), visible("v3", reader)
+    before = ranks_before("v3", "v2", reader)
+    # v's line is displaced by a readable v2 of another producer that ranks before every readable version of v's line
     sql = (
-        f"NOT EXISTS (SELECT 1 FROM versions v2{scope} WHERE v2.id = {v}.id AND v2.vid <> {v}.vid"
-        f" AND {seen.sql} AND ((v2.producer = {v}.producer AND v2.vkey {op} {v}.vkey)"
-        f" OR (v2.producer <> {v}.producer AND v2.producer = {owner})))"
+        f"NOT EXISTS (SELECT 1 FROM versions v2{scope2[0]} WHERE v2.id = {v}.id AND v2.vid <> {v}.vid"
+        f" AND ((v2.producer = {v}.producer AND v2.vkey {op} {v}.vkey AND {seen2.sql})"
+        f" OR (v2.producer <> {v}.producer AND {seen2.sql}"
+        f" AND NOT EXISTS (SELECT 1 FROM versions v3{scope3[0]} WHERE v3.id = {v}.id AND v3.producer = {v}.producer"
+        f" AND {seen3.sql} AND {before.sql}))))"
     )
-    return Clause(sql, (*(() if collection is None else (collection,)), *seen.params))
+    return Clause(sql, (*scope2[1], *seen2.params, *seen2.params, *scope3[1], *seen3.params, *before.params))
