@@ -435,6 +435,7 @@ class Broker:
             horizon = store.event_horizon()
             out = _Round(head, epoch)
             encoded: dict[int, Framed] = {}  # an event's bytes, shared by every group that receives it
+            sets: dict[tuple[int, ...], frozenset[int]] = {}  # a page's versions, one set for every group with them
             positions = self.hub.positions
             for key in behind:
                 reader, filters, cursor = key
@@ -451,7 +452,8 @@ class Broker:
                 events = [(f.eid, r.vid, f.sse(i)) for f, r, i in zip(framed, rows, ids, strict=True)]
                 chunk = b"".join([ev[2] for ev in events])
                 end = rows[-1].eid if len(rows) >= self.settings.batch else head
-                vids = frozenset(r.vid for r in rows if r.vid is not None)
+                listed = tuple(r.vid for r in rows if r.vid is not None)
+                vids = sets.get(listed) or sets.setdefault(listed, frozenset(listed))
                 again = frozenset(r.vid for r in rows if r.vid is not None and r.again)
                 out.pages[key] = _Page(chunk, end, len(rows), rows[-1].eid if rows else cursor, events, vids, again)
             if store.auth_changed_after(head):
