@@ -252,7 +252,7 @@ class Reader:
         _expect(tag, self.name, _spairs(shares), _opairs(got))
 
     def taxii_manifest(self, coll: str, which: str = "last", limit: int | None = None) -> list[dict[str, Any]]:
-        """Check a collection's manifest (ids and versions, date_added strictly increasing); return its records."""
+        """Check a collection's manifest (ids and versions, date_added non-decreasing); return its records."""
         m = self.model
         c = m.colls[coll]
         tag = f"taxii manifest version={which}" + (" paged" if limit else "")
@@ -261,11 +261,17 @@ class Reader:
         want = [(s.version.oid, _taxii_version(s.version)) for s in m.in_collection(self.member, coll, which)]
         _expect(tag, self.name, want, [(r["id"].lower(), r["version"]) for r in got])
         added = [r["date_added"] for r in got]
-        _expect(tag + " date_added increasing", self.name, True, all(a < b for a, b in pairwise(added)))
+        _expect(tag + " date_added non-decreasing", self.name, True, all(a <= b for a, b in pairwise(added)))
+        writes = [s.write for s in m.in_collection(self.member, coll, which)]  # one date_added per write
+        _expect(tag + " date_added per write", self.name, [a == b for a, b in pairwise(writes)],
+                [a == b for a, b in pairwise(added)])
         return got
 
     def taxii_added_after(self, coll: str, at: int) -> None:
-        """Check ``added_after`` at the date_added of the at-th share of the all-versions manifest."""
+        """Check ``added_after`` at the date_added of the at-th share of the all-versions manifest.
+
+        The shares of one write have one date_added: every share of a later write than the at-th's.
+        """
         m = self.model
         c = m.colls[coll]
         shares = m.in_collection(self.member, coll, "all")
@@ -273,9 +279,10 @@ class Reader:
         if not manifest:
             return
         at %= len(manifest)
+        cut = max(n for n, s in enumerate(shares) if s.write == shares[at].write) + 1
         got = self.taxii_pages("taxii objects added_after", f"{TAXII}/collections/{c.uuid}/objects/",
                                {"added_after": manifest[at]["date_added"], "match[version]": "all"})
-        _expect("taxii objects added_after", self.name, _spairs(shares[at + 1:]), _opairs(got))
+        _expect("taxii objects added_after", self.name, _spairs(shares[cut:]), _opairs(got))
 
     def taxii_object(self, coll: str, oid: str, which: str) -> None:
         """Check ``objects/{id}/`` and ``objects/{id}/versions/`` in a collection; hidden answers as missing."""

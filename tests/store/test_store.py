@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from conftest import drop_store, make_store
+from helpers import sdo
+from pacte.config import Settings
 from pacte.errors import IntegrityError
 from pacte.hub import Hub
 from pacte.hub import members as m
 from pacte.hub.auth import hash_secret
+from pacte.hub.clock import FrozenClock, SequentialIds
 from pacte.policy import Role
 from pacte.store.base import ObjectQuery, Store
 from pacte.store.sqlbase import next_added
@@ -115,13 +121,67 @@ def test_collection_pages_with_shares_interleaved_across_collections(hub: Hub) -
         assert hub.store.count(ObjectQuery(reader=reader.org_id, collection=group.cid)) == len(expect)
 
 
-def test_added_times_strictly_increase_by_whole_microseconds() -> None:
+def test_added_times_are_whole_microseconds_and_never_decrease() -> None:
     assert next_added("2024-01-01T00:00:00.000000000Z", None) == "2024-01-01T00:00:00.000000000Z"
-    assert next_added("2024-01-01T00:00:00.000000000Z", "2024-01-01T00:00:00.000000000Z") == \
-        "2024-01-01T00:00:00.000001000Z"
-    assert next_added("2023-01-01T00:00:00.000000000Z", "2024-01-01T00:00:00.999999000Z") == \
-        "2024-01-01T00:00:01.000000000Z"
     assert next_added("2024-01-01T00:00:00.123456789Z", None) == "2024-01-01T00:00:00.123456000Z"
+    assert next_added("2024-01-01T00:00:00.000002000Z", "2024-01-01T00:00:00.000001000Z") == \
+        "2024-01-01T00:00:00.000002000Z"
+    # the same microsecond again, or a clock gone backwards: the last time is reused, never pushed past
+    assert next_added("2024-01-01T00:00:00.000000000Z", "2024-01-01T00:00:00.000000000Z") == \
+        "2024-01-01T00:00:00.000000000Z"
+    assert next_added("2023-01-01T00:00:00.000000000Z", "2024-01-01T00:00:00.999999000Z") == \
+        "2024-01-01T00:00:00.999999000Z"
+
+
+def _share_times(hub: Hub, reader: int) -> list[str]:
+    page = hub.store.query(ObjectQuery(reader=reader, collection=hub.community.cid, versions="all", limit=1000))
+    return [i.added for i in page.items]
+
+
+def test_one_write_gives_its_shares_one_added_time(hub: Hub, clock: FrozenClock) -> None:
+    """Added times count no rows: every share of a write gets its time, and a later write never an earlier one."""
+    org = m.add_org(hub.store, hub.ids, hub.clock, "Batcher", None)
+    clock.step = timedelta(0)
+    clock.current = datetime(2026, 2, 1, 12, 0, 0, 500, tzinfo=UTC)
+    before = len(_share_times(hub, org.org_id))
+    assert hub.share_as(org, hub.community, [sdo("indicator", f"i{n}") for n in range(50)]).successes == 50
+    at = "2026-02-01T12:00:00.000500000Z"
+    assert _share_times(hub, org.org_id)[before:] == [at] * 50
+    # the same instant again: the same time, not the next microseconds
+    assert hub.share_as(org, hub.community, [sdo("indicator", f"j{n}") for n in range(3)]).successes == 3
+    assert _share_times(hub, org.org_id)[before + 50:] == [at] * 3
+    # the clock went backwards: the last stored time is reused (added times never decrease in sid order)
+    clock.current = datetime(2026, 2, 1, 11, 0, 0, tzinfo=UTC)
+    assert hub.share_as(org, hub.community, [sdo("indicator", "k")]).successes == 1
+    assert _share_times(hub, org.org_id)[-1] == at
+    clock.current = datetime(2026, 2, 1, 12, 0, 1, tzinfo=UTC)
+    assert hub.share_as(org, hub.community, [sdo("indicator", "l")]).successes == 1
+    times = _share_times(hub, org.org_id)
+    assert times[-1] == "2026-02-01T12:00:01.000000000Z" and times == sorted(times)
+
+
+def test_a_hidden_batch_does_not_move_the_next_share(backend: str, tmp_path: Path) -> None:
+    """Regression (issue 10's microsecond channel): a share right after a hidden batch has the time it has without it."""
+    seen: list[str] = []
+    for n, hidden in enumerate((False, True)):
+        (tmp_path / str(n)).mkdir()
+        store = make_store(backend, tmp_path / str(n))
+        try:
+            clock = FrozenClock(datetime(2026, 1, 15, 10, 0, 0, tzinfo=UTC))
+            hub = Hub(store, Settings(), clock=clock, ids=SequentialIds())
+            a = m.add_org(store, hub.ids, clock, "A", None)
+            b = m.add_org(store, hub.ids, clock, "B", None)
+            private_b = store.collection_by_name(m.private_name(b))
+            assert private_b is not None
+            clock.advance(timedelta(seconds=1))
+            if hidden:
+                assert hub.share_as(b, private_b, [sdo("indicator", f"h{i}") for i in range(20)]).successes == 20
+            clock.advance(timedelta(microseconds=1))
+            assert hub.share_as(a, hub.community, [sdo("indicator", "seen")]).successes == 1
+            seen.append(_share_times(hub, a.org_id)[-1])
+        finally:
+            drop_store(store)
+    assert seen[0] == seen[1] == "2026-01-15T10:00:01.000001000Z"
 
 
 def test_marking_definition_posted_later_resolves_unknown(hub: Hub) -> None:

@@ -126,7 +126,7 @@ def _import(hub: Hub, file: Path, org_name: str, collection: str, batch: int, pr
         start = 0
         for checked in _checked_batches(objects, batch, hub.settings.max_depth):
             checked = _refuse_inexact(raw, objects, start, checked, found)
-            report = share_checked(hub.store, org, coll, checked, hub.now_key())
+            report = share_checked(hub.store, org, coll, checked, hub.now_key)
             ok += report.successes
             failed += report.failures
             for o in report.outcomes:

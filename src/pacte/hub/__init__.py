@@ -97,7 +97,7 @@ class Hub:
         """Share objects as a member (operator path: import and demo); membership is still required."""
         if not self.store.is_member(coll.cid, org.org_id):
             raise Forbidden(f"{org.name} is not a member of collection {coll.name!r}")
-        return share_objects(self.store, org, coll, objects, self.now_key(), self.settings.max_depth, after)
+        return share_objects(self.store, org, coll, objects, self.now_key, self.settings.max_depth, after)
 
     # reads
     def query(self, q: ObjectQuery) -> Page:

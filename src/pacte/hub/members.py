@@ -81,7 +81,7 @@ def add_org(store: Store, ids: Ids, clock: Clock, name: str, country: str | None
         identity["x_pacte_country"] = country.upper()
     store.claim_created(org.org_id, identity_id)
     community = ensure_community(store, ids, clock)
-    report = share_objects(store, org, community, [identity], format_key(clock.now()), 8)
+    report = share_objects(store, org, community, [identity], lambda: format_key(clock.now()), 8)
     if report.failures:
         raise Conflict(f"could not publish the identity of {name!r}: {report.outcomes[0].reason}")
     return org

@@ -80,20 +80,22 @@ def check_objects(objects: Sequence[Any], max_depth: int, offset: int = 0) -> li
 AfterWrite = Callable[[WriteTxn, "ShareReport"], None]  # runs in the batch's transaction, before commit
 
 
-def share_objects(store: Store, org: Org, coll: Collection, objects: Sequence[Any], now: str,
+def share_objects(store: Store, org: Org, coll: Collection, objects: Sequence[Any], now: Callable[[], str],
                   max_depth: int, after: AfterWrite | None = None) -> ShareReport:
     """Validate and store a batch shared by ``org`` into ``coll``; return per-object outcomes.
 
     Each object is all-or-nothing; the batch is one transaction, so a crash stores none of it.
+    ``now`` gives the current time (store key form); it is read once the write lock is held.
     """
     return share_checked(store, org, coll, check_objects(objects, max_depth), now, after)
 
 
-def share_checked(store: Store, org: Org, coll: Collection, checked: Sequence[Checked], now: str,
+def share_checked(store: Store, org: Org, coll: Collection, checked: Sequence[Checked], now: Callable[[], str],
                   after: AfterWrite | None = None) -> ShareReport:
     """Store a batch already validated by :func:`check_objects`; return per-object outcomes.
 
-    ``after`` runs inside the same transaction once the outcomes are known (e.g. to record a
+    ``now`` is read inside the write transaction, once its lock is held, so the batch is dated in
+    commit order (its shares all get that one time: see ``store.sqlbase.next_added``). ``after`` runs inside the same transaction once the outcomes are known (e.g. to record a
     TAXII status with the objects, in one commit).
     """
     outcomes: list[Outcome | None] = [None] * len(checked)
@@ -104,7 +106,7 @@ def share_checked(store: Store, org: Org, coll: Collection, checked: Sequence[Ch
         else:
             outcomes[i] = Outcome(i, item.id, item.version, False, item.reason, item.field, item.code)
     with store.write() as tx:
-        _decide_and_store(tx, org, coll, valid, outcomes, now)
+        _decide_and_store(tx, org, coll, valid, outcomes, now())
         report = ShareReport([o for o in outcomes if o is not None])
         if after is not None:
             after(tx, report)

@@ -177,7 +177,7 @@ class WriteTxn(Protocol):
         ...
 
     def insert_shares(self, shares: Sequence[tuple[int, int, int, str]], now: str) -> list[bool]:
-        """Insert (vid, cid, org, type) shares, each with a strictly increasing added time; True if new."""
+        """Insert (vid, cid, org, type) shares, all with the write transaction's added time; True if new."""
         ...
 
     def record_markings(self, defs: Sequence[MarkingDef]) -> list[int]:

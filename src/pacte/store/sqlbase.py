@@ -5,7 +5,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pacte.policy import CollectionKind, Role, preferred, visible
@@ -87,19 +86,16 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 def next_added(now: str, last: str | None) -> str:
-    """Return ``now`` or, if the clock has not moved past ``last``, one microsecond after it.
+    """Return the added time of a write transaction's shares: ``now`` in whole microseconds, or ``last`` if later.
 
-    Added times are shown with microsecond precision (TAXII's ``date_added``), so each share
-    gets a distinct microsecond and ``added_after`` can page inside a large batch.
+    Every share of one write transaction gets this one time, and times never decrease in sid order
+    (TAXII's date-added order is the share order; pages cut inside a run of equal times end before
+    it, see ``taxii.reads``). Rows are not counted, so a write the reader cannot see never moves the
+    time of a share it can see. Residual: if the clock goes backwards (below ``last``, which may be a
+    hidden write's), ``last`` is reused, so that share is dated by the earlier write, not by ``now``.
     """
     now = now[:26] + "000Z"  # whole microseconds
-    if last is None or now > last:
-        return now
-    micros = int(last[20:26]) + 1
-    if micros < 1_000_000:  # the common case: same second, next microsecond
-        return f"{last[:20]}{micros:06d}000Z"
-    moment = datetime.strptime(last[:19], "%Y-%m-%dT%H:%M:%S") + timedelta(seconds=1)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "000000000Z"
+    return now if last is None or now > last else last
 
 
 _NO_NEW_VID = 2**62
@@ -115,7 +111,7 @@ class SQLWriteTxn:
         self._first_new_vid = _NO_NEW_VID  # versions from this id on were inserted by this transaction
         self._next_vid: int | None = None
         self._next_sid: int | None = None
-        self._last_added: str | None = None
+        self._added_at: str | None = None  # the one added time of this transaction's shares
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(self.store.sql(sql), params)
@@ -162,11 +158,10 @@ class SQLWriteTxn:
         return out
 
     def _added(self, now: str) -> str:
-        if self._last_added is None:
+        if self._added_at is None:
             row = self._x("SELECT added FROM shares ORDER BY sid DESC LIMIT 1").fetchone()
-            self._last_added = row[0] if row else None
-        self._last_added = next_added(now, self._last_added)
-        return self._last_added
+            self._added_at = next_added(now, row[0] if row else None)
+        return self._added_at
 
     def insert_versions(self, rows: Sequence[VersionRow], added: str) -> list[int]:
         """Insert new versions and return their version ids, in order."""
@@ -202,7 +197,7 @@ class SQLWriteTxn:
                        [(org, oid) for oid, org in claims])
 
     def insert_shares(self, shares: Sequence[tuple[int, int, int, str]], now: str) -> list[bool]:
-        """Insert (vid, cid, org, type) shares, each with a strictly increasing added time; True if new."""
+        """Insert (vid, cid, org, type) shares, all with this transaction's added time; True if new."""
         if not shares:
             return []
         present: set[tuple[int, int]] = set()
@@ -216,12 +211,13 @@ class SQLWriteTxn:
             self._next_sid = int(self._x("SELECT COALESCE(MAX(sid), 0) FROM shares").fetchone()[0]) + 1
         rows: list[tuple[int, int, int, int, str, str]] = []
         fresh: list[bool] = []
+        added = self._added(now)
         for vid, cid, org, otype in shares:
             if (vid, cid) in present:
                 fresh.append(False)
                 continue
             present.add((vid, cid))
-            rows.append((self._next_sid, vid, cid, org, self._added(now), otype))
+            rows.append((self._next_sid, vid, cid, org, added, otype))
             self._next_sid += 1
             fresh.append(True)
         self.store.bulk_insert(self.conn, "shares", ("sid", "vid", "cid", "org_id", "added", "type"), rows)
