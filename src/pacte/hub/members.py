@@ -79,7 +79,6 @@ def add_org(store: Store, ids: Ids, clock: Clock, name: str, country: str | None
     }
     if country:
         identity["x_pacte_country"] = country.upper()
-    store.claim_created(org.org_id, identity_id)
     community = ensure_community(store, ids, clock)
     report = share_objects(store, org, community, [identity], lambda: format_key(clock.now()), 8)
     if report.failures:

@@ -12,7 +12,7 @@ from pacte.errors import Detail, PacteError, PolicyRefused
 from pacte.policy import check_share, explicit_level, stored_level
 from pacte.stix.markings import RESERVED_MARKINGS, TLP_BY_ID
 from pacte.stix.validate import ObjectInvalid, Prepared, prepare
-from pacte.store.base import Collection, MarkingDef, Org, Owner, Store, VersionRow, WriteTxn
+from pacte.store.base import Collection, MarkingDef, Org, Store, VersionRow, WriteTxn
 
 
 @dataclass(slots=True)  # not frozen: one is built per object on the ingest path, and frozen init is slow
@@ -129,7 +129,6 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
     for ev in tx.existing_versions(ids, org.org_id):
         stored[(ev.id, ev.vkey, ev.sha)] = ev.vid
         own_keys[(ev.id, ev.vkey)] = ev.sha
-    owners = tx.owners(ids)
     refs = {m for _, p in valid for m in p.markings if m not in TLP_BY_ID}
     held = {d.marking_id: d.level for d in tx.marking_levels(sorted(refs), org.org_id)}
     # Marking definitions first: only those accepted may resolve the markings of the others.
@@ -141,8 +140,6 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
     unresolved_for: list[list[str]] = []
     reuse: list[tuple[int, str]] = []  # (existing vid, or -1 - index of a new row of this batch; type)
     defined: list[tuple[str, int, int]] = []  # (marking id, level, vid as in ``reuse``)
-    new_owners: dict[str, Owner] = {}
-    claims: list[tuple[str, int]] = []
     seen: dict[tuple[str, str, str], int] = {}
     levels: dict[tuple[str, ...], tuple[int | None, list[str]]] = {}  # per marking set, for this batch
     for n, (i, p) in enumerate(ordered):
@@ -165,12 +162,6 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
             ref = -1 - len(new_rows)
             seen[key] = len(new_rows)
             own_keys[(p.id, p.version_key)] = p.sha
-            by_creator = p.created_by_ref is not None and idents.get(p.created_by_ref) == org.org_id
-            owner = owners.get(p.id) or new_owners.get(p.id)
-            if owner is None:
-                new_owners[p.id] = Owner(org.org_id, by_creator)
-            elif by_creator and not owner.by_creator:
-                claims.append((p.id, org.org_id))  # the creator's line becomes the owner's (its own, too)
             new_rows.append(VersionRow(
                 id=p.id, type=p.type, vkey=p.version_key, modified=p.modified, created=p.created,
                 producer=org.org_id, created_by_ref=p.created_by_ref,
@@ -183,8 +174,6 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
             defined.append((p.id, p.marking_level, ref))
             held.setdefault(p.id, p.marking_level)
     vids = tx.insert_versions(new_rows, now)
-    tx.set_owners(list(new_owners.items()))
-    tx.claim_owners(claims)
     tx.add_unresolved([(vid, m) for vid, refs_ in zip(vids, unresolved_for, strict=True) for m in refs_])
     shares = [(vid, coll.cid, org.org_id, row.type) for vid, row in zip(vids, new_rows, strict=True)]
     shares += [(vid if vid >= 0 else vids[-1 - vid], coll.cid, org.org_id, otype) for vid, otype in reuse]

@@ -128,14 +128,6 @@ class ExistingVersion:
 
 
 @dataclass(frozen=True, slots=True)
-class Owner:
-    """Who owns an object id: its creator (named by ``created_by_ref``) or its first poster."""
-
-    org_id: int
-    by_creator: bool
-
-
-@dataclass(frozen=True, slots=True)
 class MarkingDef:
     """A marking definition as one producer published it, with the version that carries it."""
 
@@ -152,10 +144,6 @@ class WriteTxn(Protocol):
         """Return the stored versions of these object ids in the line of ``producer``."""
         ...
 
-    def owners(self, ids: Sequence[str]) -> dict[str, Owner]:
-        """Return the owner of each of these object ids that is stored."""
-        ...
-
     def marking_levels(self, ids: Sequence[str], org_id: int) -> list[MarkingDef]:
         """Return the definitions of these markings that ``org_id`` published."""
         ...
@@ -166,14 +154,6 @@ class WriteTxn(Protocol):
 
     def insert_versions(self, rows: Sequence[VersionRow], added: str) -> list[int]:
         """Insert new versions and return their version ids, in order."""
-        ...
-
-    def set_owners(self, owners: Sequence[tuple[str, Owner]]) -> None:
-        """Record the owner of object ids seen for the first time."""
-        ...
-
-    def claim_owners(self, claims: Sequence[tuple[str, int]]) -> None:
-        """Make creators the owners of (id, org) objects that a first poster, not a creator, owns."""
         ...
 
     def insert_shares(self, shares: Sequence[tuple[int, int, int, str]], now: str) -> list[bool]:
@@ -225,10 +205,6 @@ class Store(Protocol):
 
     def list_orgs(self) -> list[Org]:
         """Return all member organisations by name."""
-        ...
-
-    def claim_created(self, org_id: int, identity_id: str) -> int:
-        """Make ``org_id`` the owner of the objects its identity created, unless a creator owns them; return how many."""
         ...
 
     def org_by_name(self, name: str) -> Org | None:

@@ -98,7 +98,7 @@ class PostgresStore(HubKeysSQL, SQLStore):
             self._analysed_rows += self._unanalysed
             self._unanalysed = 0
         with _translated(), self._pool.connection() as conn:
-            conn.execute("ANALYZE versions, shares, sharers, objects, events, members, collections")
+            conn.execute("ANALYZE versions, shares, sharers, events, members, collections")
 
     def bulk_insert(self, conn: Conn, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Insert many new rows with COPY, PostgreSQL's bulk path."""

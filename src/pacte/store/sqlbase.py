@@ -15,7 +15,6 @@ from pacte.store.base import (
     MarkingDef,
     ObjectQuery,
     Org,
-    Owner,
     Page,
     StoredObject,
     Token,
@@ -128,16 +127,6 @@ class SQLWriteTxn:
             ).fetchall() if int(r[4]) == producer)
         return out
 
-    def owners(self, ids: Sequence[str]) -> dict[str, Owner]:
-        """Return the owner of each of these object ids that is stored."""
-        out: dict[str, Owner] = {}
-        for part in _chunks(list(set(ids))):
-            for oid, owner, by_creator in self._x(
-                f"SELECT id, owner_org, by_creator FROM objects WHERE id IN ({_marks(len(part))})", part
-            ).fetchall():
-                out[oid] = Owner(int(owner or 0), bool(by_creator))
-        return out
-
     def marking_levels(self, ids: Sequence[str], org_id: int) -> list[MarkingDef]:
         """Return the definitions of these markings that ``org_id`` published."""
         out: list[MarkingDef] = []
@@ -183,18 +172,6 @@ class SQLWriteTxn:
               r.tlp, int(r.revoked), r.sha, r.doc, added) for vid, r in zip(vids, rows, strict=True)],
         )
         return vids
-
-    def set_owners(self, owners: Sequence[tuple[str, Owner]]) -> None:
-        """Record the owner of object ids seen for the first time."""
-        if owners:
-            self.store.bulk_insert_new(self.conn, "objects", ("id", "owner_org", "by_creator"),
-                                       [(oid, o.org_id, int(o.by_creator)) for oid, o in owners])
-
-    def claim_owners(self, claims: Sequence[tuple[str, int]]) -> None:
-        """Make creators the owners of (id, org) objects that a first poster, not a creator, owns."""
-        if claims:
-            self._many("UPDATE objects SET owner_org = ?, by_creator = 1 WHERE id = ? AND by_creator = 0",
-                       [(org, oid) for oid, org in claims])
 
     def insert_shares(self, shares: Sequence[tuple[int, int, int, str]], now: str) -> list[bool]:
         """Insert (vid, cid, org, type) shares, all with this transaction's added time; True if new."""
@@ -358,12 +335,6 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
     def list_orgs(self) -> list[Org]:
         """Return all member organisations by name."""
         return [_org(r) for r in self._all(f"SELECT {_ORG} FROM orgs ORDER BY name")]
-
-    def claim_created(self, org_id: int, identity_id: str) -> int:
-        """Make ``org_id`` the owner of the objects its identity created, unless a creator owns them; return how many."""
-        return self._exec("UPDATE objects SET owner_org = ?, by_creator = 1 WHERE by_creator = 0 AND id IN"
-                          " (SELECT v.id FROM versions v WHERE v.created_by_ref = ? OR v.id = ?)",
-                          (org_id, identity_id, identity_id))
 
     def org_by_name(self, name: str) -> Org | None:
         """Return the member with this name."""
