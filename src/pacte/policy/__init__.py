@@ -16,10 +16,11 @@ Rules (documented in ARCHITECTURE.md, checked against an independent oracle in t
   readable by its producer only (fail closed).
 * Nothing is cached: each request sees the memberships and tokens as they are now.
 
-* Versions of one object id form lines, one per producer: a member that does not own an object
-  (another member's, one first relayed by someone else, a guessed id) publishes its own line,
-  never the owner's. A reader gets the owner's line when it can read any of it, else every line
-  it can read (:func:`pacte.policy.clauses.preferred`).
+* Versions of one object id form lines, one per producer: a member posting a version of an id
+  another member holds (another member's object, one relayed first by someone else, a guessed
+  id) publishes its own line, never someone else's. Each reader gets one line per id, chosen
+  from what it may read alone: the first version it was shown that names its own producer as
+  creator, else the first version it was shown (:func:`pacte.policy.clauses.preferred`).
 * A marking definition governs only the objects of the member that published it: another
   member's definition of the same id never changes who reads them, so a reference stays
   producer-only until its own producer publishes the definition. The TLP ids built into the hub
