@@ -23,7 +23,7 @@ from helpers import TLP2, sdo
 from pacte.hub import Hub
 from pacte.store.base import VersionRow
 from pacte.store.events import EventQuery, repeats
-from pacte.stream.broker import Broker, Subscription, _Page
+from pacte.stream.broker import Broker, _Page, _Round
 from pacte.stream.filters import Filters
 
 from .conftest import FAST, World
@@ -169,28 +169,38 @@ def test_flags_of_new_shares() -> None:
     assert repeats([(1, 10), (5, 10), (5, 11), (6, 12)], present, 5) == [True, False, True, True]
 
 
-def _page(events: list[tuple[int, int | None, bool]], cursor: int) -> _Page:
+def _page(broker: Broker, events: list[tuple[int, int | None, bool]], cursor: int) -> _Page:
     evs = [(eid, vid, b"e%d;" % eid) for eid, vid, _ in events]
     vids = frozenset(v for _, v, _ in events if v is not None)
     again = frozenset(v for _, v, a in events if v is not None and a)
-    return _Page(b"".join(e[2] for e in evs), cursor, len(evs), evs[-1][0], evs, vids, again)
+    page = _Page(b"".join(e[2] for e in evs), cursor, len(evs), evs[-1][0], evs, vids, again)
+    broker._index(_Round(cursor, 0, {(1, Filters(), cursor): page}))
+    return page
 
 
 def test_a_stream_checks_flagged_events_against_every_version_it_was_handed(hub: Hub) -> None:
-    """Handed (merged or not) and queued versions are all remembered; a rewind forgets the queued ones."""
+    """Handed and queued versions are all remembered; a rewind forgets the queued ones; the index forgets
+    only what no open stream holds."""
     broker = Broker(hub, FAST)
-    sub = Subscription(1, "t", Filters(), 0, 0, 1000)
-    for vid in range(1, 41):  # 40 chunks handed to the connection (eid = vid): more than are kept apart
-        broker._push(sub, _page([(vid, vid, False)], vid), vid - 1, 0)
+    sub = broker.subscribe(1, "t", Filters(), 0)
+    for vid in range(1, 41):  # 40 chunks handed to the connection (eid = vid)
+        broker._push(sub, _page(broker, [(vid, vid, False)], vid), vid - 1, 0)
         sub.sent, sub.pending = vid, []
         sub.sent_pages += sub.queued_pages
         sub.queued_pages.clear()
-    broker._push(sub, _page([(41, 41, False)], 41), 40, 0)  # queued, not handed yet
-    page = _page([(42, 3, True), (43, 41, True), (44, 99, True), (45, None, False), (46, 7, False)], 46)
+    broker._push(sub, _page(broker, [(41, 41, False)], 41), 40, 0)  # queued, not handed yet
+    late = broker.subscribe(1, "t", Filters(), 40)  # opened now: holds none of the pages above
+    page = _page(broker, [(42, 3, True), (43, 41, True), (44, 99, True), (45, None, False), (46, 7, False)], 46)
     broker._push(sub, page, 41, 0)
     assert sub.pending[-1][0] == b"e44;e45;e46;"  # 3 was handed, 41 is queued; 7 unflagged is not checked
-    assert sub.has(40) and sub.has(1) and not sub.has(100)
+    broker._push(late, page, 40, 0)
+    assert late.pending[-1][0] == page.chunk
+    broker._forget_pages()
+    assert 3 in broker._pages_of  # the first stream still holds it
     sub.rewind()
-    assert not sub.has(41) and sub.has(40)
-    broker._push(sub, _page([(41, 41, True), (42, 3, True)], 42), 40, 0)
+    assert sub.cursor == 40
+    broker._push(sub, _page(broker, [(41, 41, True), (42, 3, True)], 42), 40, 0)
     assert sub.pending[-1][0] == b"e41;"
+    broker.unsubscribe(sub)
+    broker._forget_pages()
+    assert broker._pages_of == {3: [42, 43], 7: [42], 41: [42, 43], 99: [42]}  # pages from the late one's start

@@ -51,6 +51,7 @@ load, rounds are spaced (``round_gap_*`` settings) so that each connection gets 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import functools
 import itertools
@@ -75,7 +76,6 @@ from pacte.stream.settings import StreamSettings
 log = logging.getLogger("pacte.stream")
 
 GroupKey = tuple[int, Filters, int]  # reader org, filters, cursor
-_MERGE_AFTER = 32  # page sets kept apart per stream before a check merges them into its own set
 Chunk = tuple[bytes, int, int, int]  # (SSE bytes, cursor after them, epoch they were read under, last event id)
 
 
@@ -105,12 +105,12 @@ class Subscription:
     dropped: bool = False
     # Versions handed to the connection. The log's "first share" rule is evaluated at delivery: after a
     # narrowing change hides the share a version was sent through, a later share of it would be its
-    # first readable one again; this keeps each version once per stream. Kept as the pages' own sets
-    # (shared by every stream that got the page: one reference per chunk, not one entry per version),
-    # merged into ``sent_vids`` only when an event that may repeat a version (``again``) is checked.
-    sent_vids: set[int] = field(default_factory=set)
-    sent_pages: list[frozenset[int]] = field(default_factory=list)  # handed to the connection, not yet merged
-    queued_pages: list[frozenset[int]] = field(default_factory=list)  # the versions of the chunks in ``pending``
+    # first readable one again; this keeps each version once per stream. Kept as the serial numbers of
+    # the pages' sets of versions (increasing; the broker indexes which sets hold each version): one
+    # number per chunk, looked up only for events that may repeat a version (``again``).
+    since: int = 0  # the first page serial this stream may hold
+    sent_pages: list[int] = field(default_factory=list)  # handed to the connection
+    queued_pages: list[int] = field(default_factory=list)  # the chunks in ``pending``
 
     def wake(self) -> None:
         """Wake the connection if it waits."""
@@ -134,13 +134,13 @@ class Subscription:
         self.queued_pages.clear()
         self.cursor = self.idle_cursor = self.sent
 
-    def has(self, vid: int) -> bool:
-        """Whether the version was handed to the connection or is queued for it."""
-        if len(self.sent_pages) > _MERGE_AFTER:
-            self.sent_vids.update(*self.sent_pages)
-            self.sent_pages.clear()
-        return (vid in self.sent_vids or any(vid in p for p in self.sent_pages)
-                or any(vid in p for p in self.queued_pages))
+    def holds(self, serial: int) -> bool:
+        """Whether this page set was handed to the connection or is queued for it."""
+        for pages in (self.sent_pages, self.queued_pages):
+            i = bisect.bisect_left(pages, serial)
+            if i < len(pages) and pages[i] == serial:
+                return True
+        return False
 
 
 @dataclass
@@ -152,6 +152,8 @@ class _Page:
     events: list[tuple[int, int | None, bytes]] = field(default_factory=list)  # (eid, vid, SSE bytes) in the chunk
     vids: frozenset[int] = frozenset()  # the versions of its object events
     again: frozenset[int] = frozenset()  # those of them whose event may repeat a version (events.again)
+    serial: int = 0  # the number of ``vids`` in the broker's index (set by the round)
+    earlier: dict[int, frozenset[int]] = field(default_factory=dict)  # earlier page set -> the ``again`` in it
 
 
 @dataclass
@@ -181,6 +183,8 @@ class Broker:
         self.epoch = 0  # bumped by every narrowing change committed in this process
         self._gids: dict[tuple[int, Filters], int] = {}
         self._next_gid = itertools.count()
+        self._serial = 0  # the last page set numbered
+        self._pages_of: dict[int, list[int]] = {}  # version -> serials of the page sets that hold it
         self._stale = True  # a stream may be behind the known head (new, or rewound)
         self._fence = threading.Lock()  # held by a send window; a local narrowing commit waits for it
         self._pg_fence: Any = None  # pacte.stream.pgwake.PgFence on PostgreSQL
@@ -276,7 +280,7 @@ class Broker:
         if gid is None:
             gid = self._gids[(org_id, filters)] = next(self._next_gid)
         sub = Subscription(org_id, token_id, filters, gid, cursor, self.settings.queue_chunks,
-                           sent=cursor, idle_cursor=cursor, last=cursor)
+                           sent=cursor, idle_cursor=cursor, last=cursor, since=self._serial + 1)
         self.subs.add(sub)
         self.wake()
         return sub
@@ -379,6 +383,7 @@ class Broker:
             self.head = result.head
             event, self._changed = self._changed, asyncio.Event()
             event.set()
+        self._index(result)
         more = False
         for key, subs in groups.items():
             if key not in result.pages:
@@ -399,13 +404,50 @@ class Broker:
                 more = True
         return more
 
+    def _index(self, result: _Round) -> None:
+        """Number the round's sets of versions and index them by version."""
+        numbered: dict[int, int] = {}  # id(set) -> serial: one number per set (groups share sets)
+        index = self._pages_of
+        for page in result.pages.values():
+            if page is None or not page.vids:
+                continue
+            if page.again:  # the page sets (of earlier rounds: no stream holds this round's yet) with them
+                earlier: dict[int, set[int]] = defaultdict(set)
+                for vid in page.again:
+                    for held in index.get(vid, ()):
+                        earlier[held].add(vid)
+                page.earlier = {k: frozenset(v) for k, v in earlier.items()}
+            serial = numbered.get(id(page.vids))
+            if serial is None:
+                self._serial += 1
+                serial = numbered[id(page.vids)] = self._serial
+                for vid in page.vids:
+                    found = index.get(vid)
+                    if found is None:
+                        index[vid] = [serial]
+                    else:
+                        found.append(serial)
+            page.serial = serial
+
+    def _forget_pages(self) -> None:
+        """Drop from the index the page sets no open stream may hold."""
+        floor = min((s.since for s in self.subs), default=self._serial + 1)
+        index = self._pages_of
+        for vid, serials in [(v, s) for v, s in index.items() if s[0] < floor]:
+            kept = serials[bisect.bisect_left(serials, floor):]
+            if kept:
+                index[vid] = kept
+            else:
+                del index[vid]
+
     def _push(self, sub: Subscription, page: _Page, read_after: int, epoch: int) -> None:
         if sub.cursor != read_after:
             return  # the stream was rewound while this round read: the next round reads it again
         chunk, count, last = page.chunk, page.count, page.last
         # Only an event flagged ``again`` can repeat a version (the first event of a version is never
         # a repeat), so the common page costs no lookup; the outcome is the same as checking every event.
-        repeats = {vid for vid in page.again if sub.has(vid)} if page.again else None
+        repeats = (set().union(*(vids for serial, vids in page.earlier.items() if sub.holds(serial)))
+                   if page.earlier else None)
         if repeats:  # already has it: not again
             kept = [ev for ev in page.events if ev[1] not in repeats]
             chunk, count = b"".join(ev[2] for ev in kept), len(kept)
@@ -415,8 +457,8 @@ class Broker:
                 sub.close(sse_error("too_slow", "the client reads too slowly; reconnect with Last-Event-ID"))
                 return
             sub.pending.append((chunk, page.cursor, epoch, last))
-            if page.vids:
-                sub.queued_pages.append(page.vids)  # a superset of what was kept: the rest it had already
+            if page.serial:
+                sub.queued_pages.append(page.serial)  # a superset of what was kept: the rest it had already
             sub.delivered += count
             sub.busy = True
         elif not sub.pending:
@@ -508,6 +550,7 @@ class Broker:
         while True:
             await asyncio.sleep(min(self.settings.heartbeat_seconds, self.settings.send_timeout_seconds))
             live = {(s.org_id, s.filters) for s in self.subs}
+            self._forget_pages()
             for key in [k for k in self._gids if k not in live]:  # forget filters nobody uses any more
                 del self._gids[key]
             now = loop.time()
