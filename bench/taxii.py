@@ -177,7 +177,7 @@ def analyze_pg(url: str) -> None:
 
     conninfo, schema = split_schema(url)
     with psycopg.connect(conninfo, autocommit=True, options=f"-c search_path={schema}") as conn:
-        conn.execute("ANALYZE versions, shares, members, collections, objects")
+        conn.execute("ANALYZE versions, shares, members, collections")
 
 
 def bench_pacte(label: str, db_url: str, max_objects: int = 0, extra: list[str] | None = None) -> dict[str, Any]:
