@@ -101,23 +101,17 @@ def first_shown(s: str, c: str, v: str, reader: int) -> Clause:
         (*here.params, *earlier.params))
 
 
-def claims(v: str) -> Clause:
-    """Return the condition that version ``v`` names its own producer as creator (``created_by_ref``)."""
-    return Clause(f"EXISTS (SELECT 1 FROM orgs cl{v} WHERE cl{v}.org_id = {v}.producer"
-                  f" AND cl{v}.identity_id = {v}.created_by_ref)")
+def rank(v: str, reader: int) -> Clause:
+    """Return the SQL row value that orders readable versions of one id in choosing ``reader``'s owner of it.
 
-
-def ranks_before(a: str, b: str, reader: int) -> Clause:
-    """Return the condition that readable version ``a`` comes before ``b`` in choosing ``reader``'s owner of their id.
-
-    A version naming its producer as creator comes before one that does not; among equals, the
-    one the reader was shown first (:func:`shown_at`). Both are read from shares the reader may
-    see, so no hidden post moves the order.
+    A version naming its own producer as creator (``created_by_ref`` is the producer's registered
+    identity) comes before one that does not; among equals, the one the reader was shown first
+    (:func:`shown_at`). Both parts are read from what the reader may see, so no hidden post moves
+    the order; two versions never tie (a share shows one version).
     """
-    ca, cb = claims(a), claims(b)
-    sa, sb = shown_at(a, reader), shown_at(b, reader)
-    return Clause(f"(({ca.sql} AND NOT {cb.sql}) OR (({ca.sql}) = ({cb.sql}) AND {sa.sql} < {sb.sql}))",
-                  (*ca.params, *cb.params, *ca.params, *cb.params, *sa.params, *sb.params))
+    shown = shown_at(v, reader)
+    return Clause(f"(CASE WHEN {v}.created_by_ref = (SELECT cl{v}.identity_id FROM orgs cl{v}"
+                  f" WHERE cl{v}.org_id = {v}.producer) THEN 0 ELSE 1 END, {shown.sql})", shown.params)
 
 
 def preferred(v: str, reader: int, which: Literal["last", "first"], collection: int | None = None) -> Clause:
@@ -125,7 +119,7 @@ def preferred(v: str, reader: int, which: Literal["last", "first"], collection: 
 
     Versions of one id form lines, one per producer, and the reader gets one line: its owner's
     as the reader sees them. The owner is the producer of the readable version that ranks first
-    (:func:`ranks_before`): the first version naming its own producer as creator that the reader
+    (:func:`rank`): the first version naming its own producer as creator that the reader
     was shown, else the first version it was shown. So a creator's claim beats a first poster's,
     nothing beats an earlier claim, and only versions the reader may read take part: a post it
     cannot see never decides whose line it gets. Within the line, the latest (``last``) or
@@ -141,13 +135,14 @@ def preferred(v: str, reader: int, which: Literal["last", "first"], collection: 
 
     scope2, scope3 = scope("v2"), scope("v3")
     seen2, seen3 = visible("v2", reader), visible("v3", reader)
-    before = ranks_before("v3", "v2", reader)
+    rank2, rank3 = rank("v2", reader), rank("v3", reader)
     # v's line is displaced by a readable v2 of another producer that ranks before every readable version of v's line
     sql = (
         f"NOT EXISTS (SELECT 1 FROM versions v2{scope2[0]} WHERE v2.id = {v}.id AND v2.vid <> {v}.vid"
         f" AND ((v2.producer = {v}.producer AND v2.vkey {op} {v}.vkey AND {seen2.sql})"
-        f" OR (v2.producer <> {v}.producer AND {seen2.sql}"
-        f" AND NOT EXISTS (SELECT 1 FROM versions v3{scope3[0]} WHERE v3.id = {v}.id AND v3.producer = {v}.producer"
-        f" AND {seen3.sql} AND {before.sql}))))"
+        f" OR (v2.producer <> {v}.producer AND {seen2.sql} AND NOT EXISTS (SELECT 1 FROM versions v3{scope3[0]}"
+        f" WHERE v3.id = {v}.id AND v3.producer = {v}.producer AND {seen3.sql} AND {rank3.sql} < {rank2.sql}))))"
     )
-    return Clause(sql, (*scope2[1], *seen2.params, *seen2.params, *scope3[1], *seen3.params, *before.params))
+    # the cheap producer and version tests come first: SQLite evaluates the terms in order
+    return Clause(sql, (*scope2[1], *seen2.params, *seen2.params, *scope3[1], *seen3.params, *rank3.params,
+                        *rank2.params))

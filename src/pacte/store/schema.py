@@ -255,7 +255,7 @@ def _v14_no_owners() -> list[str]:
 
     A hub-wide owner (first poster, or first member naming itself creator) was decided by posts a
     reader may not see; ``policy.clauses.preferred`` now ranks, for each reader, the versions it
-    may read (see ``ranks_before``), so nothing needs recording at write time.
+    may read (see ``rank``), so nothing needs recording at write time.
     """
     return ["DROP TABLE objects"]
 
