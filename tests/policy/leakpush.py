@@ -80,8 +80,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -90,6 +89,7 @@ import httpx
 import orjson
 from click.testing import CliRunner
 
+from hookreceiver import HookReceiver
 from pacte.api.analyses import AnalysisSettings
 from pacte.api.app import create_app
 from pacte.cli import main as cli_main
@@ -199,48 +199,6 @@ def export_run(hub: Hub, org_name: str, *, types: tuple[str, ...] = (), all_vers
 
 # the served hub -----------------------------------------------------------------------------------------------------
 
-@dataclass
-class _Receiver:
-    """Webhook receiver on 127.0.0.1: keeps every POST body by path, answers 200."""
-
-    url: str = ""
-    bodies: dict[str, list[bytes]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        """Serve in a daemon thread."""
-        rec = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with rec.lock:
-                    rec.bodies.setdefault(self.path, []).append(body)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def on(self, path: str) -> list[bytes]:
-        """Return the bodies posted to a path so far."""
-        with self.lock:
-            return list(self.bodies.get(path, ()))
-
-
 class PushHarness:
     """The hub's app served by uvicorn on 127.0.0.1 (stream, webhooks, analyses), and a webhook receiver."""
 
@@ -251,7 +209,7 @@ class PushHarness:
         self.app.state.analysis = AnalysisSettings(ner=False, cpu_seconds=0, wall_seconds=0)  # inline, no NER
         self.settings = settings
         self.server = LiveServer(self.app)
-        self.receiver = _Receiver()
+        self.receiver = HookReceiver()
         self.client = httpx.Client(base_url=self.server.url, timeout=30.0)
         # one client for every stream (making one costs tens of ms); reads wait at most 20 heartbeats
         self.stream_client = httpx.Client(base_url=self.server.url, timeout=httpx.Timeout(

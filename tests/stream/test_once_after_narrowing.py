@@ -9,17 +9,15 @@ each delivered one stored version twice.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import httpx
 import orjson
 import pytest
 
 from helpers import TLP2, sdo
+from hookreceiver import HookReceiver
 from pacte.hub import Hub
 from pacte.store.base import VersionRow
 from pacte.store.events import EventQuery, repeats
@@ -78,36 +76,19 @@ def test_stream_sends_a_version_once_after_narrowing(world: World, how: str) -> 
         "community"]
 
 
-class _Receiver:
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        rec = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                rec.bodies.append(orjson.loads(self.rfile.read(int(self.headers.get("Content-Length", "0")))))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+class _Hook(HookReceiver):
+    """A receiver of one webhook at ``/hook``: the object ids it was sent, in order."""
 
     def ids(self) -> list[str]:
-        return [b["object"]["id"] for b in list(self.bodies) if b.get("kind") == "object"]
+        bodies = [orjson.loads(b) for b in self.on("/hook")]
+        return [b["object"]["id"] for b in bodies if b.get("kind") == "object"]
 
 
 @pytest.fixture
-def receiver() -> Iterator[_Receiver]:
-    rec = _Receiver()
+def receiver() -> Iterator[_Hook]:
+    rec = _Hook().start()
     yield rec
-    rec.server.shutdown()
-    rec.server.server_close()
+    rec.stop()
 
 
 def _wait(pred: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -120,9 +101,9 @@ def _wait(pred: Callable[[], bool], timeout: float = 10.0) -> bool:
 
 
 @pytest.mark.parametrize("how", ["group deleted", "member removed"])
-def test_webhook_delivers_a_version_once_after_narrowing(world: World, receiver: _Receiver, how: str) -> None:
+def test_webhook_delivers_a_version_once_after_narrowing(world: World, receiver: _Hook, how: str) -> None:
     w = world
-    resp = httpx.post(w.url + "/api/v1/webhooks", json={"url": receiver.url},
+    resp = httpx.post(w.url + "/api/v1/webhooks", json={"url": receiver.url + "/hook"},
                       headers={"Authorization": f"Bearer {w.tokens['gamma-admin']}"})
     assert resp.status_code == 201, resp.text
     x, before, after = _history(w)
