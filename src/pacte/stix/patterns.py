@@ -13,6 +13,7 @@ too, since every ``stix2`` reader of the indicator would fail the same way.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # Token kinds (the grammar's lexer rules that the recognizer tells apart).
 INT_POS, INT_NEG, FLOAT_POS, FLOAT_NEG = "int+", "int-", "float+", "float-"
@@ -109,12 +110,25 @@ def _unquote(text: str) -> str:
     return text[1:-1].replace("\\'", "'").replace("\\\\", "\\")
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """One positive comparison of a pattern: ``[type:path op value]`` with its literal values unquoted."""
+
+    object_type: str
+    path: tuple[str | int | None, ...]  # None for ``[*]``, an int for a list index
+    operator: str  # "=", "IN", "<", "<=", ">", ">=", "LIKE", "MATCHES", "ISSUBSET", "ISSUPERSET"
+    values: tuple[str, ...]  # string literals unquoted; other literals as written
+    kinds: tuple[str, ...]  # the token kind of each value (STRING, INT_POS, HEX, ...)
+
+
 class _Parser:
     """Recursive descent over the grammar with its left recursion written as loops."""
 
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: list[Token], found: list[Comparison] | None = None) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.found = found  # when a list, every positive comparison is appended to it
+        self.object_type = ""
 
     def peek(self) -> str:
         return self.tokens[self.pos][0]
@@ -200,7 +214,9 @@ class _Parser:
             self.path()
             return
         path = self.path()
-        if self.peek() == "NOT":
+        object_type = self.object_type
+        negated = self.peek() == "NOT"
+        if negated:
             self.pos += 1
         self.take("=", "!=", "<", "<=", ">", ">=", "IN", *_STRING_OPS)
         op = self.tokens[self.pos - 1][0]  # the kind: '==' is '=', '<>' is '!='
@@ -221,10 +237,16 @@ class _Parser:
             self.take(*_ORDERABLE)
         if "hashes" in path:
             _check_hash(path[-1], "".join(t for _, t in self.tokens[start:self.pos]))
+        if self.found is not None and not negated and op != "!=":
+            literals = [tok for tok in self.tokens[start:self.pos] if tok[0] in _PRIMITIVE]
+            self.found.append(Comparison(
+                object_type, tuple(path), op,
+                tuple(_unquote(text) if kind == STRING else text for kind, text in literals),
+                tuple(kind for kind, _ in literals)))
 
     def path(self) -> list[str | int | None]:
         """Read an object path; return its components (None for ``[*]``, an int for an index)."""
-        self.take(IDENT, IDENT_HYPHEN)
+        self.object_type = self.take(IDENT, IDENT_HYPHEN)
         self.take(":")
         kind, text = self.tokens[self.pos]
         self.take(IDENT, STRING)
@@ -309,3 +331,15 @@ def pattern_problem(pattern: str) -> str | None:
     except RecursionError:
         return "the pattern nests too deeply"
     return None
+
+
+def comparisons(pattern: str) -> list[Comparison]:
+    """Return the positive comparisons of a valid pattern (not under NOT, not ``!=``); raise PatternError if invalid."""
+    if pattern.lstrip("(" + _SPACE_CLASS)[:1] != "[":  # as pattern_problem: '[' first, after any parentheses
+        raise PatternError("a STIX pattern starts with '[' (after any opening parentheses)")
+    found: list[Comparison] = []
+    try:
+        _Parser(_tokens(pattern), found).pattern()
+    except RecursionError as exc:
+        raise PatternError("the pattern nests too deeply") from exc
+    return found
