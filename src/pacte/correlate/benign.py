@@ -140,7 +140,9 @@ def _special(labels: str, special: frozenset[str]) -> bool:
 
 
 def _domain(labels: str, found: BenignLists) -> bool:
-    if not labels or _special(labels, found.special_domains):
+    if not labels:
+        return False
+    if _special(labels, found.special_domains):
         return True
     if labels in found.top_domains:
         return True
