@@ -20,6 +20,7 @@ class Settings:
     max_page: int = 1000
     default_page: int = 100
     public_url: str | None = None
+    correlation_limit: int = 200  # a value matching more readable objects than this is noisy: flagged, not expanded
 
     @classmethod
     def from_env(cls, db_url: str | None = None, **overrides: object) -> Settings:
@@ -29,6 +30,7 @@ class Settings:
             "db_url": db_url or env.get("PACTE_DB") or DEFAULT_DB,
             "max_body_bytes": int(env.get("PACTE_MAX_BODY_BYTES", cls.max_body_bytes)),
             "max_depth": int(env.get("PACTE_MAX_DEPTH", cls.max_depth)),
+            "correlation_limit": int(env.get("PACTE_CORRELATION_LIMIT", cls.correlation_limit)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

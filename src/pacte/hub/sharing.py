@@ -9,10 +9,12 @@ from typing import Any
 import orjson
 
 from pacte.errors import Detail, PacteError, PolicyRefused
-from pacte.policy import check_share, explicit_level, stored_level
+from pacte.policy import CollectionKind, check_share, explicit_level, stored_level
+from pacte.stix.extension import DEFAULT_GRADING, Grading, canonical_objects, with_grading
 from pacte.stix.markings import RESERVED_MARKINGS, TLP_BY_ID
 from pacte.stix.validate import ObjectInvalid, Prepared, prepare
 from pacte.store.base import Collection, MarkingDef, Org, Store, VersionRow, WriteTxn
+from pacte.store.correlations import SightingRow
 
 
 @dataclass(slots=True)  # not frozen: one is built per object on the ingest path, and frozen init is slow
@@ -81,17 +83,41 @@ AfterWrite = Callable[[WriteTxn, "ShareReport"], None]  # runs in the batch's tr
 
 
 def share_objects(store: Store, org: Org, coll: Collection, objects: Sequence[Any], now: Callable[[], str],
-                  max_depth: int, after: AfterWrite | None = None) -> ShareReport:
+                  max_depth: int, after: AfterWrite | None = None, grading: Grading | None = None) -> ShareReport:
     """Validate and store a batch shared by ``org`` into ``coll``; return per-object outcomes.
 
     Each object is all-or-nothing; the batch is one transaction, so a crash stores none of it.
     ``now`` gives the current time (store key form); it is read once the write lock is held.
     """
-    return share_checked(store, org, coll, check_objects(objects, max_depth), now, after)
+    return share_checked(store, org, coll, check_objects(objects, max_depth), now, after, grading)
+
+
+def default_grading(store: Store, org: Org, grading: Grading | None = None) -> Grading:
+    """Return the grading a share carries where an object sets none: the request's, else the member's, else F6."""
+    if grading is not None:
+        return grading
+    row = store.org_grading(org.org_id)
+    return Grading(*row) if row else DEFAULT_GRADING
+
+
+def graded_doc(p: Prepared, default: Grading) -> str:
+    """Return the JSON a version is stored with: the object with its grading in the Pacte extension.
+
+    Parts the object's own extension sets are kept; the others come from ``default``. An object whose
+    extension sets reliability and credibility is stored exactly as sent.
+    """
+    parts = p.grading
+    if parts is not None and parts[0] is not None and parts[1] is not None:
+        return p.doc.decode("utf-8")
+    if parts is None:
+        return with_grading(p.doc, default, p.has_extensions).decode("utf-8")
+    reliability, credibility, handling = parts
+    merged = Grading(reliability or default.reliability, credibility or default.credibility, handling or default.handling)
+    return with_grading(p.doc, merged, True).decode("utf-8")
 
 
 def share_checked(store: Store, org: Org, coll: Collection, checked: Sequence[Checked], now: Callable[[], str],
-                  after: AfterWrite | None = None) -> ShareReport:
+                  after: AfterWrite | None = None, grading: Grading | None = None) -> ShareReport:
     """Store a batch already validated by :func:`check_objects`; return per-object outcomes.
 
     ``now`` is read inside the write transaction, once its lock is held, so the batch is dated in
@@ -105,8 +131,9 @@ def share_checked(store: Store, org: Org, coll: Collection, checked: Sequence[Ch
             valid.append((i, item))
         else:
             outcomes[i] = Outcome(i, item.id, item.version, False, item.reason, item.field, item.code)
+    default = default_grading(store, org, grading)
     with store.write() as tx:
-        _decide_and_store(tx, org, coll, valid, outcomes, now())
+        _decide_and_store(tx, org, coll, valid, outcomes, now(), default)
         report = ShareReport([o for o in outcomes if o is not None])
         if after is not None:
             after(tx, report)
@@ -114,7 +141,7 @@ def share_checked(store: Store, org: Org, coll: Collection, checked: Sequence[Ch
 
 
 def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tuple[int, Prepared]],
-                      outcomes: list[Outcome | None], now: str) -> None:
+                      outcomes: list[Outcome | None], now: str, default: Grading) -> None:
     """Decide each object of a batch and store the accepted ones in ``org``'s own lines.
 
     Nothing here depends on versions of other members: a version of an id somebody else holds is
@@ -166,7 +193,9 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
                 id=p.id, type=p.type, vkey=p.version_key, modified=p.modified, created=p.created,
                 producer=org.org_id, created_by_ref=p.created_by_ref,
                 relayed=p.created_by_ref is not None and p.created_by_ref not in idents, tlp=level,
-                revoked=p.revoked, sha=p.sha, doc=p.doc.decode("utf-8")))
+                revoked=p.revoked, sha=p.sha, doc=graded_doc(p, default), keys=p.keys,
+                sighting=None if p.sighting is None else SightingRow(
+                    p.sighting.target, p.sighting.kind, p.sighting.count, p.sighting.anonymous, p.sighting.last_seen)))
             new_index.append(i)
             unresolved_for.append(unresolved)
         outcomes[i] = _success(i, p)
@@ -182,6 +211,9 @@ def _decide_and_store(tx: WriteTxn, org: Org, coll: Collection, valid: list[tupl
                                 for mid, level, vid in defined])
 
 
+_HUB_OBJECTS = frozenset(canonical_objects())  # the Pacte extension definition and its author: served, never posted
+
+
 def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int],
            own_keys: dict[tuple[str, str], str], held: dict[str, int],
            levels: dict[tuple[str, ...], tuple[int | None, list[str]]]) -> tuple[int | None, list[str]]:
@@ -190,6 +222,10 @@ def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int],
         raise PolicyRefused("reserved marking definition", [Detail(
             reason="this id is a TLP marking definition the hub holds as its level; reference it, do not publish it",
             field="id", object_id=p.id)])
+    if p.id in _HUB_OBJECTS:
+        raise PolicyRefused("reserved object", [Detail(
+            reason="this id is the hub's own (the Pacte extension definition or its author); reference it, do not"
+                   " publish it", field="id", object_id=p.id)])
     if p.created_by_ref is not None:
         creator = idents.get(p.created_by_ref)
         if creator is not None and creator != org.org_id:
@@ -199,6 +235,8 @@ def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int],
     if p.type == "identity" and idents.get(p.id, org.org_id) != org.org_id:
         raise PolicyRefused("spoofed provenance", [Detail(
             reason="this identity belongs to another member", field="id", object_id=p.id)])
+    if p.sighting is not None and p.sighting.anonymous:
+        _check_anonymous(p, coll)
     prior = own_keys.get((p.id, p.version_key))
     if prior is not None and prior != p.sha:
         raise PolicyRefused("conflicting version", [Detail(
@@ -210,6 +248,21 @@ def _check(p: Prepared, org: Org, coll: Collection, idents: dict[str, int],
     level, unresolved = cached
     check_share(coll.kind, level, p.id)
     return stored_level(level, unresolved), unresolved
+
+
+def _check_anonymous(p: Prepared, coll: Collection) -> None:
+    """Refuse an anonymous sighting that would name its sighter: it goes to the member's private collection only.
+
+    The producer of what was sighted learns that it was sighted and how often, never by whom; shared
+    anywhere another member reads, the sighting itself (and its producer, by the producer filter) would tell.
+    """
+    if coll.kind is not CollectionKind.PRIVATE:
+        raise PolicyRefused("anonymous sighting outside the private collection", [Detail(
+            reason="an anonymous sighting is shared only into your private collection; the producer of what"
+                   " was sighted is told how often, not by whom", field="extensions", object_id=p.id)])
+    if p.created_by_ref is not None:
+        raise PolicyRefused("anonymous sighting names its sighter", [Detail(
+            reason="an anonymous sighting must not carry created_by_ref", field="created_by_ref", object_id=p.id)])
 
 
 def _resolve_markings(tx: WriteTxn, org: Org, defs: list[MarkingDef]) -> None:

@@ -17,9 +17,18 @@ import orjson
 
 from pacte.errors import Detail
 from pacte.stix import timestamps
+from pacte.stix.extension import (
+    DEFAULT_GRADING,
+    EXTENSION_ID,
+    ExtensionInvalid,
+    SightingFacts,
+    grading_of,
+    sighting_facts,
+)
 from pacte.stix.markings import marking_definition_level
 from pacte.stix.observables import observable_problem
 from pacte.stix.patterns import pattern_problem
+from pacte.stix.values import keys_of
 
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
 # RFC 4122: hex digits are case-insensitive on input (the OASIS examples include an uppercase one).
@@ -127,6 +136,10 @@ class Prepared:
     marking_level: int | None  # for marking definitions: the TLP level they declare
     is_sco: bool  # a cyber-observable (predefined or a new-sco extension): shared facts, no owner
     huge_float: bool  # holds a float of 2^63 or more: perhaps an integer literal the parser could not keep
+    keys: tuple[str, ...] = ()  # correlation keys (pacte.stix.values)
+    sighting: SightingFacts | None = None  # what a sighting says (pacte.stix.extension)
+    has_extensions: bool = False  # the object has an ``extensions`` property
+    grading: tuple[str | None, int | None, str | None] | None = None  # the parts of a grading the object sets itself
 
 
 class ObjectInvalid(Exception):
@@ -329,6 +342,12 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
     for i, ref in enumerate(markings):
         if not ref.startswith("marking-definition--"):
             raise _fail(obj_id, f"object_marking_refs[{i}]", "must refer to a marking-definition")
+    has_extensions = "extensions" in obj
+    try:
+        sighting = sighting_facts(obj) if otype == "sighting" else None
+        grading = _grading_parts(obj) if has_extensions else None
+    except ExtensionInvalid as exc:
+        raise _fail(obj_id, exc.field, exc.reason) from None
     try:
         doc = orjson.dumps(obj)
     except orjson.JSONEncodeError:  # nesting beyond the serialiser's own limit (a max_depth set above it)
@@ -350,4 +369,16 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         marking_level=marking_definition_level(obj) if otype == "marking-definition" else None,
         is_sco=is_sco,
         huge_float=huge,
+        keys=keys_of(obj),
+        sighting=sighting,
+        has_extensions=has_extensions,
+        grading=grading,
     )
+
+
+def _grading_parts(obj: dict[str, Any]) -> tuple[str | None, int | None, str | None] | None:
+    """Return the grading parts the object's Pacte extension sets (None: it sets none); raise ExtensionInvalid."""
+    if grading_of(obj, DEFAULT_GRADING) is None:  # checks the extension's properties
+        return None
+    body = obj["extensions"][EXTENSION_ID]
+    return body.get("reliability"), body.get("credibility"), body.get("handling")
