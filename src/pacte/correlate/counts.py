@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
 
 from pacte.correlate.score import ScoreInputs, kind_of_pattern, score
-from pacte.stix.extension import DEFAULT_GRADING, grading_from_doc
-from pacte.stix.timestamps import normalize, parse
-from pacte.store.base import Store
+from pacte.stix.extension import DEFAULT_GRADING, Grading, grading_from_doc
+from pacte.stix.timestamps import normalize
+from pacte.store.base import Store, StoredObject
 from pacte.store.correlations import SightingSeen
 
 
@@ -95,17 +96,45 @@ def tallies(store: Store, reader: int, ids: Sequence[str]) -> dict[str, Tally]:
     return out
 
 
-def score_of(doc: str, tally: Tally, now: datetime) -> int | None:
+def score_of(item: StoredObject, tally: Tally, now: datetime) -> int | None:
     """Return the score of an indicator version for the reader whose tally this is (None: not an indicator)."""
-    obj = orjson.loads(doc)
-    if obj.get("type") != "indicator" or tally.last is None:
+    if tally.last is None:
         return None
-    pattern = obj.get("pattern")
-    confidence = obj.get("confidence")
+    facts = _facts(item.id, item.vkey, item.producer, item.doc)
+    if facts is None:
+        return None
+    grading, confidence, kind = facts
     return score(ScoreInputs(
-        sources=max(tally.sources, 1),
-        false_positives=tally.false_positive + tally.anonymous_false_positive,
-        grading=grading_from_doc(doc) or DEFAULT_GRADING,
-        confidence=confidence if isinstance(confidence, int) else None,
-        kind=kind_of_pattern(pattern) if isinstance(pattern, str) else "other",
-        last_activity=parse(tally.last)), now)
+        sources=max(tally.sources, 1), false_positives=tally.false_positive + tally.anonymous_false_positive,
+        grading=grading, confidence=confidence, kind=kind, last_activity=_when(tally.last)), now)
+
+
+_FACTS: dict[tuple[str, str, int], tuple[Grading, int | None, str] | None] = {}
+_FACTS_MAX = 100_000
+
+
+def _facts(obj_id: str, vkey: str, producer: int, doc: str) -> tuple[Grading, int | None, str] | None:
+    """Return what a version's score depends on in the version itself (grading, confidence, kind), kept per version.
+
+    A version never changes, so a feed polled again does not parse its indicators again.
+    """
+    key = (obj_id, vkey, producer)
+    if key in _FACTS:
+        return _FACTS[key]
+    obj = orjson.loads(doc)
+    found: tuple[Grading, int | None, str] | None = None
+    if obj.get("type") == "indicator":
+        pattern, confidence = obj.get("pattern"), obj.get("confidence")
+        found = (grading_from_doc(doc) or DEFAULT_GRADING,
+                 confidence if type(confidence) is int and 0 <= confidence <= 100 else None,
+                 kind_of_pattern(pattern) if isinstance(pattern, str) else "other")
+    if len(_FACTS) >= _FACTS_MAX:
+        _FACTS.clear()
+    _FACTS[key] = found
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _when(key: str) -> datetime:
+    """Return the UTC time of a store time key (many items of a page share one: a write's shares have one time)."""
+    return datetime.fromisoformat(key[:26]).replace(tzinfo=UTC)

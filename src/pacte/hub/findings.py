@@ -8,7 +8,7 @@ producer of the sighted object as counts only).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -79,16 +79,21 @@ def search(store: Store, reader: int, value: str, filters: Filters, limit: int, 
         item = docs.get(x.id)
         if item is None:  # filters matched an older version the reader reads, not the one it gets: still a hit
             continue
-        score = score_of(item.doc, counts[x.id], now) if x.type in _SCORED else None
+        score = score_of(item, counts[x.id], now) if x.type in _SCORED else None
         if (min_score is not None or max_score is not None) and score is None:
             continue
         if (min_score is not None and score is not None and score < min_score) or (
                 max_score is not None and score is not None and score > max_score):
             continue
-        shown = replace(item, doc=with_score(item.doc, score)) if score is not None else item
+        shown = _with_doc(item, with_score(item.doc, score)) if score is not None else item
         hits.append(Hit(x.id, x.type, x.matches, shown, score, counts[x.id]))
     hits.sort(key=lambda h: (h.tally.last or "", h.id), reverse=True)
     return hits, links
+
+
+def _with_doc(item: StoredObject, doc: str) -> StoredObject:
+    """Return the item serving another JSON (built directly: ``dataclasses.replace`` costs 10 µs an item)."""
+    return StoredObject(item.seq, item.id, item.type, item.vkey, item.modified, item.added, doc, item.producer)
 
 
 def scored(store: Store, reader: int, items: list[StoredObject], now: datetime) -> list[StoredObject]:
@@ -100,8 +105,8 @@ def scored(store: Store, reader: int, items: list[StoredObject], now: datetime) 
     out: list[StoredObject] = []
     for item in items:
         if item.type in _SCORED:
-            score = score_of(item.doc, counts[item.id], now)
+            score = score_of(item, counts[item.id], now)
             if score is not None:
-                item = replace(item, doc=with_score(item.doc, score))
+                item = _with_doc(item, with_score(item.doc, score))
         out.append(item)
     return out

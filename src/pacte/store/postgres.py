@@ -86,19 +86,19 @@ class PostgresStore(HubKeysSQL, SQLStore):
                 cur.executemany(sql, rows)
 
     def after_bulk_write(self, rows: int) -> None:
-        """Refresh planner statistics once a tenth of the table (at least 10,000 rows) is new.
+        """Refresh planner statistics once a tenth of the table (at least 1,000 rows) is new.
 
         The hub's queries are planned from statistics; a server with autovacuum off (or slow to
         catch up after a bulk import) would otherwise plan against an empty table.
         """
         with self._stats_lock:
             self._unanalysed += rows
-            if self._unanalysed < max(10_000, self._analysed_rows // 10):
+            if self._unanalysed < max(1_000, self._analysed_rows // 10):
                 return
             self._analysed_rows += self._unanalysed
             self._unanalysed = 0
         with _translated(), self._pool.connection() as conn:
-            conn.execute("ANALYZE versions, shares, sharers, events, members, collections")
+            conn.execute("ANALYZE versions, shares, sharers, events, members, collections, obs_keys, sightings")
 
     def bulk_insert(self, conn: Conn, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Insert many new rows with COPY, PostgreSQL's bulk path."""
