@@ -131,6 +131,15 @@ TABLE: dict[tuple[str, str], dict[str, Outcome]] = {
     ("GET", "/api/v1/webhooks"): admin_only(200),
     ("DELETE", "/api/v1/webhooks/{webhook_id}"): ADMIN_OWNED,
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): OWNED,  # any token of the member reads the log
+    # reciprocity ledger: each member's own view; the opt-in is the caller's organisation's, admin only
+    ("GET", "/api/v1/ledger"): ANY_TOKEN,
+    ("PUT", "/api/v1/ledger/opt-in"): admin_only(200),
+    # correlation, search, sightings and grading: read paths over what the caller may read; the grading is its own
+    ("GET", "/api/v1/objects/{object_id}/correlations"): OWNED,
+    ("GET", "/api/v1/objects/{object_id}/sightings"): OWNED,
+    ("GET", "/api/v1/search"): ANY_TOKEN,
+    ("GET", "/api/v1/grading"): ANY_TOKEN,
+    ("PUT", "/api/v1/grading"): admin_only(200),
 }
 
 TAXII_JSON = "application/taxii+json;version=2.1"
@@ -368,6 +377,21 @@ def _hook(w: World, role: str) -> Request:
                    effect=lambda: w.hub.store.webhook_by_uuid(hook.uuid, w.owner.org.org_id) is not None)
 
 
+def _opt_in(w: World, role: str) -> Request:
+    def opted() -> bool:
+        return w.owner.org.org_id in w.hub.store.ledger_opt_ins()
+
+    return Request(w.params, json={"opt_in": not opted()}, effect=opted)
+
+
+def _grading(w: World, role: str) -> Request:
+    def current() -> tuple[str, int, str | None] | None:
+        return w.hub.store.org_grading(w.owner.org.org_id)
+
+    reliability = "B" if current() is None or current()[0] != "B" else "C"  # type: ignore[index]
+    return Request(w.params, json={"reliability": reliability, "credibility": 2}, effect=current)
+
+
 WRITES: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("POST", "/api/v1/tokens"): _new_token,
     ("DELETE", "/api/v1/tokens/{token_id}"): _token,
@@ -380,6 +404,8 @@ WRITES: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("DELETE", f"{T}/collections/{{collection_id}}/objects/{{object_id}}/"): _taxii_delete,
     ("POST", "/api/v1/webhooks"): _new_hook,
     ("DELETE", "/api/v1/webhooks/{webhook_id}"): _hook,
+    ("PUT", "/api/v1/ledger/opt-in"): _opt_in,
+    ("PUT", "/api/v1/grading"): _grading,
 }
 
 
@@ -389,6 +415,10 @@ def _path(template: str, params: dict[str, str]) -> str:
         path = path.replace("{" + name + "}", value)
     assert "{" not in path, f"no value for a parameter of {template} (add it to World.params)"
     return path
+
+
+# query strings a route needs to answer at all (the search needs something to search for)
+QUERIES: dict[tuple[str, str], dict[str, str]] = {("GET", "/api/v1/search"): {"value": "45.77.12.9"}}
 
 
 def _send(w: World, method: str, template: str, role: str, req: Request) -> httpx.Response:
@@ -402,7 +432,8 @@ def _send(w: World, method: str, template: str, role: str, req: Request) -> http
                 assert resp.headers["content-type"].startswith("text/event-stream")
                 return httpx.Response(200, headers=resp.headers, content=b"")
             return httpx.Response(resp.status_code, headers=resp.headers, content=resp.read())
-    return w.client.request(method, path, headers=headers, json=req.json, content=req.content)
+    return w.client.request(method, path, headers=headers, json=req.json, content=req.content,
+                            params=QUERIES.get((method, template)))
 
 
 # the checks

@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from pacte import __version__
 from pacte.api import errors
 from pacte.api.analyses import router as analyses_router
+from pacte.api.findings import router as findings_router
+from pacte.api.ledger import router as ledger_router
 from pacte.api.openapi import PacteAPI
 from pacte.api.routes import router
 from pacte.hub import Hub
@@ -23,6 +25,8 @@ def create_app(hub: Hub) -> FastAPI:
     errors.install(app)
     app.include_router(router)
     app.include_router(analyses_router)
+    app.include_router(findings_router)
+    app.include_router(ledger_router)
     app.include_router(taxii_router)
     app.include_router(stream_router)
     return app

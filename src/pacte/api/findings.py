@@ -19,6 +19,9 @@ from pacte.stix.extension import DEFAULT_GRADING, ExtensionInvalid, Grading
 
 router = APIRouter(prefix="/api/v1")
 Caller = Annotated[Principal, Depends(principal)]
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found (hidden looks the same)",
+                                                      "content": _ERROR}}
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -35,7 +38,8 @@ def _key(value: str | None, name: str) -> str | None:
     return key
 
 
-@router.get("/objects/{object_id}/correlations", summary="Objects the caller may read that correlate with one")
+@router.get("/objects/{object_id}/correlations", summary="Objects the caller may read that correlate with one",
+            responses=_NOT_FOUND)
 def correlations(request: Request, p: Caller, object_id: str) -> Response:
     """Return the readable objects sharing a value with this one (or a linked value), with why each matched."""
     links = hub_of(request).correlations(p.org, object_id)
@@ -45,14 +49,16 @@ def correlations(request: Request, p: Caller, object_id: str) -> Response:
                   "noisy": [n.as_dict() for n in links.noisy]})
 
 
-@router.get("/objects/{object_id}/sightings", summary="Sighting counts of an object, as the caller may count them")
+@router.get("/objects/{object_id}/sightings", summary="Sighting counts of an object, as the caller may count them",
+            responses=_NOT_FOUND)
 def sightings(request: Request, p: Caller, object_id: str) -> Response:
     """Return how often the object was sighted or reported false positive, in what the caller may read."""
     tally = hub_of(request).tally(p.org, object_id)
     return _json({"id": object_id, **tally.sightings(), **seen_span(tally)})
 
 
-@router.get("/search", summary="Objects holding a value, or a value linked to it")
+@router.get("/search", summary="Objects holding a value, or a value linked to it",
+            responses=_NOT_FOUND)
 def search(
     request: Request, p: Caller,
     value: Annotated[str, Query(min_length=1, max_length=2048, description="an IP address or network, domain,"
@@ -76,6 +82,7 @@ def search(
     filters = Filters(tuple(type or ()), producer_id, coll, _key(seen_after, "seen_after"),
                       _key(seen_before, "seen_before"))
     hits, links = hub.search(p.org, value, filters, min_score, max_score)
+    hub.ledger.record(p.org.org_id, "api", [h.obj for h in hits[:limit]])
     return _json({"value": value, "count": len(hits), "more": len(hits) > limit,
                   "results": [h.as_dict() for h in hits[:limit]], "noisy": [n.as_dict() for n in links.noisy]})
 
@@ -114,7 +121,8 @@ def get_grading(request: Request, p: Caller) -> Response:
     return _json(_grading_view(Grading(*row) if row else DEFAULT_GRADING, row is not None))
 
 
-@router.put("/grading", summary="Set the grading the caller's shares carry by default (admin)")
+@router.put("/grading", summary="Set the grading the caller's shares carry by default (admin)",
+            responses={403: {"description": "Forbidden (an admin token is required)", "content": _ERROR}})
 def put_grading(request: Request, p: Caller, body: GradingBody) -> Response:
     """Set the member's default grading, applied to objects shared without grading of their own."""
     require_admin(p)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from pacte.api.findings import grading_param
 from pacte.edge.auth import hub_of, principal, require_admin
 from pacte.edge.bodies import objects_of, parse_json, read_body
 from pacte.errors import Detail, InvalidInput, NotFound, UnsupportedMediaType
@@ -148,8 +149,9 @@ def _share_body(request: Request, hub: Hub, collection: str, body: bytes) -> tup
     p = principal(request)
     _check_bundle_type(request.headers.get("content-type"))
     coll = hub.collection_for(p.org, collection)
+    grading = grading_param(request)
     objects = objects_of(parse_json(body, hub.settings.max_depth), hub.settings.max_depth)
-    return coll, hub.share(p, coll, objects)
+    return coll, hub.share(p, coll, objects, grading=grading)
 
 
 def _seq(cursors: ReaderPositions, value: str | None) -> int:
@@ -203,7 +205,8 @@ def list_objects(
                     modified_from=_ts(modified_from, "modified_from"), modified_to=_ts(modified_to, "modified_to"),
                     versions=versions, after_seq=_seq(cursors, cursor), limit=min(limit, hub.settings.max_page))
     page = hub.query(q)
-    return _page(page.items, page.more, {}, cursors)
+    hub.ledger.record(p.org.org_id, "api", page.items)
+    return _page(hub.scored(p.org, page.items), page.more, {}, cursors)
 
 
 @router.get("/objects/{object_id}", summary="Get one object by id")
@@ -211,10 +214,12 @@ def get_object(request: Request, p: Caller, object_id: str,
                versions: Literal["last", "first", "all"] = "last", with_refs: bool = False) -> Response:
     """Return the readable versions of an object, optionally with the readable objects it refers to."""
     hub = hub_of(request)
-    items = hub.get_object(p.org, object_id, versions)
+    items = hub.scored(p.org, hub.get_object(p.org, object_id, versions))
+    hub.ledger.record(p.org.org_id, "api", items)
     extra: dict[str, Any] = {}
     if with_refs:
-        refs = hub.referenced(p.org, [i.doc for i in items])
+        refs = hub.scored(p.org, hub.referenced(p.org, [i.doc for i in items]))
+        hub.ledger.record(p.org.org_id, "api", [r for r in refs if r.id != object_id])
         extra_body = ",".join(r.doc for r in refs if r.id != object_id).encode()
         body = b'{"objects":[' + ",".join(i.doc for i in items).encode() + b'],"references":[' + extra_body + b"]}"
         return Response(body, media_type="application/json")

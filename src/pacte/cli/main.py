@@ -13,6 +13,8 @@ import click
 from pacte import __version__
 from pacte.cli.analyse import analyse_command
 from pacte.cli.hubctx import hub_from
+from pacte.cli.ledger import ledger_command
+from pacte.cli.search import search_command
 from pacte.cli.watch import watch_command
 from pacte.errors import PacteError
 from pacte.hub import members
@@ -326,6 +328,8 @@ def demo(db: str | None, host: str, port: int, no_serve: bool) -> None:
 
 cli.add_command(watch_command)
 cli.add_command(analyse_command)
+cli.add_command(search_command)
+cli.add_command(ledger_command)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import gc
 import multiprocessing
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -143,10 +144,14 @@ def export_bundle(hub: Hub, org: Org, types: tuple[str, ...], all_versions: bool
     """Write a bundle of what ``org`` may read to ``out``; return the number of objects."""
     out.write(b'{"type":"bundle","id":"bundle--' + str(uuid.uuid4()).encode() + b'","objects":[')
     n = 0
+    producers: Counter[int] = Counter()  # counted for the reciprocity ledger (pacte.ledger.record)
     for item in hub.export(org, types, "all" if all_versions else "last"):
         if n:
             out.write(b",")
         out.write(item.doc.encode())
+        producers[item.producer] += 1
         n += 1
     out.write(b"]}\n")
+    hub.ledger.add(org.org_id, "export", producers)
+    hub.ledger.flush(hub.store)
     return n

@@ -8,18 +8,24 @@ from typing import Any
 import orjson
 
 from pacte.config import Settings
+from pacte.correlate.counts import Tally, tallies
+from pacte.correlate.links import Filters, Links
 from pacte.errors import Forbidden, NotFound
+from pacte.hub import findings
 from pacte.hub.auth import Principal, authenticate
 from pacte.hub.clock import Clock, Ids, RandomIds, SystemClock
 from pacte.hub.members import COMMUNITY, ensure_community
 from pacte.hub.positions import Positions, ReaderPositions, Surface
 from pacte.hub.sharing import AfterWrite, ShareReport, share_objects
+from pacte.ledger.record import Recorder
 from pacte.policy import check_write
+from pacte.stix.extension import Grading, canonical_objects
 from pacte.stix.markings import canonical_marking
 from pacte.stix.timestamps import format_key, normalize
 from pacte.store import Store, open_store
 from pacte.store.base import Collection, ObjectQuery, Org, Page, StoredObject
 
+_HUB_OBJECTS = canonical_objects()
 _REF_KEYS = ("object_refs", "source_ref", "target_ref", "sighting_of_ref", "where_sighted_refs",
              "observed_data_refs", "sample_refs", "sample_ref")
 
@@ -35,6 +41,7 @@ class Hub:
         self.ids: Ids = ids or RandomIds()
         self.community = ensure_community(store, self.ids, self.clock)
         self._positions: Positions | None = None
+        self.ledger = Recorder(lambda: self.clock.now())  # objects handed to readers (pacte.ledger)
 
     @classmethod
     def open(cls, settings: Settings) -> Hub:
@@ -83,21 +90,21 @@ class Hub:
 
     # writes
     def share(self, principal: Principal, coll: Collection, objects: Sequence[Any],
-              after: AfterWrite | None = None) -> ShareReport:
-        """Share objects into a collection as the caller's organisation."""
+              after: AfterWrite | None = None, grading: Grading | None = None) -> ShareReport:
+        """Share objects into a collection as the caller's organisation (``grading``: where objects set none)."""
         check_write(principal.role, self.store.is_member(coll.cid, principal.org.org_id), coll.name)
-        return self.share_as(principal.org, coll, objects, after)
+        return self.share_as(principal.org, coll, objects, after, grading)
 
     def can_write_as(self, org: Org, coll: Collection) -> bool:
         """Return True if the member belongs to the collection's audience (operator paths)."""
         return self.store.is_member(coll.cid, org.org_id)
 
     def share_as(self, org: Org, coll: Collection, objects: Sequence[Any],
-                 after: AfterWrite | None = None) -> ShareReport:
+                 after: AfterWrite | None = None, grading: Grading | None = None) -> ShareReport:
         """Share objects as a member (operator path: import and demo); membership is still required."""
         if not self.store.is_member(coll.cid, org.org_id):
             raise Forbidden(f"{org.name} is not a member of collection {coll.name!r}")
-        return share_objects(self.store, org, coll, objects, self.now_key, self.settings.max_depth, after)
+        return share_objects(self.store, org, coll, objects, self.now_key, self.settings.max_depth, after, grading)
 
     # reads
     def query(self, q: ObjectQuery) -> Page:
@@ -106,10 +113,10 @@ class Hub:
 
     def get_object(self, org: Org, obj_id: str, versions: str = "last") -> list[StoredObject]:
         """Return the readable versions of one object; NotFound when none is readable."""
-        canonical = canonical_marking(obj_id)
-        if canonical is not None:  # a TLP definition the hub holds: nobody may publish it, everybody reads it
+        canonical = canonical_marking(obj_id) or _HUB_OBJECTS.get(obj_id.lower())
+        if canonical is not None:  # a TLP definition or the Pacte extension: nobody may publish it, everybody reads it
             created = str(canonical["created"])
-            return [StoredObject(0, str(canonical["id"]), "marking-definition", normalize(created) or created,
+            return [StoredObject(0, str(canonical["id"]), str(canonical["type"]), normalize(created) or created,
                                  None, created, orjson.dumps(canonical).decode())]
         q = ObjectQuery(reader=org.org_id, ids=[obj_id], versions=versions, limit=10_000)  # type: ignore[arg-type]
         items = self.store.query(q).items
@@ -138,9 +145,36 @@ class Hub:
         return out
 
     def export(self, org: Org, types: Sequence[str] = (), versions: str = "last") -> Iterator[StoredObject]:
-        """Yield everything the member may read (latest versions by default)."""
+        """Yield everything the member may read (latest versions by default), indicators scored for it."""
         q = ObjectQuery(reader=org.org_id, types=list(types), versions=versions)  # type: ignore[arg-type]
-        yield from self.store.iter_all(q)
+        batch: list[StoredObject] = []
+        for item in self.store.iter_all(q):
+            batch.append(item)
+            if len(batch) == 1000:
+                yield from self.scored(org, batch)
+                batch = []
+        yield from self.scored(org, batch)
+
+    # correlation, search, sightings, scores (pacte.hub.findings)
+    def scored(self, org: Org, items: list[StoredObject]) -> list[StoredObject]:
+        """Return read items with each indicator's score for this reader in the Pacte extension."""
+        return findings.scored(self.store, org.org_id, items, self.clock.now())
+
+    def correlations(self, org: Org, obj_id: str) -> Links:
+        """Return the objects the member may read that correlate with one it may read (else NotFound)."""
+        item = self.get_object(org, obj_id)[-1]
+        return findings.correlations(self.store, org.org_id, item, self.settings.correlation_limit)
+
+    def search(self, org: Org, value: str, filters: Filters, min_score: int | None = None,
+               max_score: int | None = None) -> tuple[list[findings.Hit], Links]:
+        """Return the objects the member may read holding a value or one linked to it, with why."""
+        return findings.search(self.store, org.org_id, value, filters, self.settings.correlation_limit,
+                               self.clock.now(), min_score, max_score)
+
+    def tally(self, org: Org, obj_id: str) -> Tally:
+        """Return sighting counts and activity of one object the member may read (else NotFound)."""
+        item = self.get_object(org, obj_id)[-1]
+        return tallies(self.store, org.org_id, [item.id])[item.id]
 
 
 __all__ = ["COMMUNITY", "Hub", "Principal"]

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from pacte.policy import CollectionKind, Role
+from pacte.store.correlations import KeyMatch, LineActivity, SightingRow, SightingSeen
 from pacte.store.drafts import AnalysisRecord, Decision
 from pacte.store.events import Delivery, EventQuery, EventRow, Webhook
+from pacte.store.ledger import ReadCount, ShareCount, SightingFact
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ class VersionRow:
     revoked: bool
     sha: str
     doc: str
+    keys: tuple[str, ...] = ()  # correlation keys (pacte.stix.values)
+    sighting: SightingRow | None = None  # what a sighting version says
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,7 @@ class StoredObject:
     modified: str | None
     added: str
     doc: str
+    producer: int = 0  # the member whose line this version is (0: the hub's own TLP definitions)
 
 
 VersionSelect = Literal["last", "first", "all"]
@@ -389,6 +394,72 @@ class Store(Protocol):
 
     def deliveries(self, wid: int, limit: int = 100) -> list[Delivery]:
         """Return a webhook's latest delivery attempts, newest first."""
+        ...
+
+    # correlation, search and sightings (implemented in pacte.store.correlations)
+    def probe(self, reader: int, key: str, upper: str | None, limit: int, exclude_id: str | None = None,
+              types: Sequence[str] = (), producer: int | None = None, collection: int | None = None,
+              seen_after: str | None = None, seen_before: str | None = None) -> list[KeyMatch]:
+        """Return up to ``limit`` distinct (key, object) pairs the reader may read for one probe."""
+        ...
+
+    def present(self, reader: int, keys: Sequence[str], exclude_id: str | None = None, types: Sequence[str] = (),
+                producer: int | None = None, collection: int | None = None, seen_after: str | None = None,
+                seen_before: str | None = None) -> list[str]:
+        """Return which of these keys some version the reader may read holds (under the same filters as probe)."""
+        ...
+
+    def line_activity(self, reader: int, ids: Sequence[str]) -> list[LineActivity]:
+        """Return, per object id and readable line, the first and last time a share showed it to the reader."""
+        ...
+
+    def sightings_of(self, reader: int, targets: Sequence[str]) -> list[SightingSeen]:
+        """Return the sighting versions of these objects that count for the reader."""
+        ...
+
+    def org_grading(self, org_id: int) -> tuple[str, int, str | None] | None:
+        """Return a member's default grading (reliability, credibility, handling), if it set one."""
+        ...
+
+    def set_org_grading(self, org_id: int, reliability: str, credibility: int, handling: str | None) -> None:
+        """Set a member's default grading, applied to what it shares without grading of its own."""
+        ...
+
+    # reciprocity ledger (implemented in pacte.store.ledger)
+    def add_reads(self, rows: Sequence[tuple[str, int, str, int, int]]) -> None:
+        """Add (day, reader, channel, producer, n) counts to the recorded reads, in one transaction."""
+        ...
+
+    def ledger_reads(self, org_id: int, first_day: str, last_day: str) -> list[ReadCount]:
+        """Return the recorded reads by ``org_id`` and of ``org_id``'s objects, days in [first_day, last_day]."""
+        ...
+
+    def set_ledger_opt_in(self, org_id: int, opt_in: bool, now: str) -> None:
+        """Record whether a member shows its own figures to the other members."""
+        ...
+
+    def ledger_opt_ins(self) -> set[int]:
+        """Return the members that show their own figures to the other members."""
+        ...
+
+    def contributions(self, org_id: int, since: str, until: str) -> list[ShareCount]:
+        """Return the shares of ``org_id``'s own versions dated in [since, until), grouped."""
+        ...
+
+    def given_sightings(self, org_id: int, since: str, until: str) -> list[SightingFact]:
+        """Return ``org_id``'s sighting versions first shared in [since, until)."""
+        ...
+
+    def shown_shares(self, reader: int, since: str, until: str) -> list[ShareCount]:
+        """Return other members' versions first shown to ``reader`` in [since, until), grouped."""
+        ...
+
+    def shown_sightings(self, reader: int, since: str, until: str) -> list[SightingFact]:
+        """Return other members' sighting versions first shown to ``reader`` in [since, until)."""
+        ...
+
+    def anonymous_sightings(self, org_id: int, since: str, until: str) -> list[SightingFact]:
+        """Return the anonymous sightings ``org_id`` may not read of its readable lines, written in [since, until)."""
         ...
 
     # report analysis drafts (implemented in pacte.store.drafts)

@@ -21,6 +21,7 @@ from pacte.store.base import (
     VersionRow,
     WriteTxn,
 )
+from pacte.store.correlations import CorrelationSQL, index_versions
 from pacte.store.drafts import DraftsSQL
 from pacte.store.events import (
     COLLECTION_DELETED,
@@ -33,7 +34,8 @@ from pacte.store.events import (
     EventLogSQL,
     repeats,
 )
-from pacte.store.schema import MIGRATIONS
+from pacte.store.ledger import LedgerSQL
+from pacte.store.schema import BACKFILLS, MIGRATIONS
 from pacte.store.taxii_status import TaxiiStatusSQL, save_status
 
 
@@ -171,6 +173,7 @@ class SQLWriteTxn:
             [(vid, r.id, r.type, r.vkey, r.modified, r.created, r.producer, r.created_by_ref, int(r.relayed),
               r.tlp, int(r.revoked), r.sha, r.doc, added) for vid, r in zip(vids, rows, strict=True)],
         )
+        index_versions(self.store, self.conn, vids, [r.keys for r in rows], [r.sighting for r in rows])
         return vids
 
     def insert_shares(self, shares: Sequence[tuple[int, int, int, str]], now: str) -> list[bool]:
@@ -254,7 +257,7 @@ class SQLWriteTxn:
             self.store._event_append(self.conn, [(MARKING_CHANGED, v, None, None, None) for v, _ in updates])
 
 
-class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
+class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, CorrelationSQL, LedgerSQL, ABC):
     """The Store implementation over a DB-API connection; backends supply connections."""
 
     dialect: str = ""
@@ -305,6 +308,8 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
             for number, statements in enumerate(steps[current:], start=current + 1):
                 for statement in statements:
                     conn.execute(statement)
+                if number in BACKFILLS:
+                    getattr(self, BACKFILLS[number])(conn)
                 conn.execute(self.sql("INSERT INTO schema_version (version) VALUES (?)"), (number,))
 
     def schema_version(self) -> int:
@@ -530,10 +535,11 @@ class SQLStore(TaxiiStatusSQL, EventLogSQL, DraftsSQL, ABC):
         source, where, params, seq, added = self._where(q)
         order = "sc.cid, sc.sid" if self._seeks(q) else seq
         rows = self._all(
-            f"SELECT {seq}, v.id, v.type, v.vkey, v.modified, {added}, v.doc FROM {source} WHERE {where}"
+            f"SELECT {seq}, v.id, v.type, v.vkey, v.modified, {added}, v.doc, v.producer FROM {source} WHERE {where}"
             f" ORDER BY {order} LIMIT ?", [*params, q.limit + 1])
         more = len(rows) > q.limit
-        return Page([StoredObject(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows[:q.limit]], more)
+        return Page([StoredObject(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], int(r[7])) for r in rows[:q.limit]],
+                    more)
 
     def count(self, q: ObjectQuery) -> int:
         """Return how many object versions the query matches for its reader."""

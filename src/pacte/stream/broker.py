@@ -57,7 +57,7 @@ import functools
 import itertools
 import logging
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -76,7 +76,8 @@ from pacte.stream.settings import StreamSettings
 log = logging.getLogger("pacte.stream")
 
 GroupKey = tuple[int, Filters, int]  # reader org, filters, cursor
-Chunk = tuple[bytes, int, int, int]  # (SSE bytes, cursor after them, epoch they were read under, last event id)
+# (SSE bytes, cursor after them, epoch they were read under, last event id, its objects per producer: the ledger)
+Chunk = tuple[bytes, int, int, int, Counter[str]]
 
 
 @dataclass(eq=False)
@@ -154,6 +155,8 @@ class _Page:
     again: frozenset[int] = frozenset()  # those of them whose event may repeat a version (events.again)
     serial: int = 0  # the number of ``vids`` in the broker's index (set by the round)
     earlier: dict[int, frozenset[int]] = field(default_factory=dict)  # earlier page set -> the ``again`` in it
+    producers: dict[int, str] = field(default_factory=dict)  # version -> producer name (for the ledger)
+    tally: Counter[str] = field(default_factory=Counter)  # the page's objects per producer (shared, never changed)
 
 
 @dataclass
@@ -307,6 +310,7 @@ class Broker:
                     self.wake()
                 else:
                     body = b"".join(c[0] for c in sub.pending) if len(sub.pending) > 1 else sub.pending[0][0]
+                    self.hub.ledger.add(sub.org_id, "stream", sum((c[4] for c in sub.pending), Counter()))
                     sub.sent, sub.last = sub.pending[-1][1], sub.pending[-1][3]
                     sub.sent_pages += sub.queued_pages
                     sub.queued_pages.clear()
@@ -456,7 +460,8 @@ class Broker:
             if len(sub.pending) >= sub.limit:
                 sub.close(sse_error("too_slow", "the client reads too slowly; reconnect with Last-Event-ID"))
                 return
-            sub.pending.append((chunk, page.cursor, epoch, last))
+            sub.pending.append((chunk, page.cursor, epoch, last, page.tally if not repeats else Counter(
+                page.producers[ev[1]] for ev in page.events if ev[1] in page.producers and ev[1] not in repeats)))
             if page.serial:
                 sub.queued_pages.append(page.serial)  # a superset of what was kept: the rest it had already
             sub.delivered += count
@@ -497,7 +502,9 @@ class Broker:
                 listed = tuple(r.vid for r in rows if r.vid is not None)
                 vids = sets.get(listed) or sets.setdefault(listed, frozenset(listed))
                 again = frozenset(r.vid for r in rows if r.vid is not None and r.again)
-                out.pages[key] = _Page(chunk, end, len(rows), rows[-1].eid if rows else cursor, events, vids, again)
+                out.pages[key] = _Page(chunk, end, len(rows), rows[-1].eid if rows else cursor, events, vids, again,
+                                       producers={r.vid: r.producer for r in rows if r.vid is not None and r.producer},
+                                       tally=Counter(r.producer for r in rows if r.vid is not None and r.producer))
             if store.auth_changed_after(head):
                 continue  # a narrowing change committed while reading: read again under it
             out.active = store.active_tokens(tokens)

@@ -296,6 +296,7 @@ class WebhookManager:
                 did, row.eid, attempt, format_dt(_now()), outcome, status, error, ms))
             if ok and row.vid is not None:
                 self._sent_vids.setdefault(wh.wid, set()).add(row.vid)
+                self.broker.hub.ledger.add(wh.org_id, "webhook", {row.producer: 1} if row.producer else {})
             if last:
                 break
         return bool(await self.broker.db(self.store.advance_webhook, wh.wid, row.eid, self.owner))

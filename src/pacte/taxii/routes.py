@@ -113,7 +113,8 @@ def get_objects(request: Request, collection_id: str) -> Response:
     hub, p = _caller(request)
     coll = _collection(hub, p, collection_id)
     page = read_page(hub, p.org.org_id, coll.cid, _filters(hub, p, request))
-    return render.envelope(page.items, page.more, _cursors(hub, p))
+    hub.ledger.record(p.org.org_id, "taxii", page.items)
+    return render.envelope(hub.scored(p.org, page.items), page.more, _cursors(hub, p))
 
 
 def _writable(request: Request, collection_id: str) -> tuple[Hub, Principal, Collection]:
@@ -152,7 +153,8 @@ def get_object(request: Request, collection_id: str, object_id: str) -> Response
     page = read_page(hub, p.org.org_id, coll.cid, _object_filters(hub, p, request, "last"), ids=[object_id])
     if not page.items and not readable(hub, p.org.org_id, coll.cid, object_id):
         raise NotFound(f"no object {object_id!r} in this collection")
-    return render.envelope(page.items, page.more, _cursors(hub, p))
+    hub.ledger.record(p.org.org_id, "taxii", page.items)
+    return render.envelope(hub.scored(p.org, page.items), page.more, _cursors(hub, p))
 
 
 @router.delete(f"{ROOT}/collections/{{collection_id}}/objects/{{object_id}}/", summary="Delete an object")
