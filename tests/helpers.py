@@ -8,6 +8,7 @@ implementation cannot also be wrong in the tests.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -134,3 +135,53 @@ class SpreadIds(SequentialIds):
         """Return the next predictable UUID, counting in the high and the low bits."""
         self.counter += 1
         return uuid.UUID(int=(self.counter << 80) | self.counter, version=4)
+
+
+# The Pacte grading extension, written out from docs/extension.md (not imported from pacte.stix.extension).
+PACTE_EXTENSION = "extension-definition--b04de1b4-9772-4973-97ae-2b7fc0efeea4"
+_BODY_ORDER = ("extension_type", "score", "reliability", "credibility", "handling", "sighting_kind", "anonymous")
+
+
+def as_served(sent: dict[str, Any], grading: tuple[str, int, str | None] = ("F", 6, None)) -> dict[str, Any]:
+    """Return the object the hub stores and serves for ``sent``, shared with the member's default ``grading``.
+
+    Built from docs/extension.md: an object whose Pacte extension sets both reliability and credibility is
+    served as sent; otherwise each grading part it leaves out is the default's, the body holds its properties
+    in the documented order and is the last entry of ``extensions``, itself the object's last property.
+    """
+    extensions = sent.get("extensions")
+    body = extensions.get(PACTE_EXTENSION) if isinstance(extensions, dict) else None
+    if isinstance(body, dict) and body.get("reliability") is not None and body.get("credibility") is not None:
+        return copy.deepcopy(sent)
+    reliability, credibility, handling = grading
+    own = dict(body) if isinstance(body, dict) else {}
+    merged = {**own, "extension_type": "property-extension",
+              "reliability": own.get("reliability") or reliability,
+              "credibility": own.get("credibility") or credibility}
+    merged.pop("handling", None)
+    if (own.get("handling") or handling) is not None:
+        merged["handling"] = own.get("handling") or handling
+    ordered = {key: merged[key] for key in _BODY_ORDER if key in merged}
+    ordered.update((key, value) for key, value in merged.items() if key not in ordered)
+    out = {key: copy.deepcopy(value) for key, value in sent.items() if key != "extensions"}
+    others = {k: copy.deepcopy(v) for k, v in extensions.items() if k != PACTE_EXTENSION} \
+        if isinstance(extensions, dict) else {}
+    out["extensions"] = {**others, PACTE_EXTENSION: ordered}
+    return out
+
+
+def without_score(obj: dict[str, Any]) -> dict[str, Any]:
+    """Return a served object without the hub's per-reader score, checking it is where it must be.
+
+    An indicator is served with ``score``, an integer 0-100, first in the Pacte extension body after
+    ``extension_type``; any other object is served without one.
+    """
+    out = copy.deepcopy(obj)
+    body = out.get("extensions", {}).get(PACTE_EXTENSION)
+    if obj.get("type") != "indicator":
+        assert not isinstance(body, dict) or "score" not in body, f"{obj.get('id')}: a score on a non-indicator"
+        return out
+    assert isinstance(body, dict) and list(body)[:2] == ["extension_type", "score"], f"{obj.get('id')}: no score"
+    score = body.pop("score")
+    assert type(score) is int and 0 <= score <= 100, f"{obj.get('id')}: score {score!r}"
+    return out

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from api.conftest import Api, assert_error
-from helpers import MITRE_IDENTITY, TLP1, TLP2, bundle, sdo
+from helpers import MITRE_IDENTITY, TLP1, TLP2, as_served, bundle, sdo
 from pacte.hub.positions import Surface
 from pacte.policy import Role
 
@@ -37,12 +37,12 @@ def world(api: Api) -> Api:
 def test_get_by_id_versions(world: Api) -> None:
     last = world.get(world.charlie, f"/objects/{TA[0]['id']}")
     assert last.status_code == 200
-    assert last.json() == {"more": False, "objects": [TA[2]]}
-    assert world.get(world.charlie, f"/objects/{TA[0]['id']}", versions="first").json()["objects"] == [TA[0]]
+    assert last.json() == {"more": False, "objects": [as_served(TA[2])]}
+    assert world.get(world.charlie, f"/objects/{TA[0]['id']}", versions="first").json()["objects"] == [as_served(TA[0])]
     every = world.get(world.charlie, f"/objects/{TA[0]['id']}", versions="all").json()["objects"]
-    assert sorted(every, key=lambda o: o["modified"]) == TA
-    assert world.get(world.bravo, f"/objects/{GRP['id']}").json()["objects"] == [GRP]
-    assert world.get(world.alpha, f"/objects/{PRIV['id']}").json()["objects"] == [PRIV]
+    assert sorted(every, key=lambda o: o["modified"]) == [as_served(o) for o in TA]
+    assert world.get(world.bravo, f"/objects/{GRP['id']}").json()["objects"] == [as_served(GRP)]
+    assert world.get(world.alpha, f"/objects/{PRIV['id']}").json()["objects"] == [as_served(PRIV)]
 
 
 def test_hidden_is_indistinguishable_from_missing(api: Api) -> None:
@@ -159,7 +159,7 @@ def test_with_refs_never_reveals_what_the_reader_may_not_read(api: Api) -> None:
     assert refs(api.charlie, rel["id"]) == {IND["id"]}
     assert refs(api.bravo, rel["id"]) == {IND["id"], GRP["id"]}
     charlie_refs = api.get(api.charlie, f"/objects/{report['id']}", with_refs="true").json()["references"]
-    assert TA[2] in charlie_refs  # the latest readable version
+    assert as_served(TA[2]) in charlie_refs  # the latest readable version
 
 
 def test_openapi_document(api: Api) -> None:
@@ -184,14 +184,14 @@ def test_latest_readable_version_when_the_newest_is_hidden(api: Api) -> None:
     assert api.post(api.alpha, "AB", bundle(v2)).status_code == 200
     report = sdo("report", "layered-report", 3, object_refs=[v1["id"]])
     assert api.post(api.alpha, "community", bundle(report)).status_code == 200
-    assert api.get(api.charlie, f"/objects/{v1['id']}").json()["objects"] == [v1]
-    assert api.get(api.bravo, f"/objects/{v1['id']}").json()["objects"] == [v2]
-    assert api.get(api.charlie, f"/objects/{v1['id']}", versions="all").json()["objects"] == [v1]
+    assert api.get(api.charlie, f"/objects/{v1['id']}").json()["objects"] == [as_served(v1)]
+    assert api.get(api.bravo, f"/objects/{v1['id']}").json()["objects"] == [as_served(v2)]
+    assert api.get(api.charlie, f"/objects/{v1['id']}", versions="all").json()["objects"] == [as_served(v1)]
     assert ids(api.get(api.charlie, "/objects", type="intrusion-set")) == [(v1["id"], v1["modified"])]
     assert ids(api.get(api.bravo, "/objects", type="intrusion-set")) == [(v1["id"], v2["modified"])]
     refs = api.get(api.charlie, f"/objects/{report['id']}", with_refs="true").json()["references"]
-    assert refs == [v1]
-    assert api.get(api.bravo, f"/objects/{report['id']}", with_refs="true").json()["references"] == [v2]
+    assert refs == [as_served(v1)]
+    assert api.get(api.bravo, f"/objects/{report['id']}", with_refs="true").json()["references"] == [as_served(v2)]
 
 
 def test_cursor_out_of_range_is_400(api: Api) -> None:
@@ -210,9 +210,9 @@ def test_upper_case_uuid_lookups_obey_the_policy(api: Api) -> None:
     hidden = api.get(api.charlie, f"/objects/{upper}")
     assert_error(hidden, 404, "not_found")
     assert hidden.content == missing.content
-    assert api.get(api.bravo, f"/objects/{upper}").json()["objects"] == [x]
+    assert api.get(api.bravo, f"/objects/{upper}").json()["objects"] == [as_served(x)]
     report = sdo("report", "case-report", 2, object_refs=[upper])
     assert api.post(api.alpha, "community", bundle(report)).status_code == 200
     refs = {m.name: api.get(m, f"/objects/{report['id']}", with_refs="true").json()["references"]
             for m in (api.bravo, api.charlie)}
-    assert refs == {"Bravo": [x], "Charlie": []}
+    assert refs == {"Bravo": [as_served(x)], "Charlie": []}

@@ -14,7 +14,7 @@ import pytest
 
 from api.conftest import Api
 from api.test_analyses import REPORT, api_ner_off  # noqa: F401  (fixture)
-from helpers import bundle, sdo, sid
+from helpers import as_served, bundle, sdo, sid
 from pacte.cli.transfer import export_bundle
 from pacte.store.events import EventQuery
 from pacte.stream.encode import event_json, readable_references
@@ -78,7 +78,7 @@ def test_reads_stream_and_export_survive_hostile_custom_properties(api: Api) -> 
     out = io.BytesIO()
     n = export_bundle(api.hub, api.bravo.org, (), False, out)
     exported = orjson.loads(out.getvalue())
-    assert n == len(exported["objects"]) and hostile in exported["objects"]
+    assert n == len(exported["objects"]) and as_served(hostile) in exported["objects"]
 
 
 def test_object_beyond_the_parser_depth_is_refused_alone_in_a_bundle(api: Api) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from helpers import Member, add_member
+from helpers import Member, add_member, as_served
 from pacte.hub import Hub
 from pacte.hub import members as m
 from pacte.policy import Role
@@ -63,7 +63,7 @@ def test_relayed_attack_objects_are_community_green_and_unchanged(
     for member in (bravo, charlie, alpha):
         got = readable(hub, member)
         for obj in sent:
-            assert got[obj["id"]] == obj  # semantically unchanged, readable by every member
+            assert got[obj["id"]] == as_served(obj)  # unchanged but graded, readable by every member
         assert hub.store.count(ObjectQuery(reader=member.org.org_id, versions="all")) == 202 + 3  # + identities
     # recorded as shared by Alpha, while created by MITRE (not a member)
     by_alpha = hub.store.count(ObjectQuery(reader=charlie.org.org_id, producer=alpha.org.org_id, versions="all"))
@@ -90,4 +90,4 @@ def test_copyright_marking_arriving_later_releases_the_objects(
     assert hub.share_as(alpha.org, hub.community, [marking, identity]).successes == 2
     got = readable(hub, bravo)
     assert len(got) == 42 + 3
-    assert all(got[o["id"]] == o for o in objects[:40])
+    assert all(got[o["id"]] == as_served(o) for o in objects[:40])

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from helpers import MITRE_IDENTITY, add_member, bundle, sdo
+from helpers import MITRE_IDENTITY, add_member, as_served, bundle, sdo
 from pacte.api.app import create_app
 from pacte.hub import Hub
 from pacte.store.base import ObjectQuery
@@ -36,10 +36,10 @@ def test_every_version_is_kept_in_any_arrival_order(hub: Hub) -> None:
     for obj in (v[2], v[0], v[3], v[1]):
         assert hub.share_as(alpha.org, hub.community, [obj]).successes == 1
     every = hub.get_object(bravo.org, v[0]["id"], "all")
-    assert sorted(orjson.loads(i.doc)["modified"] for i in every) == [o["modified"] for o in v]
-    assert orjson.loads(hub.get_object(bravo.org, v[0]["id"], "last")[0].doc) == v[3]
-    assert orjson.loads(hub.get_object(bravo.org, v[0]["id"], "first")[0].doc) == v[0]
-    assert [orjson.loads(i.doc) for i in hub.export(bravo.org, types=["malware"])] == [v[3]]
+    assert sorted((orjson.loads(i.doc) for i in every), key=lambda o: o["modified"]) == [as_served(o) for o in v]
+    assert orjson.loads(hub.get_object(bravo.org, v[0]["id"], "last")[0].doc) == as_served(v[3])
+    assert orjson.loads(hub.get_object(bravo.org, v[0]["id"], "first")[0].doc) == as_served(v[0])
+    assert [orjson.loads(i.doc) for i in hub.export(bravo.org, types=["malware"])] == [as_served(v[3])]
     assert hub.store.count(ObjectQuery(reader=bravo.org.org_id, types=["malware"], versions="all")) == 4
     # re-sending a version is idempotent; different content under the same modified is refused
     assert hub.share_as(alpha.org, hub.community, [copy.deepcopy(v[1])]).successes == 1
@@ -49,7 +49,7 @@ def test_every_version_is_kept_in_any_arrival_order(hub: Hub) -> None:
     # revoked versions are versions too
     revoked = {**v[3], "modified": "2025-06-01T00:00:00.000Z", "revoked": True}
     assert hub.share_as(alpha.org, hub.community, [revoked]).successes == 1
-    assert orjson.loads(hub.get_object(bravo.org, v[0]["id"])[0].doc) == revoked
+    assert orjson.loads(hub.get_object(bravo.org, v[0]["id"])[0].doc) == as_served(revoked)
     assert len(hub.get_object(bravo.org, v[0]["id"], "all")) == 5
 
 
@@ -66,10 +66,10 @@ def test_json_comes_back_semantically_unchanged(hub: Hub, obj: dict[str, Any]) -
                              headers={**alpha.auth(), "Content-Type": "application/json"})
         assert posted.status_code == 200, posted.text
         got = client.get(f"/api/v1/objects/{obj['id']}", headers=bravo.auth()).json()["objects"]
-        assert got == [obj]
+        assert got == [as_served(obj)]
         listed = client.get("/api/v1/objects", params={"type": obj["type"]}, headers=bravo.auth()).json()
-        assert listed["objects"] == [obj]
-    assert [orjson.loads(i.doc) for i in hub.export(bravo.org, types=[obj["type"]])] == [obj]
+        assert listed["objects"] == [as_served(obj)]
+    assert [orjson.loads(i.doc) for i in hub.export(bravo.org, types=[obj["type"]])] == [as_served(obj)]
     # sent again as the same bytes: the same version, nothing new
     assert hub.share_as(alpha.org, hub.community, [copy.deepcopy(obj)]).successes == 1
     assert len(hub.get_object(bravo.org, obj["id"], "all")) == 1

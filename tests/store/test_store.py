@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from conftest import drop_store, make_store
-from helpers import sdo
+from helpers import as_served, sdo
 from pacte.config import Settings
 from pacte.errors import IntegrityError
 from pacte.hub import Hub
@@ -56,9 +56,9 @@ def test_every_version_kept_and_json_unchanged(hub: Hub) -> None:
     v2 = {**copy.deepcopy(MALWARE), "modified": "2024-04-01T10:00:00.500Z", "description": "second"}
     assert hub.share_as(org, hub.community, [v2, v1]).successes == 2
     versions = hub.get_object(org, MALWARE["id"], "all")
-    assert [orjson.loads(v.doc) for v in sorted(versions, key=lambda v: v.vkey)] == [v1, v2]
-    assert orjson.loads(hub.get_object(org, MALWARE["id"], "last")[0].doc) == v2
-    assert orjson.loads(hub.get_object(org, MALWARE["id"], "first")[0].doc) == v1
+    assert [orjson.loads(v.doc) for v in sorted(versions, key=lambda v: v.vkey)] == [as_served(v1), as_served(v2)]
+    assert orjson.loads(hub.get_object(org, MALWARE["id"], "last")[0].doc) == as_served(v2)
+    assert orjson.loads(hub.get_object(org, MALWARE["id"], "first")[0].doc) == as_served(v1)
 
 
 def test_same_version_shared_twice_is_stored_once(hub: Hub) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from helpers import as_served
 from pacte.taxii.envelope import UNVERSIONED
 
 from .world import ROOT, TAXII, World, indicator, malware, stix_id
@@ -30,7 +31,7 @@ def test_observables_have_one_version_everywhere(world: World) -> None:
     by_version = world.get("beta", f"{coll}/objects/", **{"match[version]": UNVERSIONED}).json()
     assert [o["id"] for o in by_version["objects"]] == [IPV4["id"]]
     one = world.get("beta", f"{coll}/objects/{IPV4['id']}/", **{"match[version]": UNVERSIONED}).json()
-    assert one["objects"] == [IPV4]
+    assert one["objects"] == [as_served(IPV4)]
 
 
 def test_delete_accepts_the_id_in_any_case(world: World) -> None:
