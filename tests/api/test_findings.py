@@ -255,3 +255,20 @@ def test_marked_objects_keep_their_marking_and_gain_only_the_extension(api: Api)
     share(api, api.alpha, "AB", a)
     got = api.get(api.bravo, f"/objects/{a['id']}").json()["objects"][0]
     assert {k: v for k, v in got.items() if k != "extensions"} == a
+
+
+def test_a_share_request_grades_the_objects_that_set_none(api: Api) -> None:
+    a = sdo("malware", "request-graded")
+    resp = api.client.post("/api/v1/collections/community/objects", params={"reliability": "C", "credibility": "3",
+                                                                          "handling": "H2"},
+                           content=orjson.dumps(bundle(a)), headers={**api.alpha.auth(), "Content-Type": "application/json"})
+    assert resp.status_code == 200, resp.text
+    ext = api.get(api.bravo, f"/objects/{a['id']}").json()["objects"][0]["extensions"][EXTENSION_ID]
+    assert (ext["reliability"], ext["credibility"], ext["handling"]) == ("C", 3, "H2")
+    for params, field in (({"reliability": "C"}, "credibility"), ({"reliability": "Q", "credibility": "3"},
+                                                                  "reliability")):
+        bad = api.client.post("/api/v1/collections/community/objects", params=params,
+                              content=orjson.dumps(bundle(sdo("malware", "never"))),
+                              headers={**api.alpha.auth(), "Content-Type": "application/json"})
+        assert assert_error(bad, 400)["details"][0]["field"] == field
+    assert api.get(api.bravo, f"/objects/{sdo('malware', 'never')['id']}").status_code == 404

@@ -87,10 +87,8 @@ def search(
                   "results": [h.as_dict() for h in hits[:limit]], "noisy": [n.as_dict() for n in links.noisy]})
 
 
-def grading_param(request: Request) -> Grading | None:
+def grading_param(reliability: str | None, credibility: str | None, handling: str | None) -> Grading | None:
     """Return the grading a share request sets with ``reliability``, ``credibility`` and ``handling`` (None: none)."""
-    q = request.query_params
-    reliability, credibility, handling = q.get("reliability"), q.get("credibility"), q.get("handling")
     if reliability is None and credibility is None and handling is None:
         return None
     if reliability is None or credibility is None:

@@ -110,12 +110,19 @@ def revoke_token(request: Request, p: Caller, token_id: str) -> Response:
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": {"type": "object", "properties": {"type": {"const": "bundle"}, "id": {"type": "string"},
                                                              "objects": {"type": "array"}}}}}}})
-async def post_bundle(request: Request, collection: str) -> Response:
+async def post_bundle(
+    request: Request, collection: str,
+    reliability: Annotated[str | None, Query(description="Admiralty source reliability A-F of objects that set"
+                                            " none (with credibility; default: the member's grading)")] = None,
+    credibility: Annotated[str | None, Query(description="Admiralty information credibility 1-6")] = None,
+    handling: Annotated[str | None, Query(description="handling code, e.g. 1-5 of 5x5x5")] = None,
+) -> Response:
     """Share the objects of a bundle; reply with success or failure per object."""
     hub = hub_of(request)
     body = await read_body(request, hub.settings.max_body_bytes)
     # everything after reading the body runs off the event loop: live streams keep flowing
-    coll, report = await run_in_threadpool(_share_body, request, hub, collection, body)
+    coll, report = await run_in_threadpool(_share_body, request, hub, collection, body,
+                                           (reliability, credibility, handling))
     results = [o.as_dict() for o in report.outcomes]
     summary = {"collection": coll.name, "success_count": report.successes, "failure_count": report.failures,
                "results": results}
@@ -145,11 +152,12 @@ def _check_bundle_type(header: str | None) -> None:
             reason="application/json or application/stix+json;version=2.1", field="Content-Type")])
 
 
-def _share_body(request: Request, hub: Hub, collection: str, body: bytes) -> tuple[Collection, ShareReport]:
+def _share_body(request: Request, hub: Hub, collection: str, body: bytes,
+                graded: tuple[str | None, str | None, str | None]) -> tuple[Collection, ShareReport]:
     p = principal(request)
     _check_bundle_type(request.headers.get("content-type"))
     coll = hub.collection_for(p.org, collection)
-    grading = grading_param(request)
+    grading = grading_param(*graded)
     objects = objects_of(parse_json(body, hub.settings.max_depth), hub.settings.max_depth)
     return coll, hub.share(p, coll, objects, grading=grading)
 
