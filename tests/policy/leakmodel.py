@@ -17,8 +17,16 @@ the policy's documented rules, without importing ``pacte.policy`` or any other t
   the identities registered now), else among all it reads; ``last``/``first`` give the latest/
   earliest readable version of that line (within a collection: among versions shared into it);
 * writes: reserved TLP ids are refused as objects, a ``created_by_ref`` naming another member is
-  refused, a different content under a version the member already holds is refused, a TLP above
-  what the collection kind allows is refused (an unresolved level is not refused at write).
+  refused, an anonymous sighting outside the sharer's private collection is refused, a different
+  content under a version the member already holds is refused, a TLP above what the collection
+  kind allows is refused (an unresolved level is not refused at write);
+* every version is stored and served with the Pacte grading extension (docs/extension.md: the
+  object's own grading parts, else the member's default, F6 here); indicators are served with a
+  per-reader ``score`` in it (:func:`strip_score` takes it off; :meth:`Model.tally` gives its inputs);
+* correlations and value search (:meth:`Model.linked`): the readable versions holding a key that
+  ``pacte.correlate.probes.reason_for`` relates to a source key, neither benign; sighting counts
+  (:meth:`Model.tally`): readable sightings, plus anonymous ones counted for a producer of the
+  sighted object (the one designed exception: they are hidden yet reach that producer as counts).
 
 Every expected answer is a list of :class:`MVersion` (or of (share, version) pairs in a
 collection) in the order the hub must return them: for the native list (and reads by id), each
@@ -27,6 +35,7 @@ version at the reader's first share of it that shows it; share order inside a co
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,6 +44,9 @@ from typing import Any
 import orjson
 
 from helpers import TLP1, TLP2
+from pacte.correlate.benign import is_benign
+from pacte.correlate.probes import reason_for
+from pacte.stix.values import display, keys_of
 
 CLEAR, GREEN, AMBER, STRICT, RED, UNKNOWN = 0, 1, 2, 3, 4, 9
 NON_RESTRICTING = -1
@@ -51,9 +63,78 @@ BUILTIN: dict[str, int] = {
 }
 
 
+# The Pacte grading extension as docs/extension.md writes it out (not imported from pacte.stix.extension).
+EXTENSION = "extension-definition--b04de1b4-9772-4973-97ae-2b7fc0efeea4"
+DEFAULT_GRADING = ("F", 6)  # Admiralty "cannot be judged": what a member shares with until it sets a default
+
+
 def content_sha(obj: Any) -> str:
     """Return the sha256 hex of an object's canonical (sorted-key) JSON, as the push adapters report it."""
     return hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def served(sent: dict[str, Any]) -> dict[str, Any]:
+    """Return the object the hub stores and serves for ``sent`` (score aside): its grading in the Pacte extension.
+
+    An object whose own extension body sets reliability and credibility is kept as sent; otherwise the
+    parts it leaves out are the member's default (F6: the machine never sets one).
+    """
+    out = copy.deepcopy(sent)
+    exts = out.get("extensions")
+    body = exts.get(EXTENSION) if isinstance(exts, dict) else None
+    if isinstance(body, dict) and body.get("reliability") is not None and body.get("credibility") is not None:
+        return out
+    merged = {**(body if isinstance(body, dict) else {}), "extension_type": "property-extension"}
+    merged["reliability"] = merged.get("reliability") or DEFAULT_GRADING[0]
+    merged["credibility"] = merged.get("credibility") or DEFAULT_GRADING[1]
+    out["extensions"] = {**(exts if isinstance(exts, dict) else {}), EXTENSION: merged}
+    return out
+
+
+def strip_score(obj: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+    """Return a served object without its per-reader score, and the score (None when it carries none)."""
+    body = (obj.get("extensions") or {}).get(EXTENSION)
+    if not isinstance(body, dict) or "score" not in body:
+        return obj, None
+    out = copy.deepcopy(obj)
+    score = out["extensions"][EXTENSION].pop("score")
+    return out, score
+
+
+def served_sha(obj: dict[str, Any]) -> str:
+    """Return the content hash of what the hub serves for an object sent as ``obj`` (score aside)."""
+    return content_sha(served(obj))
+
+
+def is_anonymous_sighting(obj: dict[str, Any]) -> bool:
+    """Return True for a sighting whose Pacte extension says it is anonymous."""
+    body = (obj.get("extensions") or {}).get(EXTENSION)
+    return obj.get("type") == "sighting" and isinstance(body, dict) and body.get("anonymous") is True
+
+
+@dataclass
+class MTally:
+    """An object's sighting counts and sources as one reader may count them."""
+
+    producers: set[int] = field(default_factory=set)
+    sighters: set[int] = field(default_factory=set)
+    seen: int = 0
+    false_positive: int = 0
+    anonymous_seen: int = 0
+    anonymous_false_positive: int = 0
+
+    @property
+    def sources(self) -> int:
+        """Return the independent members behind the object (anonymous sightings: at most one more)."""
+        return len(self.producers | self.sighters) + (1 if self.anonymous_seen else 0)
+
+    def counts(self) -> dict[str, Any]:
+        """Return the counts as ``GET /objects/{id}/sightings`` serves them (times aside)."""
+        out: dict[str, Any] = {"seen": self.seen, "false_positive": self.false_positive,
+                               "sighters": len(self.sighters)}
+        if self.anonymous_seen or self.anonymous_false_positive:
+            out["anonymous"] = {"seen": self.anonymous_seen, "false_positive": self.anonymous_false_positive}
+        return out
 
 
 def declared_level(obj: dict[str, Any]) -> int:
@@ -87,8 +168,9 @@ class MVersion:
     modified: str  # as sent, "" when absent
     producer: int
     markings: tuple[str, ...]
-    obj: dict[str, Any]
-    sha: str
+    obj: dict[str, Any]  # as sent
+    sha: str  # of what the hub serves (graded; score aside)
+    sent: str = ""  # of what was sent: two contents under one version are a conflict
     shares: list[MShare] = field(default_factory=list)
 
     @property
@@ -129,6 +211,7 @@ class Model:
     defs: dict[tuple[str, int], int] = field(default_factory=dict)  # (marking id, producer) -> level
     joined: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # (coll, member) -> member-added events
     shared_in: dict[tuple[int, str], MShare] = field(default_factory=dict)  # (version order, coll) -> share
+    elapsed: float = 86_400.0  # seconds the hub's clock may have run since its first write (bounds score decay)
     events: int = 0
     share_count: int = 0  # shares ever made (withdrawn ones keep their number)
     write_count: int = 0  # share batches applied (each one write transaction, so one added time)
@@ -330,6 +413,73 @@ class Model:
         self._event()  # not logged, but a narrowing: keeps the event counter honest for nothing else
         return 200
 
+    # ----------------------------------------------------------------- correlations and sightings
+    def linked(self, reader: int, keys: tuple[str, ...], exclude: str | None = None, types: tuple[str, ...] = (),
+               producer: int | None = None) -> dict[str, tuple[str, set[tuple[str, str, str]]]]:
+        """Return, per object id, its type and the (value, matched, reason) triples linking it to ``keys``.
+
+        Every readable version (any line, any version) holding a key related to a source key counts,
+        except versions of ``exclude`` (and, with the search filters, versions of other types or producers);
+        benign keys never link, on either side.
+        """
+        sources = [k for k in keys if not is_benign(k)]
+        out: dict[str, tuple[str, set[tuple[str, str, str]]]] = {}
+        for v in self.versions:
+            if v.oid == exclude or not self.readable(v, reader) or (types and v.otype not in types) or (
+                    producer is not None and v.producer != producer):
+                continue
+            for m in keys_of(v.obj):
+                if is_benign(m):
+                    continue
+                for k in sources:
+                    why = reason_for(k, m)
+                    if why is not None:
+                        out.setdefault(v.oid, (v.otype, set()))[1].add((display(k), display(m), why))
+        return out
+
+    def tally(self, reader: int, oid: str) -> MTally:
+        """Return the sighting counts and sources of an object for a reader (see the module docstring).
+
+        Producers: of the object's readable versions. Sightings: the latest readable version of each
+        sighting line (id and producer) counts under its producer; the latest version of each line of
+        anonymous sightings the reader may not read counts without a name when the reader produced a
+        readable version of the sighted object.
+        """
+        oid = oid.lower()
+        t = MTally()
+        mine = False
+        for v in self.versions:
+            if v.oid == oid and self.readable(v, reader):
+                t.producers.add(v.producer)
+                mine = mine or v.producer == reader
+        lines: dict[tuple[str, int, bool], MVersion] = {}
+        for v in self.versions:
+            if v.otype != "sighting" or str(v.obj.get("sighting_of_ref", "")).lower() != oid:
+                continue
+            if self.readable(v, reader):
+                key = (v.oid, v.producer, False)
+            elif mine and is_anonymous_sighting(v.obj):
+                key = (v.oid, v.producer, True)
+            else:
+                continue
+            if key not in lines or v.vkey > lines[key].vkey:
+                lines[key] = v
+        for (_, producer, anonymous), v in lines.items():
+            n = int(v.obj.get("count", 1))
+            fp = ((v.obj.get("extensions") or {}).get(EXTENSION) or {}).get("sighting_kind") == "false-positive"
+            if anonymous:
+                if fp:
+                    t.anonymous_false_positive += n
+                else:
+                    t.anonymous_seen += n
+            else:
+                t.sighters.add(producer)
+                if fp:
+                    t.false_positive += n
+                else:
+                    t.seen += n
+        return t
+
     # ----------------------------------------------------------------- writing
     def share(self, member: int, coll_name: str, objects: list[dict[str, Any]]) -> list[Outcome]:
         """Apply a batch the member shares into a collection it belongs to; return outcomes in input order."""
@@ -356,9 +506,12 @@ class Model:
             if obj["type"] == "identity" and self.identities.get(oid, member) != member:
                 outcomes[i] = Outcome(False, "spoofed")
                 continue
+            if is_anonymous_sighting(obj) and (coll.kind != "private" or "created_by_ref" in obj):
+                outcomes[i] = Outcome(False, "anonymous")
+                continue
             line = self.lines.get((oid, member), {})
             prior = pending.get((oid, vkey)) or line.get(vkey)
-            if prior is not None and prior.sha != sha:
+            if prior is not None and prior.sent != sha:
                 outcomes[i] = Outcome(False, "conflict")
                 continue
             refs = markings_of(obj)
@@ -377,7 +530,8 @@ class Model:
             if prior is not None:
                 reuse.append(prior)
             else:
-                v = MVersion(0, oid, str(obj["type"]), vkey, str(obj.get("modified", "")), member, refs, obj, sha)
+                v = MVersion(0, oid, str(obj["type"]), vkey, str(obj.get("modified", "")), member, refs, obj,
+                             served_sha(obj), sha)
                 pending[(oid, vkey)] = v
                 new.append(v)
             if obj["type"] == "marking-definition":

@@ -13,13 +13,18 @@ import asyncio
 import threading
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
 import httpx
 import orjson
 
-from .leakmodel import Model, MShare, MVersion, content_sha
+from pacte.correlate.score import ScoreInputs, kind_of_pattern, score
+from pacte.stix.extension import Grading
+from pacte.stix.values import keys_for_value, keys_of
+
+from .leakmodel import EXTENSION, Model, MShare, MVersion, content_sha, strip_score
 
 CHECKS: Counter[str] = Counter()  # checks made per read path (the proof runner prints them)
 TAXII = "/taxii2/pacte"
@@ -104,7 +109,28 @@ def _spairs(ss: Sequence[MShare]) -> list[Pair]:
 
 
 def _opairs(objs: Sequence[dict[str, Any]]) -> list[Pair]:
-    return [(str(o["id"]).lower(), content_sha(o)) for o in objs]
+    return [(str(o["id"]).lower(), content_sha(strip_score(o)[0])) for o in objs]
+
+
+def expected_scores(model: Model, reader: int, obj: dict[str, Any]) -> set[int]:
+    """Return the scores an indicator served to ``reader`` may carry (pacte.correlate.score over the model's tally).
+
+    The decay runs from the last activity the reader sees, which the model does not time: the score lies
+    between its value at age 0 and at the age of the hub's whole history (``model.elapsed``).
+    """
+    t = model.tally(reader, str(obj["id"]))
+    body = obj["extensions"][EXTENSION]
+    confidence = obj.get("confidence")
+    inputs = ScoreInputs(sources=max(t.sources, 1), false_positives=t.false_positive + t.anonymous_false_positive,
+                         grading=Grading(body["reliability"], body["credibility"], body.get("handling")),
+                         confidence=confidence if isinstance(confidence, int) else None,
+                         kind=kind_of_pattern(str(obj.get("pattern", ""))), last_activity=_EPOCH)
+    hi = score(inputs, _EPOCH)
+    lo = score(inputs, _EPOCH + timedelta(seconds=model.elapsed))
+    return set(range(lo, hi + 1))
+
+
+_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class Reader:
@@ -114,6 +140,20 @@ class Reader:
         self.client, self.model, self.member, self.name = client, model, member, name
         self.auth = {"Authorization": f"Bearer {token}"}
         self.taxii_headers = {**self.auth, "Accept": TAXII_ACCEPT}
+
+    def _opairs(self, objs: Sequence[dict[str, Any]]) -> list[Pair]:
+        """Return (id, content hash) of served objects, score aside; check each score (indicators only, exact)."""
+        for o in objs:
+            got = strip_score(o)[1]
+            if o.get("type") != "indicator":
+                _expect("score only on indicators", self.name, (o["id"], None), (o["id"], got))
+                continue
+            want = expected_scores(self.model, self.member, strip_score(o)[0])
+            if got not in want:
+                _expect("indicator score", self.name, (o["id"], sorted(want), self.model.tally(self.member, o["id"])),
+                        (o["id"], got))
+            CHECKS["indicator score"] += 1
+        return _opairs(objs)
 
     def get(self, url: str, params: Any = None, taxii: bool = False) -> Any:
         """Return the response of a GET as this reader."""
@@ -168,7 +208,7 @@ class Reader:
         want = _vpairs(vs)
         if limit < 1000:
             tag += " paged"
-        _expect(tag, self.name, want, _opairs(self.native_pages(tag, params, limit)))
+        _expect(tag, self.name, want, self._opairs(self.native_pages(tag, params, limit)))
 
     def object_by_id(self, oid: str, which: str, with_refs: bool = False) -> None:
         """Check ``GET /api/v1/objects/{id}`` (and with_refs); hidden must answer as missing does."""
@@ -184,13 +224,13 @@ class Reader:
             return
         _expect(tag + " status", self.name, 200, r.status_code)
         data = orjson.loads(r.content)
-        _expect(tag, self.name, _vpairs(want), _opairs(data["objects"]))
+        _expect(tag, self.name, _vpairs(want), self._opairs(data["objects"]))
         if with_refs:
             refs: set[str] = set()
             for v in want:
                 refs.update(_refs_of(v.obj))
             latest = m.select(self.member, "last", versions=[v for v in m.versions if v.oid in refs and v.oid != oid])
-            _expect(tag + " references", self.name, sorted(_vpairs(latest)), sorted(_opairs(data["references"])))
+            _expect(tag + " references", self.name, sorted(_vpairs(latest)), sorted(self._opairs(data["references"])))
 
     def same_as_missing(self, path: str, r: Any, url: str, oid: str, params: Any = None, taxii: bool = False) -> None:
         """Check that a hidden object's answer is byte for byte that of an id nobody holds."""
@@ -249,7 +289,7 @@ class Reader:
             params["limit"] = limit
             tag += " paged"
         got = self.taxii_pages(tag, f"{TAXII}/collections/{c.uuid}/objects/", params)
-        _expect(tag, self.name, _spairs(shares), _opairs(got))
+        _expect(tag, self.name, _spairs(shares), self._opairs(got))
 
     def taxii_manifest(self, coll: str, which: str = "last", limit: int | None = None) -> list[dict[str, Any]]:
         """Check a collection's manifest (ids and versions, date_added non-decreasing); return its records."""
@@ -282,7 +322,7 @@ class Reader:
         cut = max(n for n, s in enumerate(shares) if s.write == shares[at].write) + 1
         got = self.taxii_pages("taxii objects added_after", f"{TAXII}/collections/{c.uuid}/objects/",
                                {"added_after": manifest[at]["date_added"], "match[version]": "all"})
-        _expect("taxii objects added_after", self.name, _spairs(shares[cut:]), _opairs(got))
+        _expect("taxii objects added_after", self.name, _spairs(shares[cut:]), self._opairs(got))
 
     def taxii_object(self, coll: str, oid: str, which: str) -> None:
         """Check ``objects/{id}/`` and ``objects/{id}/versions/`` in a collection; hidden answers as missing."""
@@ -298,9 +338,74 @@ class Reader:
             self.same_as_missing("taxii versions hidden=missing", rv, url + "versions/", oid, taxii=True)
             return
         _expect("taxii object status", self.name, 200, r.status_code)
-        _expect(f"taxii object version={which}", self.name, _spairs(want), _opairs(orjson.loads(r.content).get("objects", [])))
+        _expect(f"taxii object version={which}", self.name, _spairs(want), self._opairs(orjson.loads(r.content).get("objects", [])))
         got = self.taxii_pages("taxii versions", url.format(oid) + "versions/", {}, key="versions")
         _expect("taxii versions", self.name, [_taxii_version(s.version) for s in allv], got)
+
+    # ------------------------------------------------------------------ correlations, search, sightings
+    def correlations(self, oid: str) -> None:
+        """Check ``GET /objects/{id}/correlations``: exactly the readable objects whose keys relate, with why."""
+        m = self.model
+        want = m.get(self.member, oid, "last")
+        url = "/api/v1/objects/{}/correlations"
+        r = self.get(url.format(oid))
+        if not want:
+            self.same_as_missing("correlations hidden=missing", r, url, oid)
+            return
+        _expect("correlations status", self.name, 200, r.status_code)
+        source = want[-1]
+        linked = m.linked(self.member, keys_of(source.obj), exclude=source.oid)
+        expected = {"id": oid, "count": len(linked), "noisy": [], "correlations": [
+            {"id": i, "type": t, "matches": sorted(ms)} for i, (t, ms) in sorted(linked.items(), key=lambda x: (x[1][0], x[0]))]}
+        data = orjson.loads(r.content)
+        for c in data.get("correlations", []):
+            c["matches"] = sorted((x["value"], x["matched"], x["reason"]) for x in c["matches"])
+        _expect("correlations", self.name, expected, data)
+        CHECKS["correlations linked"] += len(linked)
+
+    def search(self, value: str, types: tuple[str, ...] = (), producer: tuple[str, int] | None = None) -> None:
+        """Check ``GET /search?value=``: readable objects holding a related value, their matches, object,
+        score and sighting counts; results ordered by their last activity (newest first), then id."""
+        m = self.model
+        keys = keys_for_value(value)
+        params: dict[str, Any] = {"value": value, "limit": 1000}
+        tag = "search" + (" type" if types else "") + (" producer" if producer else "")
+        if types:
+            params["type"] = list(types)
+        if producer is not None:
+            params["producer"] = producer[0]
+        data = self._json(tag, "/api/v1/search", params)
+        linked = m.linked(self.member, keys, types=types, producer=None if producer is None else producer[1])
+        want = []
+        for oid, (otype, ms) in sorted(linked.items()):
+            latest = m.select(self.member, "last", versions=[v for v in m.versions if v.oid == oid])
+            want.append((oid, otype, sorted(ms), _vpairs(latest), m.tally(self.member, oid).counts()))
+        results = data["results"]
+        got = [(x["id"], x["type"], sorted((y["value"], y["matched"], y["reason"]) for y in x["matches"]),
+                self._opairs([x["object"]]), {k: v for k, v in x["sightings"].items()}) for x in results]
+        _expect(tag, self.name, want, sorted(got))
+        _expect(tag + " count", self.name, (len(want), False, []), (data["count"], data["more"], data["noisy"]))
+        for x in results:
+            _expect(tag + " score is the object's", self.name, (x["id"], strip_score(x["object"])[1]), (x["id"], x["score"]))
+        order = [(x["last_seen"] or "", x["id"]) for x in results]
+        _expect(tag + " newest first", self.name, sorted(order, reverse=True), order)
+        CHECKS["search hits"] += len(want)
+
+    def sightings(self, oid: str) -> None:
+        """Check ``GET /objects/{id}/sightings``: the counts the model gives this reader (anonymous ones as such)."""
+        m = self.model
+        want = m.get(self.member, oid, "last")
+        url = "/api/v1/objects/{}/sightings"
+        r = self.get(url.format(oid))
+        if not want:
+            self.same_as_missing("sightings hidden=missing", r, url, oid)
+            return
+        _expect("sightings status", self.name, 200, r.status_code)
+        data = orjson.loads(r.content)
+        spans = (data.pop("first_seen"), data.pop("last_seen"))
+        _expect("sightings", self.name, {"id": oid, **m.tally(self.member, oid).counts()}, data)
+        _expect("sightings span", self.name, True, None not in spans and spans[0] <= spans[1])
+        CHECKS["sightings counted"] += data["seen"] + data["false_positive"] + sum(data.get("anonymous", {}).values())
 
     # ------------------------------------------------------------------ counts (store level: the API returns none)
     def counts(self, hub: Any, org_id: int) -> None:
@@ -310,7 +415,7 @@ class Reader:
         m = self.model
         for which in ("last", "all"):
             _expect(f"count {which}", self.name, len(m.select(self.member, which)),
-                    hub.store.count(ObjectQuery(reader=org_id, versions=which)))  # type: ignore[arg-type]
+                    hub.store.count(ObjectQuery(reader=org_id, versions=which)))
         for c in m.readable_collections(self.member):
             cid = hub.store.collection_by_name(c.name).cid
             _expect("count collection", self.name, len(m.in_collection(self.member, c.name, "last")),

@@ -104,6 +104,7 @@ from pacte.stream.settings import StreamSettings
 from pacte.stream.webhooks import WebhookManager
 from stream.live import LiveServer, parse_sse
 
+EXTENSION = "extension-definition--b04de1b4-9772-4973-97ae-2b7fc0efeea4"  # Pacte's (docs/extension.md)
 VersionSeen = tuple[str, str, str]  # (id lower-cased, "modified" or "", sha256 of sorted-key orjson)
 
 # Short heartbeats and polls so that syncing is quick; retention 0: nothing is pruned under a test.
@@ -114,6 +115,9 @@ PUSH_SETTINGS = StreamSettings(retention_seconds=0.0, heartbeat_seconds=0.1, pol
 
 def version_seen(obj: Any) -> VersionSeen:
     """Return the (id, modified, content hash) key of one delivered STIX object."""
+    body = (obj.get("extensions") or {}).get(EXTENSION) if isinstance(obj, dict) else None
+    if isinstance(body, dict) and "score" in body:  # exports score indicators per reader: the content is the rest
+        obj = {**obj, "extensions": {**obj["extensions"], EXTENSION: {k: v for k, v in body.items() if k != "score"}}}
     digest = hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return str(obj["id"]).lower(), str(obj.get("modified", "")), digest
 

@@ -41,8 +41,10 @@ from hypothesis.stateful import (
 )
 
 from conftest import PG_URL, drop_store
+from helpers import TLP1, TLP2
 from pacte.api.app import create_app
 from pacte.config import Settings
+from pacte.correlate import counts
 from pacte.hub import Hub
 from pacte.hub import members as hm
 from pacte.hub.clock import FrozenClock, SequentialIds
@@ -51,13 +53,13 @@ from pacte.store import open_store
 from pacte.store.base import ObjectQuery, Org, Store
 
 from . import leakpaths
-from .leakmodel import BUILTIN, OPENCTI_STRICT, TLP1, TLP2, Model, Outcome
+from .leakmodel import BUILTIN, EXTENSION, OPENCTI_STRICT, Model, Outcome
 from .leakpaths import CHECKS, AppClient, Leak, Reader
 
 try:  # push paths (export, stream, webhooks, analysis linking), written alongside: used when present
     from . import leakpush
 except ImportError:  # pragma: no cover - until tests/policy/leakpush.py lands
-    leakpush = None
+    leakpush = None  # type: ignore[assignment]
 
 NS = uuid.UUID("5b1f3c0e-2d4a-4e8b-9c6d-7a8b9c0d1e2f")
 
@@ -74,10 +76,28 @@ NAMES = ["Crimson Osprey", "Velvet Lynx", "Silent Heron", "Copper Jackal", "Spea
          "Token Harvest", "Ghost Pivot", "Quarterly Review", "Incident Memo", "Field Notes"]
 SDO_POOL = [("threat-actor", NAMES[i]) for i in range(4)] + [("attack-pattern", NAMES[4 + i]) for i in range(4)] + [
     ("report", NAMES[8 + i]) for i in range(3)]
-SCO_POOL = [("ipv4-addr", f"198.51.100.{i}") for i in range(1, 4)]
+# Values that correlate (outside the documentation ranges and special-use names, which are benign): one
+# address inside a network another indicator names, a domain, its subdomain and a URL and an e-mail on it,
+# a file hash; 198.51.100.1 is benign (documentation range) and must never correlate.
+HASH = "9f2c4e1a7b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8"
+PATTERNS = {"IP watch": "[ipv4-addr:value = '45.77.10.1']", "Net watch": "[ipv4-addr:value ISSUBSET '45.77.10.0/24']",
+            "Domain watch": "[domain-name:value = 'tarn-relay.info']",
+            "URL watch": "[url:value = 'http://c2.tarn-relay.info/gate.php']",
+            "Hash watch": f"[file:hashes.'SHA-256' = '{HASH}']"}
+SDO_POOL += [("indicator", name) for name in PATTERNS]
+SCO_POOL = [("ipv4-addr", "198.51.100.1"), ("ipv4-addr", "45.77.10.1"), ("ipv4-addr", "45.77.10.2"),
+            ("domain-name", "c2.tarn-relay.info"), ("url", "http://c2.tarn-relay.info/gate.php"),
+            ("email-addr", "ops@tarn-relay.info"), ("file", HASH)]
 MDEF_POOL = [_sid("marking-definition", f"md{i}") for i in range(4)]  # md3 is referenced more than defined
-POOL_IDS = [_sid(k, n) for k, n in SDO_POOL] + [_sid("ipv4-addr", v) for _, v in SCO_POOL] + MDEF_POOL
-TYPES = ["threat-actor", "attack-pattern", "report", "ipv4-addr", "marking-definition", "identity"]
+POOL_IDS = [_sid(k, n) for k, n in SDO_POOL] + [_sid(k, v) for k, v in SCO_POOL] + MDEF_POOL
+INDICATOR_IDS = [_sid("indicator", name) for name in PATTERNS]
+SIGHTING_IDS = [_sid("sighting", f"s{i}") for i in range(4)]
+INDEXED = ("indicator", "ipv4-addr", "domain-name", "url", "email-addr", "file", "sighting")
+SEARCH_VALUES = ["45.77.10.1", "45.77.10.0/24", "45.77.10.9", "tarn-relay.info", "c2.tarn-relay.info",
+                 "hxxp://c2[.]tarn-relay[.]info/gate.php", "ops@tarn-relay.info", HASH, "198.51.100.1",
+                 "203.0.113.5", "quiet-harbour.org"]
+TYPES = ["threat-actor", "attack-pattern", "report", "ipv4-addr", "marking-definition", "identity", "indicator",
+         "sighting", "domain-name"]
 NON_MEMBER = _sid("identity", "non-member")
 MARKING_CHOICES: list[list[str]] = [
     [], [], [TLP2["clear"]], [TLP2["green"]], [TLP2["amber"]], [TLP2["amber+strict"]], [TLP2["red"]],
@@ -99,6 +119,7 @@ LEVEL_NAMES = ["clear", "green", "amber", "amber+strict", "red"]
 SCHEDULE: dict[str, int] = {"sweep": 10, "push": 25}
 STATS: Counter[str] = Counter()  # steps, examples, push checks skipped...
 
+START = datetime(2026, 1, 15, 10, 0, 0, tzinfo=UTC)  # the hub clock's first reading
 ObjSpec = tuple[int, int, int, int, int, int]  # pool index, version, content variant, creator, marking, extra
 
 
@@ -111,7 +132,7 @@ def make_hub(backend: str) -> tuple[Hub, Store, str | None]:
     else:
         sep = "&" if "?" in PG_URL else "?"
         store = open_store(f"{PG_URL}{sep}schema=leak_{uuid.uuid4().hex[:16]}")
-    clock = FrozenClock(datetime(2026, 1, 15, 10, 0, 0, tzinfo=UTC), step=timedelta(milliseconds=1))
+    clock = FrozenClock(START, step=timedelta(milliseconds=1))
     hub = Hub(store, Settings(max_body_bytes=2 * 1024 * 1024, max_depth=16), clock=clock, ids=SequentialIds())
     return hub, store, tmp
 
@@ -124,6 +145,9 @@ class LeakMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.hub, self.store, self.tmp = make_hub(self.backend)
+        # pacte.correlate.counts keeps each version's score facts per process keyed by (id, version, producer
+        # number), which another hub of this process reuses for different content: start every example clean.
+        counts._FACTS.clear()
         self.client = AppClient(create_app(self.hub))
         self.model = Model()
         self.model.add_collection("community", "community", set(), self.hub.community.uuid)
@@ -158,7 +182,11 @@ class LeakMachine(RuleBasedStateMachine):
                          self.store.collection_by_name(f"private:{org.name}").uuid)  # type: ignore[union-attr]
         ident = self.store.query(ObjectQuery(reader=org.org_id, ids=[org.identity_id])).items
         assert len(ident) == 1
-        outcome = m.share(org.org_id, "community", [orjson.loads(ident[0].doc)])
+        sent = orjson.loads(ident[0].doc)  # as the hub sent it: without the grading it stored it with
+        del sent["extensions"][EXTENSION]
+        if not sent["extensions"]:
+            del sent["extensions"]
+        outcome = m.share(org.org_id, "community", [sent])
         assert outcome == [Outcome(True)]
         _, secret = hm.new_token(self.store, self.hub.ids, self.hub.clock, org, Role.ADMIN, "machine")
         self.admin[org.org_id] = secret
@@ -266,13 +294,18 @@ class LeakMachine(RuleBasedStateMachine):
                                    "modified": _ts(version), "name": name, "description": f"v{version} c{variant}"}
             if kind == "report":
                 obj.update(published=_ts(0), object_refs=[POOL_IDS[extra % len(POOL_IDS)], POOL_IDS[(extra * 7 + 3) % 11]])
+            elif kind == "indicator":
+                obj.update(pattern=PATTERNS[name], pattern_type="stix", valid_from=_ts(0))
+                if variant:
+                    obj["confidence"] = [0, 40, 90][variant]
             others = [o.identity_id for o in self.orgs if o.org_id != member]
             cref = [None, org.identity_id, NON_MEMBER, others[extra % len(others)] if others else None][creator]
             if cref is not None:
                 obj["created_by_ref"] = cref
         elif pool < len(SDO_POOL) + len(SCO_POOL):
             kind, value = SCO_POOL[pool - len(SDO_POOL)]
-            obj = {"type": kind, "id": _sid(kind, value), "value": value}
+            obj = {"type": kind, "id": _sid(kind, value), **({"hashes": {"SHA-256": value}} if kind == "file"
+                                                             else {"value": value})}
             if variant:
                 obj["x_note"] = f"c{variant}"
         else:
@@ -328,6 +361,25 @@ class LeakMachine(RuleBasedStateMachine):
         """Like share_again, into one of the member's collections (weights the machine towards writes)."""
         self.share_again(k, i, c, "native", bump)
 
+    @rule(i=st.integers(0, 3), tgt=st.integers(0, len(INDICATOR_IDS)), s=st.integers(0, len(SIGHTING_IDS) - 1),
+          version=st.integers(0, 2), fp=st.booleans(), anonymous=st.booleans(), count=st.integers(0, 3),
+          c=st.integers(0, 8), last=st.booleans())
+    def sight(self, i: int, tgt: int, s: int, version: int, fp: bool, anonymous: bool, count: int, c: int,
+              last: bool) -> None:
+        """A member shares a sighting (seen or false positive) of an indicator (or of an actor); an anonymous one
+        mostly into its private collection (elsewhere it is refused)."""
+        org = self.orgs[i % len(self.orgs)]
+        ref = INDICATOR_IDS[tgt] if tgt < len(INDICATOR_IDS) else POOL_IDS[0]
+        obj: dict[str, Any] = {
+            "type": "sighting", "spec_version": "2.1", "id": SIGHTING_IDS[s], "created": _ts(0),
+            "modified": _ts(version), "sighting_of_ref": ref, "count": count,
+            "extensions": {EXTENSION: {"extension_type": "property-extension",
+                                       "sighting_kind": "false-positive" if fp else "seen", "anonymous": anonymous}}}
+        if last:
+            obj["last_seen"] = "2025-06-01T00:00:00.000Z"
+        coll = f"private:{org.name}" if anonymous and c < 6 else None
+        self._post(org, c, "native" if c % 2 else "taxii", 99, [obj], coll)
+
     @precondition(lambda self: bool(self.model.versions))
     @rule(k=st.integers(0, 10_000), i=st.integers(0, 3), c=st.integers(0, 5))
     def withdraw(self, k: int, i: int, c: int) -> None:
@@ -342,11 +394,13 @@ class LeakMachine(RuleBasedStateMachine):
                                         "Accept": leakpaths.TAXII_ACCEPT})
         leakpaths._expect("taxii delete status", org.name, m.withdraw(org.org_id, coll, oid), r.status_code)
 
-    def _post(self, org: Org, c: int, via: str, tok: int, objects: list[dict[str, Any]]) -> None:
+    def _post(self, org: Org, c: int, via: str, tok: int, objects: list[dict[str, Any]], coll: str | None = None,
+              ) -> None:
         m = self.model
         mine = [n for n in m.colls if m.in_audience(n, org.org_id)]
         names = list(m.colls)
-        coll = mine[c % len(mine)] if c < 6 else names[c % len(names)]
+        if coll is None:
+            coll = mine[c % len(mine)] if c < 6 else names[c % len(names)]
         own = [(s, r) for mem, _, s, r in self.tokens if mem == org.org_id]
         secret, role = own[tok % len(own)] if own and tok < len(own) * 2 else (self.admin[org.org_id], Role.ADMIN)
         headers = {"Authorization": f"Bearer {secret}"}
@@ -402,6 +456,7 @@ class LeakMachine(RuleBasedStateMachine):
             return
         if self.ever:
             self.track_live()
+        self.model.elapsed = (self.hub.clock.now() - START).total_seconds() + 1
         sweep = self.steps % SCHEDULE["sweep"] == 0
         n = self.steps + self.offset
         readers = self.orgs if sweep else [self.orgs[n % len(self.orgs)]]
@@ -418,7 +473,7 @@ class LeakMachine(RuleBasedStateMachine):
         rd = self._reader(org.org_id)
         rd.native_list("last")
         checks = self._variants(rd, org, n)
-        for i in range(len(checks)) if full else [n % len(checks)]:  # 19 variants: prime to the reader count
+        for i in range(len(checks)) if full else [n % len(checks)]:  # 23 variants: prime to the reader count
             checks[i]()
 
     def _oid(self, n: int) -> str:
@@ -428,7 +483,14 @@ class LeakMachine(RuleBasedStateMachine):
             return vs[(n * 7919) % len(vs)].oid
         return POOL_IDS[n % len(POOL_IDS)]
 
-    def _variants(self, rd: Reader, org: Org, n: int) -> list[Callable[[], None]]:
+    def _indexed_oid(self, n: int) -> str:
+        """Return the id of an observable, indicator or sighting some member holds (else a pool indicator)."""
+        vs = [v for v in self.model.versions if v.otype in INDEXED]
+        if vs and n % 7:
+            return vs[(n * 7919) % len(vs)].oid
+        return POOL_IDS[len(SDO_POOL) + n % len(SCO_POOL)] if n % 2 else INDICATOR_IDS[n % len(INDICATOR_IDS)]
+
+    def _variants(self, rd: Reader, org: Org, n: int) -> list[Callable[[], object]]:
         m = self.model
         colls = m.readable_collections(org.org_id)
         coll = colls[n % len(colls)].name
@@ -455,6 +517,11 @@ class LeakMachine(RuleBasedStateMachine):
             lambda: rd.taxii_manifest(coll, ["last", "all"][n % 2], limit=None if n % 3 else 2),
             lambda: rd.taxii_added_after(coll, n),
             lambda: rd.taxii_object(coll, oid, which),
+            lambda: rd.correlations(self._indexed_oid(n)),
+            lambda: rd.sightings(self._indexed_oid(n * 5 + 2) if n % 3 else INDICATOR_IDS[n % len(INDICATOR_IDS)]),
+            lambda: rd.search(SEARCH_VALUES[n % len(SEARCH_VALUES)]),
+            lambda: rd.search(SEARCH_VALUES[n % len(SEARCH_VALUES)], types=(TYPES[n % len(TYPES)], "indicator"),
+                              producer=(other.name, other.org_id) if n % 2 else None),
         ]
 
     def check_push(self) -> None:
