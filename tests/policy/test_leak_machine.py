@@ -191,12 +191,20 @@ class LeakMachine(RuleBasedStateMachine):
         _, secret = hm.new_token(self.store, self.hub.ids, self.hub.clock, org, Role.ADMIN, "machine")
         self.admin[org.org_id] = secret
 
-    @initialize(offset=st.integers(0, 10_000))
-    def three_members(self, offset: int) -> None:
-        """Start with three members, each with an admin token; ``offset`` shifts which checks run at which step."""
+    @initialize(offset=st.integers(0, 10_000),
+                seed=st.lists(st.integers(len(SDO_POOL) - len(PATTERNS), len(SDO_POOL) + len(SCO_POOL) - 1),
+                              max_size=8))
+    def three_members(self, offset: int, seed: list[int]) -> None:
+        """Start with three members, each with an admin token; ``offset`` shifts which checks run at which step.
+
+        ``seed``: indicators and observables the members share in community first, unmarked (values overlap:
+        later histories then correlate, search and sight them, and hide some of them again).
+        """
         self.offset = offset
         for _ in range(3):
             self._add_org()
+        for n, pool in enumerate(seed):
+            self.share(n % 3, 0, "native", 99, [(pool, n % 2, n % 3, 1, 0, 0)])
 
     @precondition(lambda self: len(self.orgs) < 4)
     @rule()
@@ -369,7 +377,9 @@ class LeakMachine(RuleBasedStateMachine):
         """A member shares a sighting (seen or false positive) of an indicator (or of an actor); an anonymous one
         mostly into its private collection (elsewhere it is refused)."""
         org = self.orgs[i % len(self.orgs)]
-        ref = INDICATOR_IDS[tgt] if tgt < len(INDICATOR_IDS) else POOL_IDS[0]
+        held = sorted({v.oid for v in self.model.versions if v.otype == "indicator"})
+        ref = (held[tgt % len(held)] if held and tgt < 4 else INDICATOR_IDS[tgt] if tgt < len(INDICATOR_IDS)
+               else POOL_IDS[0])
         obj: dict[str, Any] = {
             "type": "sighting", "spec_version": "2.1", "id": SIGHTING_IDS[s], "created": _ts(0),
             "modified": _ts(version), "sighting_of_ref": ref, "count": count,
@@ -379,6 +389,22 @@ class LeakMachine(RuleBasedStateMachine):
             obj["last_seen"] = "2025-06-01T00:00:00.000Z"
         coll = f"private:{org.name}" if anonymous and c < 6 else None
         self._post(org, c, "native" if c % 2 else "taxii", 99, [obj], coll)
+
+    @rule(i=st.integers(0, 3), c=st.integers(0, 8), via=st.sampled_from(["native", "taxii"]),
+          specs=st.lists(st.tuples(st.integers(len(SDO_POOL) - len(PATTERNS), len(SDO_POOL) + len(SCO_POOL) - 1),
+                                   st.integers(0, 3), st.integers(0, 2), st.integers(0, 2), st.integers(0, 40),
+                                   st.integers(0, 20)), min_size=1, max_size=3))
+    def share_values(self, i: int, c: int, via: str, specs: list[ObjSpec]) -> None:
+        """A member shares indicators and observables whose values overlap (weights the machine towards them)."""
+        self.share(i, c, via, 99, specs)
+
+    @rule(i=st.integers(0, 3), tgt=st.integers(0, len(INDICATOR_IDS)), s=st.integers(0, len(SIGHTING_IDS) - 1),
+          version=st.integers(0, 2), fp=st.booleans(), anonymous=st.booleans(), count=st.integers(0, 3),
+          c=st.integers(0, 8))
+    def sight_again(self, i: int, tgt: int, s: int, version: int, fp: bool, anonymous: bool, count: int, c: int,
+                    ) -> None:
+        """Like sight (weights the machine towards sightings)."""
+        self.sight(i, tgt, s, version, fp, anonymous, count, c, False)
 
     @precondition(lambda self: bool(self.model.versions))
     @rule(k=st.integers(0, 10_000), i=st.integers(0, 3), c=st.integers(0, 5))
@@ -483,12 +509,21 @@ class LeakMachine(RuleBasedStateMachine):
             return vs[(n * 7919) % len(vs)].oid
         return POOL_IDS[n % len(POOL_IDS)]
 
-    def _indexed_oid(self, n: int) -> str:
-        """Return the id of an observable, indicator or sighting some member holds (else a pool indicator)."""
-        vs = [v for v in self.model.versions if v.otype in INDEXED]
+    def _indexed_oid(self, n: int, reader: int) -> str:
+        """Return the id of an observable, indicator or sighting the reader reads (else a pool one, maybe hidden)."""
+        vs = [v for v in self.model.versions if v.otype in INDEXED and self.model.readable(v, reader)]
         if vs and n % 7:
             return vs[(n * 7919) % len(vs)].oid
         return POOL_IDS[len(SDO_POOL) + n % len(SCO_POOL)] if n % 2 else INDICATOR_IDS[n % len(INDICATOR_IDS)]
+
+    def _sighted_oid(self, n: int, reader: int) -> str:
+        """Return mostly the id of something sighted that the reader reads, else an indexed or pool id."""
+        m = self.model
+        sighted = sorted({str(v.obj["sighting_of_ref"]).lower() for v in m.versions if v.otype == "sighting"})
+        readable = [i for i in sighted if m.get(reader, i, "last")]
+        if readable and n % 4:
+            return readable[n % len(readable)]
+        return self._indexed_oid(n * 5 + 2, reader) if n % 3 else INDICATOR_IDS[n % len(INDICATOR_IDS)]
 
     def _variants(self, rd: Reader, org: Org, n: int) -> list[Callable[[], object]]:
         m = self.model
@@ -517,8 +552,8 @@ class LeakMachine(RuleBasedStateMachine):
             lambda: rd.taxii_manifest(coll, ["last", "all"][n % 2], limit=None if n % 3 else 2),
             lambda: rd.taxii_added_after(coll, n),
             lambda: rd.taxii_object(coll, oid, which),
-            lambda: rd.correlations(self._indexed_oid(n)),
-            lambda: rd.sightings(self._indexed_oid(n * 5 + 2) if n % 3 else INDICATOR_IDS[n % len(INDICATOR_IDS)]),
+            lambda: rd.correlations(self._indexed_oid(n, org.org_id)),
+            lambda: rd.sightings(self._sighted_oid(n, org.org_id)),
             lambda: rd.search(SEARCH_VALUES[n % len(SEARCH_VALUES)]),
             lambda: rd.search(SEARCH_VALUES[n % len(SEARCH_VALUES)], types=(TYPES[n % len(TYPES)], "indicator"),
                               producer=(other.name, other.org_id) if n % 2 else None),
