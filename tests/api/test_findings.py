@@ -15,6 +15,7 @@ from api.conftest import Api, assert_error
 from helpers import TLP2, Member, bundle, sdo, sid
 from pacte.policy import Role
 from pacte.stix.extension import EXTENSION_ID
+from pacte.store.base import ObjectQuery
 
 
 def sco(kind: str, value: str, **extra: Any) -> dict[str, Any]:
@@ -272,3 +273,29 @@ def test_a_share_request_grades_the_objects_that_set_none(api: Api) -> None:
                               headers={**api.alpha.auth(), "Content-Type": "application/json"})
         assert assert_error(bad, 400)["details"][0]["field"] == field
     assert api.get(api.bravo, f"/objects/{sdo('malware', 'never')['id']}").status_code == 404
+
+
+def test_what_the_hub_serves_can_be_sent_back_unchanged(api: Api) -> None:
+    ind = indicator("round-trip", "[domain-name:value = 'round.badcorp.biz']")
+    share(api, api.alpha, "community", ind)
+    served = api.get(api.alpha, f"/objects/{ind['id']}").json()["objects"][0]
+    assert isinstance(served["extensions"][EXTENSION_ID]["score"], int)
+    again = api.post(api.alpha, "community", bundle(served, name="again"))
+    assert again.status_code == 200 and again.json()["failure_count"] == 0, again.text  # one version, not a conflict
+    versions = api.get(api.alpha, f"/objects/{ind['id']}", versions="all").json()["objects"]
+    assert len(versions) == 1 and "score" in versions[0]["extensions"][EXTENSION_ID]
+    stored = api.hub.store.query(ObjectQuery(reader=api.alpha.org.org_id, ids=[ind["id"]])).items[0].doc
+    assert '"score"' not in stored  # the hub's score is never stored: each reader gets its own
+    relayed = api.post(api.bravo, "community", bundle(served, name="relay"))
+    assert relayed.status_code == 200 and relayed.json()["failure_count"] == 0
+
+
+def test_a_member_default_handling_fills_what_an_object_leaves_out(api: Api) -> None:
+    put = api.client.put("/api/v1/grading", json={"reliability": "B", "credibility": 2, "handling": "P"},
+                         headers=api.alpha.auth(Role.ADMIN))
+    assert put.status_code == 200, put.text
+    own = sdo("malware", "own-no-handling", extensions={EXTENSION_ID: {"extension_type": "property-extension",
+                                                                         "reliability": "A", "credibility": 1}})
+    share(api, api.alpha, "community", own)
+    ext = api.get(api.bravo, f"/objects/{own['id']}").json()["objects"][0]["extensions"][EXTENSION_ID]
+    assert (ext["reliability"], ext["credibility"], ext["handling"]) == ("A", 1, "P")

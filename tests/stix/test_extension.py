@@ -137,7 +137,6 @@ def test_grading_of_fills_from_the_member_default() -> None:
 
 
 @pytest.mark.parametrize(("obj", "field", "reason"), [
-    (_with_body(INDICATOR, score=90, reliability="A", credibility=1), f"{PATH}.score", "computed by the hub"),
     (_with_body(INDICATOR, rank=1), f"{PATH}.rank", "not a property"),
     (_with_body(INDICATOR, reliability="G", credibility=1), f"{PATH}.reliability", "A, B, C, D, E, F"),
     (_with_body(INDICATOR, reliability="a", credibility=1), f"{PATH}.reliability", "A, B, C, D, E, F"),
@@ -210,7 +209,6 @@ def test_sighting_facts_from_extension() -> None:
     (_with_body(SIGHTING, sighting_kind="maybe"), f"{PATH}.sighting_kind", "false-positive"),
     (_with_body(SIGHTING, sighting_kind=["seen"]), f"{PATH}.sighting_kind", "false-positive"),
     (_with_body(SIGHTING, anonymous="yes"), f"{PATH}.anonymous", "boolean"),
-    (_with_body(SIGHTING, score=3), f"{PATH}.score", "computed by the hub"),
     ({**SIGHTING, "count": -1}, "count", "0 to 999999999"),
     ({**SIGHTING, "count": 1_000_000_000}, "count", "0 to 999999999"),
     ({**SIGHTING, "count": 2.0}, "count", "0 to 999999999"),
@@ -319,3 +317,15 @@ def test_splices_are_faster() -> None:
 def test_compact_output() -> None:
     doc = with_grading(orjson.dumps(INDICATOR), Grading("B", 2), has_extensions=False)
     assert re.search(rb'[:,] ', doc.replace(b"command and control address.", b"")) is None
+
+
+def test_a_sent_score_is_dropped_and_the_grading_is_not_content() -> None:
+    from pacte.stix.extension import identity_form, without_score
+
+    served = _with_body(INDICATOR, score=90, reliability="A", credibility=1)
+    assert grading_of(served) == Grading("A", 1, None)  # a served object sent back is accepted
+    assert without_score(served) == _with_body(INDICATOR, reliability="A", credibility=1)
+    assert "score" in served["extensions"][EXTENSION_ID]  # the caller's object is left alone
+    assert identity_form(served) == {k: v for k, v in INDICATOR.items() if k != "extensions"}
+    sighted = _with_body(SIGHTING, sighting_kind="false-positive", reliability="B", credibility=2)
+    assert identity_form(sighted)["extensions"] == {EXTENSION_ID: {"sighting_kind": "false-positive"}}

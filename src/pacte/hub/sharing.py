@@ -104,10 +104,11 @@ def graded_doc(p: Prepared, default: Grading) -> str:
     """Return the JSON a version is stored with: the object with its grading in the Pacte extension.
 
     Parts the object's own extension sets are kept; the others come from ``default``. An object whose
-    extension sets reliability and credibility is stored exactly as sent.
+    extension sets reliability and credibility (and handling, when the default has one) is stored exactly as sent.
     """
     parts = p.grading
-    if parts is not None and parts[0] is not None and parts[1] is not None:
+    if parts is not None and parts[0] is not None and parts[1] is not None and (
+            parts[2] is not None or default.handling is None):
         return p.doc.decode("utf-8")
     if parts is None:
         return with_grading(p.doc, default, p.has_extensions).decode("utf-8")

@@ -131,8 +131,8 @@ def _body(obj: dict[str, Any]) -> dict[str, Any] | None:
         raise ExtensionInvalid(f"{_PATH}.extension_type", f'{reason} "{EXTENSION_TYPE}"')
     is_sighting = obj.get("type") == "sighting"
     for key in body:
-        if key == "score":
-            raise ExtensionInvalid(f"{_PATH}.score", "is computed by the hub for each reader; do not send it")
+        if key == "score":  # computed by the hub for each reader; a served object sent back keeps working
+            continue
         if key not in _MEMBER_PROPS:
             raise ExtensionInvalid(f"{_PATH}.{key}", "not a property of this extension (see docs/extension.md)")
         if key in _SIGHTING_PROPS and not is_sighting:
@@ -305,6 +305,39 @@ def grading_from_doc(doc: str | bytes) -> Grading | None:
     extensions = orjson.loads(text).get("extensions")  # the general way: read it whole
     body = extensions.get(EXTENSION_ID) if type(extensions) is dict else None
     return _grading_in(body) if type(body) is dict else None
+
+
+def without_score(obj: dict[str, Any]) -> dict[str, Any]:
+    """Return the object without a ``score`` in this extension (a copy if there was one; the hub sets it per reader)."""
+    extensions = obj.get("extensions")
+    if type(extensions) is not dict:
+        return obj
+    body = extensions.get(EXTENSION_ID)
+    if type(body) is not dict or "score" not in body:
+        return obj
+    return {**obj, "extensions": {**extensions, EXTENSION_ID: {k: v for k, v in body.items() if k != "score"}}}
+
+
+def identity_form(obj: dict[str, Any]) -> dict[str, Any]:
+    """Return the object as its content hash sees it: without this extension's grading, which the hub may add.
+
+    So the object a member shared and the graded object the hub serves back are one version: sending either
+    again is idempotent. Sighting facts stay: they change what the sighting says.
+    """
+    extensions = obj.get("extensions")
+    if type(extensions) is not dict:
+        return obj
+    body = extensions.get(EXTENSION_ID)
+    if type(body) is not dict:
+        return obj
+    kept = {k: v for k, v in body.items() if k in _SIGHTING_PROPS}
+    rest = {k: v for k, v in extensions.items() if k != EXTENSION_ID}
+    if kept:
+        rest[EXTENSION_ID] = kept
+    out = {k: v for k, v in obj.items() if k != "extensions"}
+    if rest:
+        out["extensions"] = rest
+    return out
 
 
 def canonical_objects() -> dict[str, dict[str, Any]]:

@@ -23,7 +23,9 @@ from pacte.stix.extension import (
     ExtensionInvalid,
     SightingFacts,
     grading_of,
+    identity_form,
     sighting_facts,
+    without_score,
 )
 from pacte.stix.markings import marking_definition_level
 from pacte.stix.observables import observable_problem
@@ -343,6 +345,8 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         if not ref.startswith("marking-definition--"):
             raise _fail(obj_id, f"object_marking_refs[{i}]", "must refer to a marking-definition")
     has_extensions = "extensions" in obj
+    if has_extensions:
+        obj = without_score(obj)
     try:
         sighting = sighting_facts(obj) if otype == "sighting" else None
         grading = _grading_parts(obj) if has_extensions else None
@@ -365,7 +369,8 @@ def prepare(obj: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Prepared:
         markings=tuple(dict.fromkeys(m.lower() for m in markings)),
         revoked=revoked,
         doc=doc,
-        sha=hashlib.blake2b(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest(),
+        sha=hashlib.blake2b(orjson.dumps(identity_form(obj) if has_extensions else obj, option=orjson.OPT_SORT_KEYS),
+                            digest_size=16).hexdigest(),
         marking_level=marking_definition_level(obj) if otype == "marking-definition" else None,
         is_sco=is_sco,
         huge_float=huge,
