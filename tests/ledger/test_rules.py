@@ -76,7 +76,7 @@ def test_an_opted_in_member_is_named_and_counted_apart(world: World) -> None:
     community = world.community()
     assert community["opted_in"] == [{"name": "Bravo", "contributed": {"objects": 0, "by_tlp": {}, "by_audience": {}},
                                       "sightings_given": {"sightings": 0, "seen": 0, "false_positive": 0},
-                                      "read_yours": 2}]
+                                      "read_yours": 2, "correlated_with_yours": 0}]
     assert world.own()["value"]["read_by"] == {"members": 1, "reads": 2}  # no non-opted member behind it
     world.get("Charlie", f"/objects/{obj_id}")
     assert world.own()["value"]["read_by"] is None  # one non-opted reader: Bravo's figure would isolate it
@@ -85,6 +85,27 @@ def test_an_opted_in_member_is_named_and_counted_apart(world: World) -> None:
     assert world.own()["value"]["read_by"] == {"members": 4, "reads": 5}
     world.opt_in("Bravo", False)
     assert world.community()["opted_in"] == []
+
+
+def test_objects_of_others_holding_the_members_values_count_as_correlated(world: World) -> None:
+    def ip(value: str) -> dict[str, Any]:
+        return {"type": "ipv4-addr", "spec_version": "2.1", "id": sdo("ipv4-addr", value)["id"], "value": value}
+
+    world.share("Alpha", "community", ip("45.33.10.1"), ip("45.33.10.2"),
+                sdo("indicator", "mine", pattern="[domain-name:value = 'c2.badcorp.biz']"))
+    world.share("Bravo", "community", sdo("indicator", "b", pattern="[ipv4-addr:value = '45.33.10.1']"))
+    world.share("Charlie", "community", sdo("indicator", "c", pattern="[domain-name:value = 'c2.badcorp.biz']"))
+    world.share("Delta", "community", sdo("indicator", "d", pattern="[ipv4-addr:value = '45.33.10.2']"),
+                sdo("indicator", "d-other", pattern="[ipv4-addr:value = '45.33.10.99']"))
+    assert world.own()["value"]["correlated_by"] == {"members": 3, "objects": 3}
+    world.share("Echo", "CDE", sdo("indicator", "e", pattern="[ipv4-addr:value = '45.33.10.1']"))  # hidden from Alpha
+    world.share("Bravo", "community", sdo("indicator", "benign", pattern="[ipv4-addr:value = '8.8.8.8']"))
+    world.share("Alpha", "community", ip("8.8.8.8"))
+    assert world.own()["value"]["correlated_by"] == {"members": 3, "objects": 3}
+    world.opt_in("Delta")
+    assert world.own()["value"]["correlated_by"] is None  # two non-opted members behind it: withheld
+    (delta,) = world.community()["opted_in"]
+    assert delta["correlated_with_yours"] == 1
 
 
 def test_community_contributions_need_k_members_and_every_cell_k(world: World) -> None:

@@ -26,20 +26,24 @@ least :data:`K`. Summing opted-in members apart keeps subtraction from isolating
 breakdown (``by_tlp``, ``by_audience``) is published only if each of its non-zero cells has at least
 :data:`K` members, so no cell can be subtracted from a published total either.
 
-Not included: other members' objects correlated with the member's (the correlation probes are per
-object; a ledger-wide count would probe every object of the member).
+``value.correlated_by``: other members' observables and indicators first shown to the member in the period
+that hold a value one of the member's own objects holds (same values only), summed like the others.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import orjson
+
+from pacte.correlate.benign import is_benign
 from pacte.ledger.periods import Period, Span, day_key, label_of, spans
 from pacte.stix.markings import Tlp
+from pacte.stix.values import keys_of
 from pacte.store.base import Store
 from pacte.store.ledger import CHANNELS, ShareCount, SightingFact
 
@@ -153,6 +157,7 @@ class _Period:
         self.shown: dict[int, _Shares] = defaultdict(_Shares)
         self.sightings: dict[int, _Sightings] = defaultdict(_Sightings)
         self.anonymous = _Sightings()
+        self.correlated: dict[int, set[str]] = defaultdict(set)  # others' objects sharing a value with the member's
 
     def view(self, member: int, opted: Sequence[tuple[int, str]]) -> tuple[dict[str, Any], dict[str, Any]]:
         """Return (own figures, community figures) of this period as JSON-ready dicts."""
@@ -172,6 +177,8 @@ class _Period:
                "value": {"read_by": _sum_over({r: {"reads": n} for r, n in self.read_by.items()}, opted_ids, "reads",
                                               ("reads",)),
                          "sighted_by": _sum_over(sighted, opted_ids, "sightings"),
+                         "correlated_by": _sum_over({p: {"objects": len(ids)} for p, ids in self.correlated.items()},
+                                                    opted_ids, "objects", ("objects",)),
                          "anonymous": {"seen": anonymous["seen"], "false_positive": anonymous["false_positive"]}}}
         others = {p: s for p, s in self.shown.items() if p not in opted_ids}
         others_sightings = {p: _counts(s.facts()) for p, s in self.sightings.items() if p not in opted_ids}
@@ -183,11 +190,29 @@ class _Period:
                                             "by_audience": dict(sorted(s.by_audience.items()))},
                             "sightings_given": _counts(self.sightings[pid].facts()) if pid in self.sightings
                             else _counts(()),
-                            "read_yours": self.read_by.get(pid, 0)})
+                            "read_yours": self.read_by.get(pid, 0),
+                            "correlated_with_yours": len(self.correlated.get(pid, ()))})
         community = {**head, "others": {"contributed": _others_shares(others),
                                         "sightings_given": _sum_over(others_sightings, set(), "sightings")},
                      "opted_in": members}
         return own, community
+
+
+def _correlated(store: Store, member: int, lo: str, hi: str, at: Callable[[str], _Period]) -> None:
+    """Count, per period and producer, other members' objects shown to ``member`` holding a value its own objects hold.
+
+    Same values only (the value index's exact keys, benign ones left out): the probes of correlation
+    ranges are per object, and a ledger-wide count would probe every object of the member.
+    """
+    shown = [(day, producer, oid, keys_of(orjson.loads(doc))) for day, producer, oid, doc
+             in store.shown_values(member, lo, hi)]
+    wanted = sorted({k for *_, keys in shown for k in keys if not is_benign(k)})
+    if not wanted:
+        return
+    held = set(store.present(member, wanted, producer=member))
+    for day, producer, oid, keys in shown:
+        if held.intersection(keys):
+            at(day).correlated[producer].add(oid)
 
 
 def ledger(store: Store, member: int, period: Period, since: date, until: date) -> dict[str, Any]:
@@ -208,6 +233,7 @@ def ledger(store: Store, member: int, period: Period, since: date, until: date) 
         at(fact.day).sightings[fact.producer].add(fact)
     for fact in store.anonymous_sightings(member, lo, hi):
         at(fact.day).anonymous.add(fact)
+    _correlated(store, member, lo, hi, at)
     for read in store.ledger_reads(member, since.isoformat(), until.isoformat()):
         p = at(read.day)
         if read.reader == member:

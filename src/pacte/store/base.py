@@ -438,6 +438,10 @@ class Store(Protocol):
         """Record whether a member shows its own figures to the other members."""
         ...
 
+    def shown_values(self, reader: int, since: str, until: str) -> list[tuple[str, int, str, str]]:
+        """Return (day, producer, id, doc) of other members' indexed versions first shown to ``reader`` in [since, until)."""
+        ...
+
     def ledger_opt_ins(self) -> set[int]:
         """Return the members that show their own figures to the other members."""
         ...

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from pacte.policy import visible
 from pacte.policy.clauses import first_shown
+from pacte.store.correlations import INDEXED_TYPES
 
 if TYPE_CHECKING:
     from pacte.store.sqlbase import Conn
@@ -230,6 +231,21 @@ class LedgerSQL:
             f" WHERE s.sid >= ? AND s.sid < ? AND v.producer <> ? AND {first.sql}",
             (reader, *seen_t.params, lo, hi, reader, *first.params))
         return [SightingFact(r[0], int(r[1]), r[2], r[3], r[4], int(r[5]), False, bool(r[6])) for r in rows]
+
+    def shown_values(self, reader: int, since: str, until: str) -> list[tuple[str, int, str, str]]:
+        """Return (day, producer, id, doc) of other members' indexed versions first shown to ``reader`` in [since, until).
+
+        The observables and indicators the reader was shown in the period (``policy.clauses.first_shown``);
+        the ledger checks which hold a value the reader's own versions hold.
+        """
+        lo, hi = self._sids(since, until)
+        first = first_shown("s", "c", "v", reader)
+        rows = self._all(
+            "SELECT SUBSTR(s.added, 1, 10), v.producer, v.id, v.doc"
+            " FROM shares s JOIN versions v ON v.vid = s.vid JOIN collections c ON c.cid = s.cid"
+            f" WHERE s.sid >= ? AND s.sid < ? AND v.producer <> ? AND s.type IN ({','.join('?' * len(INDEXED_TYPES))})"
+            f" AND {first.sql}", (lo, hi, reader, *INDEXED_TYPES, *first.params))
+        return [(r[0], int(r[1]), r[2], r[3]) for r in rows]
 
     def anonymous_sightings(self, org_id: int, since: str, until: str) -> list[SightingFact]:
         """Return the anonymous sightings ``org_id`` may not read of its readable lines, written in [since, until).
