@@ -185,3 +185,15 @@ def without_score(obj: dict[str, Any]) -> dict[str, Any]:
     score = body.pop("score")
     assert type(score) is int and 0 <= score <= 100, f"{obj.get('id')}: score {score!r}"
     return out
+
+
+def sighting(name: str, target: str, kind: str = "seen", anonymous: bool = False, count: int = 1, version: int = 0,
+             **extra: Any) -> dict[str, Any]:
+    """Return a STIX sighting of ``target``, seen or false positive, anonymous or not (the Pacte extension's facts)."""
+    obj = sdo("sighting", name, version, sighting_of_ref=target, count=count, **extra)
+    del obj["name"]
+    body: dict[str, Any] = {"extension_type": "property-extension", "sighting_kind": kind}
+    if anonymous:
+        body["anonymous"] = True
+    obj["extensions"] = {PACTE_EXTENSION: body}
+    return obj

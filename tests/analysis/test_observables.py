@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pacte.analysis.defang import is_defanged, refang
 from pacte.analysis.observables import extract_observables, registrable_domain
+from pacte.stix.defang import is_defanged, refang
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from api.conftest import Api, assert_error
-from helpers import TLP2, Member, bundle, sdo, sid
+from helpers import TLP2, Member, bundle, sdo, sid, sighting
 from pacte.policy import Role
 from pacte.stix.extension import EXTENSION_ID
 from pacte.store.base import ObjectQuery
@@ -185,18 +185,6 @@ def test_grading_defaults_to_f6_and_a_member_sets_its_own(api: Api) -> None:
     resp = api.post(api.alpha, "community", bundle(bad))
     assert resp.status_code == 400
     assert resp.json()["results"][0]["field"] == f"extensions.{EXTENSION_ID}.credibility"
-
-
-def sighting(name: str, target: str, kind: str = "seen", anonymous: bool = False, count: int = 1,
-             **extra: Any) -> dict[str, Any]:
-    """Return a sighting of ``target`` (seen or false positive, anonymous or not)."""
-    obj = sdo("sighting", name, sighting_of_ref=target, count=count, **extra)
-    del obj["name"]
-    body: dict[str, Any] = {"extension_type": "property-extension", "sighting_kind": kind}
-    if anonymous:
-        body["anonymous"] = True
-    obj["extensions"] = {EXTENSION_ID: body}
-    return obj
 
 
 def test_sighting_counts_follow_what_each_reader_may_read(api: Api) -> None:

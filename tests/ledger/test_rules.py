@@ -7,25 +7,12 @@ from typing import Any
 
 import pytest
 
-from helpers import sdo
+from helpers import sdo, sighting
 from ledger.conftest import World
 from pacte.cli.transfer import export_bundle
 from pacte.ledger.report import K
 from pacte.policy import Role
-from pacte.stix.extension import EXTENSION_ID
 from pacte.stix.markings import TLP2_IDS, Tlp
-
-
-def sighting(name: str, target: str, *, count: int = 1, version: int = 0, kind: str = "seen",
-             anonymous: bool = False) -> dict[str, Any]:
-    """Return a sighting of ``target`` with the Pacte extension's facts."""
-    obj = sdo("sighting", name, version, sighting_of_ref=target, count=count)
-    del obj["name"]
-    body: dict[str, Any] = {"extension_type": "property-extension", "sighting_kind": kind}
-    if anonymous:
-        body["anonymous"] = True
-    obj["extensions"] = {EXTENSION_ID: body}
-    return obj
 
 
 def test_contributions_count_per_level_and_audience(world: World) -> None:

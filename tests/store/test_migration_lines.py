@@ -8,13 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
-from conftest import pg_url_or_skip
-from pacte.store import open_store
 from pacte.store.base import ObjectQuery, Store, VersionRow
-from pacte.store.postgres import PostgresStore, split_schema
+from pacte.store.postgres import PostgresStore
 from pacte.store.schema import MIGRATIONS
+from store.legacy import legacy_store
 
 A, B = 1, 2
 X = "malware--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061"  # Alpha's, re-shared by Bravo into the group
@@ -53,21 +50,7 @@ def _old_schema(execute: Any, dialect: str) -> None:
 
 
 def _legacy_store(backend: str, tmp_path: Path) -> Store:
-    if backend == "sqlite":
-        import sqlite3
-        path = tmp_path / "old.sqlite3"
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.execute("PRAGMA foreign_keys=ON")
-        _old_schema(conn.execute, "sqlite")
-        conn.close()
-        return open_store(str(path))
-    url = pg_url_or_skip()
-    conninfo, schema = split_schema(url)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-        conn.execute(f"SET search_path TO {schema}")
-        _old_schema(conn.execute, "postgresql")
-    return open_store(url)
+    return legacy_store(backend, tmp_path, _old_schema)
 
 
 def test_migration_keeps_rows_lines_and_markings(backend: str, tmp_path: Path) -> None:

@@ -6,13 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
 
-from conftest import pg_url_or_skip
-from pacte.store import open_store
 from pacte.store.base import Store
-from pacte.store.postgres import PostgresStore, split_schema
+from pacte.store.postgres import PostgresStore
 from pacte.store.schema import MIGRATIONS
+from store.legacy import legacy_store
 
 T = "2025-01-01T00:00:00.000Z"
 K = "2025-01-01T00:00:00.000000000Z"
@@ -52,20 +50,7 @@ def _old_schema(execute: Any, dialect: str) -> None:
 
 
 def _legacy_store(backend: str, tmp_path: Path) -> Store:
-    if backend == "sqlite":
-        import sqlite3
-        path = tmp_path / "old.sqlite3"
-        conn = sqlite3.connect(path, isolation_level=None)
-        _old_schema(conn.execute, "sqlite")
-        conn.close()
-        return open_store(str(path))
-    url = pg_url_or_skip()
-    conninfo, schema = split_schema(url)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-        conn.execute(f"SET search_path TO {schema}")
-        _old_schema(conn.execute, "postgresql")
-    return open_store(url)
+    return legacy_store(backend, tmp_path, _old_schema)
 
 
 def test_migration_indexes_what_the_hub_already_holds(backend: str, tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import tldextract
 
 from pacte.analysis import hosts
-from pacte.analysis.defang import AT, COLON, DOT, SCHEME, SCHEME_SEP, is_defanged, refang
 from pacte.analysis.wallets import find_wallets
+from pacte.stix.defang import AT, COLON, DOT, SCHEME, SCHEME_SEP, is_defanged, refang
 
 IOC_KINDS = (
     "ipv4", "ipv6", "domain", "url", "email", "md5", "sha1", "sha256", "cve", "attack_technique",

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, model_validator
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +25,7 @@ from starlette.responses import Response
 from pacte.api.forms import parse_form
 from pacte.edge.auth import hub_of, principal
 from pacte.edge.bodies import parse_json, read_body
+from pacte.edge.params import json_response as _json
 from pacte.errors import Detail, Forbidden, InvalidInput, TooLarge, UnprocessableEntity, UnsupportedMediaType
 from pacte.hub import Hub, Principal
 from pacte.store.drafts import STATUSES, AnalysisRecord, Decision
@@ -125,8 +125,6 @@ def analyst(request: Request) -> Principal:
 Analyst = Annotated[Principal, Depends(analyst)]
 
 
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
 def summary_view(rec: AnalysisRecord) -> dict[str, Any]:

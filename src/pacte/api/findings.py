@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from pacte.correlate.links import Filters
 from pacte.edge.auth import hub_of, principal, require_admin
+from pacte.edge.params import json_response as _json
+from pacte.edge.params import time_key
 from pacte.errors import Detail, InvalidInput
 from pacte.hub import Principal
 from pacte.hub.findings import seen_span
-from pacte.stix import timestamps
 from pacte.stix.extension import DEFAULT_GRADING, ExtensionInvalid, Grading
 
 router = APIRouter(prefix="/api/v1")
@@ -24,18 +24,8 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found (
                                                       "content": _ERROR}}
 
 
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
-def _key(value: str | None, name: str) -> str | None:
-    if value is None:
-        return None
-    key = timestamps.normalize(value)
-    if key is None:
-        raise InvalidInput(f"invalid {name}", [Detail(reason="an RFC 3339 UTC timestamp such as 2024-01-31T00:00:00Z",
-                                                      field=name)])
-    return key
 
 
 @router.get("/objects/{object_id}/correlations", summary="Objects the caller may read that correlate with one",
@@ -79,8 +69,8 @@ def search(
         org = hub.store.org_by_name(producer)
         producer_id = org.org_id if org else -1
     coll = hub.collection_for(p.org, collection).cid if collection else None
-    filters = Filters(tuple(type or ()), producer_id, coll, _key(seen_after, "seen_after"),
-                      _key(seen_before, "seen_before"))
+    filters = Filters(tuple(type or ()), producer_id, coll, time_key(seen_after, "seen_after"),
+                      time_key(seen_before, "seen_before"))
     hits, links = hub.search(p.org, value, filters, min_score, max_score)
     hub.ledger.record(p.org.org_id, "api", [h.obj for h in hits[:limit]])
     return _json({"value": value, "count": len(hits), "more": len(hits) > limit,

@@ -13,6 +13,8 @@ from starlette.responses import Response
 from pacte.api.findings import grading_param
 from pacte.edge.auth import hub_of, principal, require_admin
 from pacte.edge.bodies import objects_of, parse_json, read_body
+from pacte.edge.params import json_response as _json
+from pacte.edge.params import time_key
 from pacte.errors import Detail, InvalidInput, NotFound, UnsupportedMediaType
 from pacte.hub import Hub, Principal
 from pacte.hub.members import group_view, new_token
@@ -26,8 +28,6 @@ router = APIRouter(prefix="/api/v1")
 Caller = Annotated[Principal, Depends(principal)]
 
 
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
 def _collection_view(request: Request, p: Principal, c: Collection) -> dict[str, Any]:
@@ -173,14 +173,6 @@ def _seq(cursors: ReaderPositions, value: str | None) -> int:
     return seq
 
 
-def _ts(value: str | None, name: str) -> str | None:
-    if value is None:
-        return None
-    key = timestamps.normalize(value)
-    if key is None:
-        raise InvalidInput(f"invalid {name}", [Detail(reason="an RFC 3339 UTC timestamp such as 2024-01-31T00:00:00Z",
-                                                      field=name)])
-    return key
 
 
 def _page(items: list[StoredObject], more: bool, extra: dict[str, Any], cursors: ReaderPositions | None) -> Response:
@@ -210,7 +202,7 @@ def list_objects(
     coll = hub.collection_for(p.org, collection).cid if collection else None
     cursors = hub.positions_of(Surface.OBJECTS, p.org)
     q = ObjectQuery(reader=p.org.org_id, collection=coll, types=type or [], producer=producer_id,
-                    modified_from=_ts(modified_from, "modified_from"), modified_to=_ts(modified_to, "modified_to"),
+                    modified_from=time_key(modified_from, "modified_from"), modified_to=time_key(modified_to, "modified_to"),
                     versions=versions, after_seq=_seq(cursors, cursor), limit=min(limit, hub.settings.max_page))
     page = hub.query(q)
     hub.ledger.record(p.org.org_id, "api", page.items)

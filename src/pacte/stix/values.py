@@ -24,6 +24,7 @@ import ipaddress
 import re
 from typing import Any
 
+from pacte.stix.defang import refang
 from pacte.stix.observables import is_domain_name
 from pacte.stix.patterns import STRING, PatternError, comparisons
 
@@ -42,14 +43,6 @@ _HASHES_BY_LENGTH = {32: ("md5",), 40: ("sha1",), 56: ("sha224", "sha3224"), 64:
 _HASH_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha224": "SHA-224", "sha256": "SHA-256", "sha384": "SHA-384",
                "sha512": "SHA-512", "sha3224": "SHA3-224", "sha3256": "SHA3-256", "sha3384": "SHA3-384",
                "sha3512": "SHA3-512", "ssdeep": "SSDEEP", "tlsh": "TLSH", "ripemd160": "RIPEMD-160"}
-_DEFANG = (
-    (re.compile(r"^(?:h(?:xx|\*\*|\[tt\])p)", re.IGNORECASE), "http"),
-    (re.compile(r"^fxp", re.IGNORECASE), "ftp"),
-    (re.compile(r"\[://\]|\[:/\]/|:\[//\]|\[:\]//|\(:\)//"), "://"),
-    (re.compile(r"\[\s?\.\s?\]|\(\s?\.\s?\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\\\.", re.IGNORECASE), "."),
-    (re.compile(r"\s?\[at\]\s?|\s?\(at\)\s?|\{at\}|\[@\]|\(@\)", re.IGNORECASE), "@"),
-    (re.compile(r"\[:\]|\(:\)|\{:\}"), ":"),
-)
 
 
 # ---- single values -------------------------------------------------------------------------------------
@@ -284,13 +277,6 @@ def keys_of(obj: dict[str, Any]) -> tuple[str, ...]:
 
 
 # ---- search strings ------------------------------------------------------------------------------------
-
-
-def refang(text: str) -> str:
-    """Return a value with the common defanging notations undone (hxxp, [.], (.), [at], [:]...)."""
-    for pattern, repl in _DEFANG:
-        text = pattern.sub(repl, text)
-    return text
 
 
 def keys_for_value(text: str) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from pacte.edge.auth import hub_of, principal, require_admin
+from pacte.edge.params import json_response as _json
 from pacte.errors import Conflict, Detail, InvalidInput, NotFound
 from pacte.hub import Principal
 from pacte.hub.positions import ReaderPositions, Surface
@@ -220,8 +221,6 @@ class WebhookRequest(BaseModel):
     refs: bool = False
 
 
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
 def _view(hook: Any) -> dict[str, Any]:

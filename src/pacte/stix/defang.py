@@ -1,4 +1,7 @@
-"""Defanged indicator notation: regex fragments that tolerate it, and refanging."""
+"""Defanged indicator notation (hxxp, [.], [at]...): regex fragments that tolerate it, and refanging.
+
+Shared by report analysis (values written defanged in reports) and value search (values typed defanged).
+"""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ _REPLACEMENTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^fxp", re.IGNORECASE), "ftp"),
     (re.compile(r"\[://\]|\[:/\]/|:\[//\]|\[:\]//|\(:\)//"), "://"),
     (re.compile(r"\[\s?\.\s?\]|\(\s?\.\s?\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\\\.", re.IGNORECASE), "."),
-    (re.compile(r"\s?\[at\]\s?|\(at\)|\{at\}|\[@\]|\(@\)", re.IGNORECASE), "@"),
+    (re.compile(r"\s?\[at\]\s?|\s?\(at\)\s?|\{at\}|\[@\]|\(@\)", re.IGNORECASE), "@"),
     (re.compile(r"\[:\]|\(:\)|\{:\}"), ":"),
 )
 
