@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pacte.store.sqlbase import Conn
 
 _CHUNK = 500
+_ROWS_PER_PAIR = 4  # versions read per (key, object) pair a probe may return
 # The types whose versions the index holds (the others have no correlation key and sight nothing).
 INDEXED_TYPES = ("ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr", "file", "artifact",
                  "x509-certificate", "indicator", "sighting")
@@ -144,27 +145,44 @@ class CorrelationSQL:
               seen_after: str | None = None, seen_before: str | None = None) -> list[KeyMatch]:
         """Return up to ``limit`` distinct (key, object) pairs the reader may read for one probe.
 
+        At most ``4 * limit`` readable versions are read: a probe whose first versions hold fewer than
+        ``limit`` objects (one object in many versions) may return fewer pairs than it has.
+
         ``upper`` None: the key exactly; else every key in ``[key, upper)``. The filters narrow the
         versions that may match: their type, producer, a collection whose share shows them to the
         reader, a share shown to the reader at or after ``seen_after`` (or before ``seen_before``).
         """
         where, params = _matching(reader, exclude_id, types, producer, collection, seen_after, seen_before)
+        # no DISTINCT in SQL: PostgreSQL sorts every matching row for it before the LIMIT (163 ms for a value
+        # held 30,000 times); rows are read in index order (the ORDER BY keeps PostgreSQL on the key index for
+        # a range it misestimates, instead of hashing every version) until enough distinct pairs are in hand
         rows = self._all(
-            "SELECT DISTINCT x.k, v.id, v.type FROM obs_keys x JOIN versions v ON v.vid = x.vid WHERE "
-            + ("x.k = ?" if upper is None else "x.k >= ? AND x.k < ?") + f" AND {where} LIMIT ?",
-            [key, *([] if upper is None else [upper]), *params, limit])
-        return [KeyMatch(r[0], r[1], r[2]) for r in rows]
+            "SELECT x.k, v.id, v.type FROM obs_keys x JOIN versions v ON v.vid = x.vid WHERE "
+            + ("x.k = ?" if upper is None else "x.k >= ? AND x.k < ?") + f" AND {where} ORDER BY x.k, x.vid LIMIT ?",
+            [key, *([] if upper is None else [upper]), *params, _ROWS_PER_PAIR * limit])
+        pairs = dict.fromkeys((str(r[0]), str(r[1]), str(r[2])) for r in rows)
+        return [KeyMatch(k, i, t) for k, i, t in list(pairs)[:limit]]
 
     def present(self, reader: int, keys: Sequence[str], exclude_id: str | None = None, types: Sequence[str] = (),
                 producer: int | None = None, collection: int | None = None, seen_after: str | None = None,
                 seen_before: str | None = None) -> list[str]:
-        """Return which of these keys some version the reader may read holds (under the same filters as probe)."""
+        """Return which of these keys some version the reader may read holds (under the same filters as probe).
+
+        One look-up per key that stops at its first readable row, so a key held by a million versions
+        costs what a rare one does.
+        """
         where, params = _matching(reader, exclude_id, types, producer, collection, seen_after, seen_before)
+        if getattr(self, "dialect", "") == "postgresql":  # one array and one sub-plan: planning 26 look-ups took 10 ms
+            return [str(r[0]) for r in self._all(
+                "SELECT q.k FROM unnest(?::text[]) AS q(k) WHERE EXISTS (SELECT 1 FROM obs_keys x JOIN versions v"
+                f" ON v.vid = x.vid WHERE x.k = q.k AND {where})", [list(keys), *params])]
+        one = ("SELECT * FROM (SELECT x.k FROM obs_keys x JOIN versions v ON v.vid = x.vid WHERE x.k = ?"
+               f" AND {where} LIMIT 1) p{{n}}")
         out: list[str] = []
-        for part in _parts(keys):
-            out.extend(str(r[0]) for r in self._all(
-                f"SELECT DISTINCT x.k FROM obs_keys x JOIN versions v ON v.vid = x.vid WHERE x.k IN ({_marks(len(part))})"
-                f" AND {where}", [*part, *params]))
+        for i in range(0, len(keys), 100):
+            part = keys[i:i + 100]
+            sql = " UNION ALL ".join(one.format(n=n) for n in range(len(part)))
+            out.extend(str(r[0]) for r in self._all(sql, [x for k in part for x in (k, *params)]))
         return out
 
     def line_activity(self, reader: int, ids: Sequence[str]) -> list[LineActivity]:
