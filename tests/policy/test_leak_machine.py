@@ -91,7 +91,7 @@ SCO_POOL = [("ipv4-addr", "198.51.100.1"), ("ipv4-addr", "45.77.10.1"), ("ipv4-a
 MDEF_POOL = [_sid("marking-definition", f"md{i}") for i in range(4)]  # md3 is referenced more than defined
 POOL_IDS = [_sid(k, n) for k, n in SDO_POOL] + [_sid(k, v) for k, v in SCO_POOL] + MDEF_POOL
 INDICATOR_IDS = [_sid("indicator", name) for name in PATTERNS]
-SIGHTING_IDS = [_sid("sighting", f"s{i}") for i in range(4)]
+SIGHTING_IDS = range(4)  # sightings of one target; their ids name the target (see test_retargeted_sighting...)
 INDEXED = ("indicator", "ipv4-addr", "domain-name", "url", "email-addr", "file", "sighting")
 SEARCH_VALUES = ["45.77.10.1", "45.77.10.0/24", "45.77.10.9", "tarn-relay.info", "c2.tarn-relay.info",
                  "hxxp://c2[.]tarn-relay[.]info/gate.php", "ops@tarn-relay.info", HASH, "198.51.100.1",
@@ -381,7 +381,7 @@ class LeakMachine(RuleBasedStateMachine):
         ref = (held[tgt % len(held)] if held and tgt < 4 else INDICATOR_IDS[tgt] if tgt < len(INDICATOR_IDS)
                else POOL_IDS[0])
         obj: dict[str, Any] = {
-            "type": "sighting", "spec_version": "2.1", "id": SIGHTING_IDS[s], "created": _ts(0),
+            "type": "sighting", "spec_version": "2.1", "id": _sid("sighting", f"s{s} of {ref}"), "created": _ts(0),
             "modified": _ts(version), "sighting_of_ref": ref, "count": count,
             "extensions": {EXTENSION: {"extension_type": "property-extension",
                                        "sighting_kind": "false-positive" if fp else "seen", "anonymous": anonymous}}}
@@ -666,4 +666,32 @@ def test_injected_bug_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
             print_blob=False, database=None, phases=[Phase.generate]))
     errors = caught.value.exceptions if isinstance(caught.value, BaseExceptionGroup) else [caught.value]
     assert any(isinstance(e, Leak) for e in errors), errors
+    assert STATS["steps"] - steps < 50 * 40
+
+
+def test_injected_correlation_bug_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the read rule dropped from the value index's probes (correlations and search match hidden versions),
+    the machine fails, on the new read paths."""
+    from pacte.policy import visible
+    from pacte.store import correlations
+
+    real = correlations._matching
+
+    def leaky(reader: int, *args: Any) -> tuple[str, list[Any]]:
+        where, params = real(reader, *args)
+        seen = visible("v", reader)
+        assert where.startswith(seen.sql)
+        return "1 = 1" + where[len(seen.sql):], params[len(seen.params):]
+
+    monkeypatch.setattr(correlations, "_matching", leaky)
+    monkeypatch.setitem(SCHEDULE, "push", 0)
+    steps = STATS["steps"]
+    with pytest.raises(BaseException) as caught:
+        run_state_machine_as_test(machine_for("sqlite"), settings=settings(
+            max_examples=50, stateful_step_count=40, deadline=None, suppress_health_check=list(HealthCheck),
+            print_blob=False, database=None, phases=[Phase.generate]))
+    errors = caught.value.exceptions if isinstance(caught.value, BaseExceptionGroup) else [caught.value]
+    leaks = [e for e in errors if isinstance(e, Leak)]
+    assert leaks, errors
+    assert any(path in str(e) for e in leaks for path in ("correlations", "search", "indicator score")), leaks
     assert STATS["steps"] - steps < 50 * 40
