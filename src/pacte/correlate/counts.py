@@ -96,41 +96,45 @@ def tallies(store: Store, reader: int, ids: Sequence[str]) -> dict[str, Tally]:
     return out
 
 
-def score_of(item: StoredObject, tally: Tally, now: datetime) -> int | None:
-    """Return the score of an indicator version for the reader whose tally this is (None: not an indicator)."""
+Facts = dict[tuple[str, str, int], "tuple[Grading, int | None, str] | None"]  # one hub's score facts per version
+_FACTS_MAX = 100_000
+
+
+def score_of(item: StoredObject, tally: Tally, now: datetime, facts: Facts) -> int | None:
+    """Return the score of an indicator version for the reader whose tally this is (None: not an indicator).
+
+    ``facts`` is the hub's own memory of what each version says (kept per hub: versions of two hubs in one
+    process may share an id, a version and a producer number).
+    """
     if tally.last is None:
         return None
-    facts = _facts(item.id, item.vkey, item.producer, item.doc)
-    if facts is None:
+    found = _facts(item, facts)
+    if found is None:
         return None
-    grading, confidence, kind = facts
+    grading, confidence, kind = found
     return score(ScoreInputs(
         sources=max(tally.sources, 1), false_positives=tally.false_positive + tally.anonymous_false_positive,
         grading=grading, confidence=confidence, kind=kind, last_activity=_when(tally.last)), now)
 
 
-_FACTS: dict[tuple[str, str, int], tuple[Grading, int | None, str] | None] = {}
-_FACTS_MAX = 100_000
-
-
-def _facts(obj_id: str, vkey: str, producer: int, doc: str) -> tuple[Grading, int | None, str] | None:
+def _facts(item: StoredObject, facts: Facts) -> tuple[Grading, int | None, str] | None:
     """Return what a version's score depends on in the version itself (grading, confidence, kind), kept per version.
 
     A version never changes, so a feed polled again does not parse its indicators again.
     """
-    key = (obj_id, vkey, producer)
-    if key in _FACTS:
-        return _FACTS[key]
-    obj = orjson.loads(doc)
+    key = (item.id, item.vkey, item.producer)
+    if key in facts:
+        return facts[key]
+    obj = orjson.loads(item.doc)
     found: tuple[Grading, int | None, str] | None = None
     if obj.get("type") == "indicator":
         pattern, confidence = obj.get("pattern"), obj.get("confidence")
-        found = (grading_from_doc(doc) or DEFAULT_GRADING,
+        found = (grading_from_doc(item.doc) or DEFAULT_GRADING,
                  confidence if type(confidence) is int and 0 <= confidence <= 100 else None,
                  kind_of_pattern(pattern) if isinstance(pattern, str) else "other")
-    if len(_FACTS) >= _FACTS_MAX:
-        _FACTS.clear()
-    _FACTS[key] = found
+    if len(facts) >= _FACTS_MAX:
+        facts.clear()
+    facts[key] = found
     return found
 
 

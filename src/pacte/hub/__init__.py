@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from pacte.config import Settings
-from pacte.correlate.counts import Tally, tallies
+from pacte.correlate.counts import Facts, Tally, tallies
 from pacte.correlate.links import Filters, Links
 from pacte.errors import Forbidden, NotFound
 from pacte.hub import findings
@@ -41,6 +41,7 @@ class Hub:
         self.ids: Ids = ids or RandomIds()
         self.community = ensure_community(store, self.ids, self.clock)
         self._positions: Positions | None = None
+        self._score_facts: Facts = {}  # what each indicator version's score depends on, read once (correlate.counts)
         self.ledger = Recorder(lambda: self.clock.now())  # objects handed to readers (pacte.ledger)
 
     @classmethod
@@ -158,7 +159,7 @@ class Hub:
     # correlation, search, sightings, scores (pacte.hub.findings)
     def scored(self, org: Org, items: list[StoredObject]) -> list[StoredObject]:
         """Return read items with each indicator's score for this reader in the Pacte extension."""
-        return findings.scored(self.store, org.org_id, items, self.clock.now())
+        return findings.scored(self.store, org.org_id, items, self.clock.now(), self._score_facts)
 
     def correlations(self, org: Org, obj_id: str) -> Links:
         """Return the objects the member may read that correlate with one it may read (else NotFound)."""
@@ -169,7 +170,7 @@ class Hub:
                max_score: int | None = None) -> tuple[list[findings.Hit], Links]:
         """Return the objects the member may read holding a value or one linked to it, with why."""
         return findings.search(self.store, org.org_id, value, filters, self.settings.correlation_limit,
-                               self.clock.now(), min_score, max_score)
+                               self.clock.now(), self._score_facts, min_score, max_score)
 
     def tally(self, org: Org, obj_id: str) -> Tally:
         """Return sighting counts and activity of one object the member may read (else NotFound)."""

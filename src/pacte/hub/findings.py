@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from pacte.correlate.counts import Tally, score_of, tallies
+from pacte.correlate.counts import Facts, Tally, score_of, tallies
 from pacte.correlate.links import Filters, Links, Match, find
 from pacte.errors import Detail, InvalidInput
 from pacte.stix.extension import with_score
@@ -63,7 +63,7 @@ def correlations(store: Store, reader: int, item: StoredObject, limit: int) -> L
     return find(store, reader, keys_of(orjson.loads(item.doc)), limit, exclude_id=item.id)
 
 
-def search(store: Store, reader: int, value: str, filters: Filters, limit: int, now: datetime,
+def search(store: Store, reader: int, value: str, filters: Filters, limit: int, now: datetime, facts: Facts,
            min_score: int | None = None, max_score: int | None = None) -> tuple[list[Hit], Links]:
     """Return every object the reader may read holding ``value`` or a value linked to it, newest activity first."""
     keys = keys_for_value(value)
@@ -79,7 +79,7 @@ def search(store: Store, reader: int, value: str, filters: Filters, limit: int, 
         item = docs.get(x.id)
         if item is None:  # filters matched an older version the reader reads, not the one it gets: still a hit
             continue
-        score = score_of(item, counts[x.id], now) if x.type in _SCORED else None
+        score = score_of(item, counts[x.id], now, facts) if x.type in _SCORED else None
         if (min_score is not None or max_score is not None) and score is None:
             continue
         if (min_score is not None and score is not None and score < min_score) or (
@@ -96,7 +96,7 @@ def _with_doc(item: StoredObject, doc: str) -> StoredObject:
     return StoredObject(item.seq, item.id, item.type, item.vkey, item.modified, item.added, doc, item.producer)
 
 
-def scored(store: Store, reader: int, items: list[StoredObject], now: datetime) -> list[StoredObject]:
+def scored(store: Store, reader: int, items: list[StoredObject], now: datetime, facts: Facts) -> list[StoredObject]:
     """Return the items with each indicator's score for this reader in its extension (others unchanged)."""
     ids = [i.id for i in items if i.type in _SCORED]
     if not ids:
@@ -105,7 +105,7 @@ def scored(store: Store, reader: int, items: list[StoredObject], now: datetime) 
     out: list[StoredObject] = []
     for item in items:
         if item.type in _SCORED:
-            score = score_of(item, counts[item.id], now)
+            score = score_of(item, counts[item.id], now, facts)
             if score is not None:
                 item = _with_doc(item, with_score(item.doc, score))
         out.append(item)

@@ -209,14 +209,21 @@ class CorrelationSQL:
             pos = shows("s", "c", "v", reader)
             base = ("SELECT g.target, v.id, v.producer, v.vkey, g.kind, g.n, g.last_seen, {added}, {anon}"
                     " FROM sightings g JOIN versions v ON v.vid = g.vid WHERE g.target IN ({marks}) AND ")
+            later = visible("w", reader)
+            # a sighting line counts by its latest version the reader may read, whatever that version sights
             readable = base.format(
                 added=f"(SELECT MIN(s.added) FROM shares s JOIN collections c ON c.cid = s.cid WHERE s.vid = v.vid"
-                      f" AND {pos.sql})", anon="0", marks=_marks(len(part))) + seen.sql
+                      f" AND {pos.sql})", anon="0", marks=_marks(len(part))) + (
+                f"{seen.sql} AND NOT EXISTS (SELECT 1 FROM versions w WHERE w.id = v.id AND w.producer = v.producer"
+                f" AND w.vkey > v.vkey AND {later.sql})")
             anonymous = base.format(added="v.added", anon="1", marks=_marks(len(part))) + (
                 f"g.anonymous = 1 AND NOT {mine.sql} AND EXISTS (SELECT 1 FROM versions t WHERE t.id = g.target"
-                f" AND t.producer = ? AND {seen_t.sql})")
+                f" AND t.producer = ? AND {seen_t.sql}) AND NOT EXISTS (SELECT 1 FROM versions w WHERE w.id = v.id"
+                " AND w.producer = v.producer AND w.vkey > v.vkey AND EXISTS (SELECT 1 FROM shares ws WHERE"
+                " ws.vid = w.vid))")
             rows = self._all(f"{readable} UNION ALL {anonymous}",
-                             [*pos.params, *part, *seen.params, *part, *mine.params, reader, *seen_t.params])
+                             [*pos.params, *part, *seen.params, *later.params, *part, *mine.params, reader,
+                              *seen_t.params])
             out.extend(SightingSeen(r[0], r[1], int(r[2]), r[3], r[4], int(r[5]), r[6], r[7], bool(r[8]))
                        for r in rows)
         return out
