@@ -683,6 +683,8 @@ def main() -> None:
     results: list[Result] = []
     tmp = args.db_dir or Path(tempfile.mkdtemp(prefix="pacte-correlate-"))
     tmp.mkdir(parents=True, exist_ok=True)
+    if args.keep and args.db_dir is None and "sqlite" in backends:
+        print(f"SQLite file kept in {tmp}", flush=True)
     try:
         for backend in backends:
             if backend == "sqlite":
@@ -698,7 +700,7 @@ def main() -> None:
                 if not args.keep and backend == "postgres":
                     _drop_pg(db)
     finally:
-        if args.db_dir is None and not args.keep:
+        if args.db_dir is None and not (args.keep and "sqlite" in backends):
             shutil.rmtree(tmp, ignore_errors=True)
     table(results, args)
     print("RESULT_JSON " + orjson.dumps([{"backend": r.backend, "figures": r.figures, "raw": r.raw}
