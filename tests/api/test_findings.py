@@ -252,6 +252,7 @@ def test_a_share_request_grades_the_objects_that_set_none(api: Api) -> None:
                                                                           "handling": "H2"},
                            content=orjson.dumps(bundle(a)), headers={**api.alpha.auth(), "Content-Type": "application/json"})
     assert resp.status_code == 200, resp.text
+    assert resp.json()["grading"] == {"reliability": "C", "credibility": 3, "handling": "H2"}  # the reply says so
     ext = api.get(api.bravo, f"/objects/{a['id']}").json()["objects"][0]["extensions"][EXTENSION_ID]
     assert (ext["reliability"], ext["credibility"], ext["handling"]) == ("C", 3, "H2")
     for params, field in (({"reliability": "C"}, "credibility"), ({"reliability": "Q", "credibility": "3"},

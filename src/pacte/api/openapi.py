@@ -63,7 +63,8 @@ SCHEMAS: dict[str, Schema] = {
     "Outcome": _obj({"index": _INT, "id": _NSTR, "version": _NSTR, "status": {"enum": ["success", "failure"]}},
                     {"reason": _NSTR, "field": _NSTR, "code": _NSTR}),
     "ShareSummary": _obj({"collection": _STR, "success_count": _INT, "failure_count": _INT,
-                          "results": {"type": "array", "items": _ref("Outcome")}}),
+                          "results": {"type": "array", "items": _ref("Outcome")}},
+                         {"grading": _obj({"reliability": _STR, "credibility": _INT, "handling": _NSTR})}),
     "ShareRefused": {"allOf": [_ref("Error"), {"type": "object", "properties": {
         "collection": _STR, "success_count": _INT, "failure_count": _INT,
         "results": {"type": "array", "items": _ref("Outcome")}}}]},

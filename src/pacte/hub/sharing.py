@@ -43,6 +43,7 @@ class ShareReport:
     """Per-object outcomes of one batch, in input order."""
 
     outcomes: list[Outcome] = field(default_factory=list)
+    grading: Grading | None = None  # what the batch's new versions carry where an object sets no grading
 
     @property
     def successes(self) -> int:
@@ -135,7 +136,7 @@ def share_checked(store: Store, org: Org, coll: Collection, checked: Sequence[Ch
     default = default_grading(store, org, grading)
     with store.write() as tx:
         _decide_and_store(tx, org, coll, valid, outcomes, now(), default)
-        report = ShareReport([o for o in outcomes if o is not None])
+        report = ShareReport([o for o in outcomes if o is not None], default)
         if after is not None:
             after(tx, report)
     return report
