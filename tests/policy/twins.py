@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +43,7 @@ from pacte.stream import routes as stream_routes
 from pacte.stream.settings import StreamSettings
 
 TAXII = "application/taxii+json;version=2.1"
+EXTENSION = "extension-definition--b04de1b4-9772-4973-97ae-2b7fc0efeea4"  # Pacte's (docs/extension.md)
 ROOT = "/taxii2/pacte"
 T0 = datetime(2026, 3, 1, 8, 0, 0, tzinfo=UTC)
 READ_AT = T0 + timedelta(days=1)
@@ -54,10 +55,23 @@ EXTRA_IDS_SEED = 1 << 40  # the twin's extra UUIDs never meet the common ones
 FAST = StreamSettings(heartbeat_seconds=0.05, poll_seconds=0.02, round_gap_max_seconds=0.0, window_seconds=1.0,
                       retention_seconds=0.0)
 
-# Object pool: names posted by visible and extra operations; HIDDEN_ONLY only by extra ones; MISSING never.
-NAMES = ("ind", "mal", "rep", "ind2")
+# Object pool: names posted by visible and extra operations; HIDDEN_ONLY only by extra ones; MISSING never;
+# ANONYMOUS (an anonymous sighting of ind2) only by visible ones (see test_anonymous_sighting_reaches_the_producer).
+# Indicators, observables and sightings hold overlapping values outside the benign lists (documentation ranges
+# and special-use names never correlate): ind names 45.77.10.x by version, ind2 the /24 around it or the domain,
+# indh a URL on its subdomain, ipa an address in the /24, dom the subdomain, url a URL on it, fil a file hash.
+NAMES = ("ind", "mal", "rep", "ind2", "ipa", "dom", "url", "fil", "sig")
 HIDDEN_ONLY = "indh"
 MISSING = "indm"
+ANONYMOUS = "sia"
+HASH = "9f2c4e1a7b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8"
+SEARCH_VALUES = ("45.77.10.1", "45.77.10.2", "45.77.10.11", "45.77.10.0/24", "45.77.0.0/16", "tarn-relay.info",
+                 "c2.tarn-relay.info", "http://c2.tarn-relay.info/login", "hxxp://c2[.]tarn-relay[.]info/gate.php",
+                 HASH, "quiet-harbour.org", "198.51.100.1")
+_KINDS = {"ind": "indicator", "mal": "malware", "rep": "report", "ipa": "ipv4-addr", "dom": "domain-name",
+          "url": "url", "fil": "file", "sig": "sighting", "sia": "sighting"}
+OBSERVED: dict[str, dict[str, Any]] = {"ipa": {"value": "45.77.10.2"}, "dom": {"value": "c2.tarn-relay.info"},
+             "url": {"value": "http://c2.tarn-relay.info/login"}, "fil": {"hashes": {"SHA-256": HASH}}}
 UNKNOWN = sid("marking-definition", "twins: never defined")
 # Markings of version v of a name: a function of (name, version) only, so that a producer never sends two
 # contents for one version (a conflict of its own, not something the reader learns from the hub).
@@ -77,7 +91,7 @@ def set_time(clock: FrozenClock, at: datetime) -> None:
 
 def kind_of(name: str) -> str:
     """Return the STIX type of a pool name."""
-    return {"ind": "indicator", "mal": "malware", "rep": "report"}[name[:3]]
+    return _KINDS[name[:3]]
 
 
 def obj_id(name: str) -> str:
@@ -96,14 +110,34 @@ def make_object(name: str, version: int, identity: str) -> dict[str, Any]:
     creator, so two producers sending them send identical content.
     """
     kind = kind_of(name)
+    if name in OBSERVED:  # one content whatever the version: an observable has one version per producer
+        return {"type": kind, "spec_version": "2.1", "id": obj_id(name), **OBSERVED[name]}
     obj: dict[str, Any] = {"type": kind, "spec_version": "2.1", "id": obj_id(name), "created": _stamp(0),
-                           "modified": _stamp(version), "name": f"{name} v{version}"}
-    index = (*NAMES, HIDDEN_ONLY, MISSING).index(name)
+                           "modified": _stamp(version)}
+    if kind != "sighting":
+        obj["name"] = f"{name} v{version}"
+    index = (*NAMES, HIDDEN_ONLY, MISSING, ANONYMOUS).index(name)
     marks = (UNKNOWN,) if version in HIDDEN_VERSIONS else MARKS[(index * 3 + version) % len(MARKS)]
     if marks:
         obj["object_marking_refs"] = list(marks)
     if kind == "indicator":
-        obj.update(pattern=f"[ipv4-addr:value = '198.51.100.{version}']", pattern_type="stix", valid_from=_stamp(0))
+        pattern = {"ind": f"[ipv4-addr:value = '45.77.10.{version}']",
+                   "ind2": "[ipv4-addr:value ISSUBSET '45.77.10.0/24']" if version % 2 else
+                   "[domain-name:value = 'tarn-relay.info']",
+                   "indh": "[url:value = 'http://c2.tarn-relay.info/gate.php']",
+                   "indm": f"[file:hashes.'SHA-256' = '{HASH}']"}[name]
+        obj.update(pattern=pattern, pattern_type="stix", valid_from=_stamp(0))
+        if version % 3:
+            obj["confidence"] = 30 * version % 101
+    elif kind == "sighting":  # one target per sighting line; kind and count by version
+        body: dict[str, Any] = {"extension_type": "property-extension",
+                                "sighting_kind": "seen" if version % 2 else "false-positive"}
+        if name == ANONYMOUS:
+            body["anonymous"] = True
+        obj.update(sighting_of_ref=obj_id("ind2" if name == ANONYMOUS else "ind"), count=version % 3,
+                   extensions={EXTENSION: body})
+        if version % 2:
+            obj["last_seen"] = _stamp(version)
     elif kind == "malware":
         obj.update(is_family=True, created_by_ref=identity)
     else:
@@ -228,6 +262,9 @@ def build(store: Store, twin: bool) -> Twin:
         org = t.orgs[name] = m.add_org(store, hub.ids, clock, name, "FR")
         set_time(clock, T0 + timedelta(milliseconds=next(tick)))
         _, t.secrets[name] = m.new_token(store, hub.ids, clock, org, Role.ANALYST, "analyst")
+    for name in ("B", "C"):  # their ledger figures are shown to others by name, not withheld as too few
+        set_time(clock, T0 + timedelta(milliseconds=next(tick)))
+        store.set_ledger_opt_in(t.orgs[name].org_id, True, format_key(clock.now()))
     for group in ("g-in", "g-out"):
         set_time(clock, T0 + timedelta(milliseconds=next(tick)))
         coll = m.add_group(store, hub.ids, clock, group, [t.orgs[n] for n in AUDIENCE[group]])
@@ -322,6 +359,20 @@ async def _observe_native(c: httpx.AsyncClient, t: Twin, out: list[Seen]) -> Non
         for params in ({}, {"versions": "all"}, {"versions": "first"}, {"with_refs": "true"}):
             r = await c.get(f"/api/v1/objects/{oid}", params=params, headers=h)
             out.append(seen(f"GET object {oid} {params}", r))
+    # correlations and sighting counts of every id, search for every value (scores are in every read above)
+    for oid in (*ids, obj_id(ANONYMOUS)):
+        for what in ("correlations", "sightings"):
+            out.append(seen(f"GET {what} {oid}", await c.get(f"/api/v1/objects/{oid}/{what}", headers=h)))
+    searches: list[dict[str, Any]] = [{"value": v} for v in SEARCH_VALUES]
+    searches += [{"value": "45.77.10.0/24", "type": ["indicator", "sighting"]}, {"value": "tarn-relay.info", "producer": "B"},
+                 {"value": "c2.tarn-relay.info", "collection": "community"}, {"value": "45.77.10.1", "min_score": "10"},
+                 {"value": "45.77.10.0/24", "seen_after": "2026-03-01T08:00:15Z"}]
+    for params in searches:
+        out.append(seen(f"GET search {params}", await c.get("/api/v1/search", params=params, headers=h)))
+    # the ledger, once every read above is recorded (B and C opted in: their figures are shown by name)
+    t.hub.ledger.flush(t.hub.store)
+    for params in ({}, {"period": "day", "since": "2026-03-01", "until": "2026-03-02"}):
+        out.append(seen(f"GET ledger {params}", await c.get("/api/v1/ledger", params=params, headers=h)))
 
 
 async def _observe_taxii(c: httpx.AsyncClient, t: Twin, out: list[Seen], status_ids: list[str]) -> None:
@@ -386,7 +437,7 @@ async def _sse(app: FastAPI, secret: str, last_event_id: str | None,
         await gone.wait()
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
