@@ -13,8 +13,10 @@ exits 1.
     .venv/bin/python bench/proof.py --backend sqlite --minutes 5 --inject membership   # must fail
 
 ``--inject tlp|membership|owner`` plants a bug in ``pacte.policy.clauses`` (the TLP check, the
-group membership check, the owner's-line preference) to show the machine catches it; the run then
-reports how many steps it took.
+group membership check, the owner's-line preference), ``--inject probe`` drops the read rule from the
+value index's probes (``pacte.store.correlations``: correlations and search match what the reader may
+not read), ``--inject anonymous`` counts anonymous sightings for every reader, not only the sighted
+object's producers; the machine must catch each; the run then reports how many steps it took.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import time
 import traceback
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "src")]
@@ -63,11 +66,47 @@ def inject(kind: str) -> None:
             return clauses.Clause(p.sql.replace(" OR (v2.producer <> ", " OR (1 = 0 AND v2.producer <> "), p.params)
         return p
 
-    clauses.share_grants = grants  # type: ignore[assignment]
-    clauses.preferred = preferred  # type: ignore[assignment]
+    if kind in ("probe", "anonymous"):
+        inject_correlation(kind)
+        return
+    clauses.share_grants = grants
+    clauses.preferred = preferred
     import pacte.store.sqlbase as sqlbase
 
-    sqlbase.preferred = preferred  # type: ignore[assignment]
+    sqlbase.preferred = preferred  # type: ignore[attr-defined]
+
+
+def inject_correlation(kind: str) -> None:
+    """Plant a bug in the value index's policy-bound reads (``pacte.store.correlations``)."""
+    from pacte.policy import visible
+    from pacte.store import correlations
+
+    if kind == "probe":  # probes match every version, readable or not
+        real = correlations._matching
+
+        def matching(reader: int, *args: object) -> tuple[str, list[object]]:
+            where, params = real(reader, *args)  # type: ignore[arg-type]
+            seen = visible("v", reader)
+            assert where.startswith(seen.sql)
+            return "1 = 1" + where[len(seen.sql):], params[len(seen.params):]
+
+        correlations._matching = matching  # type: ignore[assignment]
+        return
+    real_sightings = correlations.CorrelationSQL.sightings_of  # anonymous: counted for every reader
+
+    def sightings_of(self: Any, reader: int, targets: Any) -> Any:
+        real_all = self._all
+
+        def leaky_all(sql: str, params: Any = ()) -> Any:
+            return real_all(sql.replace(" AND t.producer = ? AND ", " AND (t.producer = ? OR 1 = 1) AND "), params)
+
+        self._all = leaky_all
+        try:
+            return real_sightings(self, reader, targets)
+        finally:
+            del self._all
+
+    correlations.CorrelationSQL.sightings_of = sightings_of  # type: ignore[method-assign]
 
 
 def group(label: str) -> str:
@@ -131,7 +170,7 @@ def main() -> int:
     ap.add_argument("--sweep", type=int, default=SCHEDULE["sweep"], help="check every reader every N steps")
     ap.add_argument("--push", type=int, default=SCHEDULE["push"], help="check the push paths every N steps (0: never)")
     ap.add_argument("--no-shrink", action="store_true", help="report a failure as found, unshrunk")
-    ap.add_argument("--inject", choices=["tlp", "membership", "owner"], help="plant a bug: the run must fail")
+    ap.add_argument("--inject", choices=["tlp", "membership", "owner", "probe", "anonymous"], help="plant a bug: the run must fail")
     args = ap.parse_args()
     SCHEDULE.update(sweep=args.sweep, push=args.push)
     if args.inject:

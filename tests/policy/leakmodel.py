@@ -440,10 +440,10 @@ class Model:
     def tally(self, reader: int, oid: str) -> MTally:
         """Return the sighting counts and sources of an object for a reader (see the module docstring).
 
-        Producers: of the object's readable versions. Sightings: the latest readable version of each
-        sighting line (id and producer) counts under its producer; the latest version of each line of
-        anonymous sightings the reader may not read counts without a name when the reader produced a
-        readable version of the sighted object.
+        Producers: of the object's readable versions. Sightings: each sighting line (id and producer) counts
+        by its latest version the reader may read, under its producer, when that version sights the object;
+        an anonymous line the reader may not read counts without a name, by its latest shared version, when
+        the reader produced a readable version of the sighted object.
         """
         oid = oid.lower()
         t = MTally()
@@ -452,18 +452,23 @@ class Model:
             if v.oid == oid and self.readable(v, reader):
                 t.producers.add(v.producer)
                 mine = mine or v.producer == reader
-        lines: dict[tuple[str, int, bool], MVersion] = {}
+        by_line: dict[tuple[str, int], list[MVersion]] = {}
         for v in self.versions:
-            if v.otype != "sighting" or str(v.obj.get("sighting_of_ref", "")).lower() != oid:
-                continue
-            if self.readable(v, reader):
-                key = (v.oid, v.producer, False)
-            elif mine and is_anonymous_sighting(v.obj):
-                key = (v.oid, v.producer, True)
-            else:
-                continue
-            if key not in lines or v.vkey > lines[key].vkey:
-                lines[key] = v
+            if v.otype == "sighting":
+                by_line.setdefault((v.oid, v.producer), []).append(v)
+        lines: dict[tuple[str, int, bool], MVersion] = {}
+        for (sid, producer), vs in by_line.items():
+            readable = [v for v in vs if self.readable(v, reader)]
+            if readable:
+                latest = max(readable, key=lambda v: v.vkey)
+                if str(latest.obj.get("sighting_of_ref", "")).lower() == oid:
+                    lines[(sid, producer, False)] = latest
+            shared = [v for v in vs if v.shares]
+            if mine and shared:
+                latest = max(shared, key=lambda v: v.vkey)
+                if (is_anonymous_sighting(latest.obj) and not self.readable(latest, reader)
+                        and str(latest.obj.get("sighting_of_ref", "")).lower() == oid):
+                    lines[(sid, producer, True)] = latest
         for (_, producer, anonymous), v in lines.items():
             n = int(v.obj.get("count", 1))
             fp = ((v.obj.get("extensions") or {}).get(EXTENSION) or {}).get("sighting_kind") == "false-positive"
