@@ -28,6 +28,7 @@ from pacte.policy import Role
 from pacte.store.base import Collection
 
 from . import leakpush
+from .leakmodel import served
 from .leakpush import (
     PushHarness,
     VersionSeen,
@@ -82,7 +83,7 @@ class Scene:
 
 
 def _c(*objs: dict[str, Any]) -> Counter[VersionSeen]:
-    return seen_of(objs)
+    return seen_of(served(o) for o in objs)  # as stored and served: with the sharer's grading (F6)
 
 
 def _split(seen: Counter[VersionSeen]) -> tuple[Counter[VersionSeen], set[str]]:
