@@ -2,9 +2,10 @@
 
 Inputs come from the store's policy-bound reads (``line_activity``, ``sightings_of``): readable lines,
 readable sightings, and the anonymous sightings addressed to the reader as producer of the sighted
-object. An anonymous sighting is counted (seen or false positive, and how often) but never attributed:
-together they add at most one independent source to a score, so the number of sources never tells
-whether an anonymous sighter is also one of the members the reader sees.
+object. An anonymous sighting is counted (seen or false positive, and how often) but never attributed
+nor dated: together they add at most one independent source to a score, so the number of sources never
+tells whether an anonymous sighter is also one of the members the reader sees, and they move no first
+or last time (nor the decay of a score).
 """
 
 from __future__ import annotations
@@ -80,17 +81,17 @@ def tallies(store: Store, reader: int, ids: Sequence[str]) -> dict[str, Tally]:
         if s.target not in out:
             continue
         t = out[s.target]
-        if s.anonymous:
+        if s.anonymous:  # how often, never when (nor by whom): its times move nothing the producer reads
             if s.kind == "seen":
                 t.anonymous_seen += s.n
             else:
                 t.anonymous_false_positive += s.n
+            continue
+        t.sighters.add(s.producer)
+        if s.kind == "seen":
+            t.seen += s.n
         else:
-            t.sighters.add(s.producer)
-            if s.kind == "seen":
-                t.seen += s.n
-            else:
-                t.false_positive += s.n
+            t.false_positive += s.n
         t.touch(s.added)
         t.touch(normalize(s.last_seen) if s.last_seen else None)
     return out

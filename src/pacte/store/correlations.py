@@ -217,7 +217,8 @@ class CorrelationSQL:
                 f"{seen.sql} AND NOT EXISTS (SELECT 1 FROM versions w WHERE w.id = v.id AND w.producer = v.producer"
                 f" AND w.vkey > v.vkey AND {later.sql})")
             anonymous = base.format(added="v.added", anon="1", marks=_marks(len(part))) + (
-                f"g.anonymous = 1 AND NOT {mine.sql} AND EXISTS (SELECT 1 FROM versions t WHERE t.id = g.target"
+                "g.anonymous = 1 AND EXISTS (SELECT 1 FROM shares wv WHERE wv.vid = v.vid)"  # withdrawn: none
+                f" AND NOT {mine.sql} AND EXISTS (SELECT 1 FROM versions t WHERE t.id = g.target"
                 f" AND t.producer = ? AND {seen_t.sql}) AND NOT EXISTS (SELECT 1 FROM versions w WHERE w.id = v.id"
                 " AND w.producer = v.producer AND w.vkey > v.vkey AND EXISTS (SELECT 1 FROM shares ws WHERE"
                 " ws.vid = w.vid))")
