@@ -1,8 +1,8 @@
 """Issues the leak machine found in sighting counts and scores (issue 11), each a small history.
 
 The first two (fixed in 8d883f1) revealed nothing the reader may not read: they made one reader's score of
-one indicator differ between read paths (or between hubs of one process). The last is a strict xfail until
-fixed: a withdrawn anonymous sighting keeps counting for the sighted object's producer.
+one indicator differ between read paths (or between hubs of one process); and a withdrawn anonymous sighting
+no longer counts for the sighted object's producer (a leak this file found, fixed in eaef345).
 """
 
 from __future__ import annotations
@@ -98,9 +98,6 @@ def test_two_hubs_in_one_process_score_their_own_content() -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-@pytest.mark.xfail(strict=True, reason="leak (issue 11): sightings_of counts an anonymous sighting version whatever"
-                   " its shares, so one its sighter withdrew from its private collection (read by nobody) still"
-                   " reaches the sighted object's producer as a count and in its score")
 def test_a_withdrawn_anonymous_sighting_counts_no_more(backend: str) -> None:
     """P1 sights P0's indicator anonymously, then withdraws it (TAXII DELETE): P0's counts forget it."""
     if backend == "postgres":
