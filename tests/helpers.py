@@ -142,18 +142,23 @@ PACTE_EXTENSION = "extension-definition--b04de1b4-9772-4973-97ae-2b7fc0efeea4"
 _BODY_ORDER = ("extension_type", "score", "reliability", "credibility", "handling", "sighting_kind", "anonymous")
 
 
-def as_served(sent: dict[str, Any], grading: tuple[str, int, str | None] = ("F", 6, None)) -> dict[str, Any]:
+def as_served(sent: dict[str, Any], grading: tuple[str, int, str | None] | None = None) -> dict[str, Any]:
     """Return the object the hub stores and serves for ``sent``, shared with the member's default ``grading``.
 
-    Built from docs/extension.md: an object whose Pacte extension sets both reliability and credibility is
-    served as sent; otherwise each grading part it leaves out is the default's, the body holds its properties
-    in the documented order and is the last entry of ``extensions``, itself the object's last property.
+    Built from docs/extension.md: with no default (None: the member never set one, the request set none),
+    an object that grades nothing is served as sent (ungraded means F6); an object whose Pacte extension
+    sets both reliability and credibility is served as sent; otherwise each grading part it leaves out is
+    the default's (F6 without one), the body holds its properties in the documented order and is the last
+    entry of ``extensions``, itself the object's last property.
     """
     extensions = sent.get("extensions")
     body = extensions.get(PACTE_EXTENSION) if isinstance(extensions, dict) else None
+    grades = isinstance(body, dict) and any(body.get(k) is not None for k in ("reliability", "credibility", "handling"))
+    if grading is None and not grades:
+        return copy.deepcopy(sent)
     if isinstance(body, dict) and body.get("reliability") is not None and body.get("credibility") is not None:
         return copy.deepcopy(sent)
-    reliability, credibility, handling = grading
+    reliability, credibility, handling = grading or ("F", 6, None)
     own = dict(body) if isinstance(body, dict) else {}
     merged = {**own, "extension_type": "property-extension",
               "reliability": own.get("reliability") or reliability,
@@ -174,7 +179,8 @@ def without_score(obj: dict[str, Any]) -> dict[str, Any]:
     """Return a served object without the hub's per-reader score, checking it is where it must be.
 
     An indicator is served with ``score``, an integer 0-100, first in the Pacte extension body after
-    ``extension_type``; any other object is served without one.
+    ``extension_type`` (a body the hub adds for it when the indicator is ungraded); any other object is
+    served without one.
     """
     out = copy.deepcopy(obj)
     body = out.get("extensions", {}).get(PACTE_EXTENSION)
@@ -184,6 +190,10 @@ def without_score(obj: dict[str, Any]) -> dict[str, Any]:
     assert isinstance(body, dict) and list(body)[:2] == ["extension_type", "score"], f"{obj.get('id')}: no score"
     score = body.pop("score")
     assert type(score) is int and 0 <= score <= 100, f"{obj.get('id')}: score {score!r}"
+    if body == {"extension_type": "property-extension"}:  # an ungraded indicator: the body held the score alone
+        del out["extensions"][PACTE_EXTENSION]
+        if not out["extensions"]:
+            del out["extensions"]
     return out
 
 

@@ -19,8 +19,7 @@ def test_all_accepted_is_200_with_a_result_per_object(api: Api) -> None:
     resp = api.post(api.alpha, "community", bundle(a, b))
     assert resp.status_code == 200
     assert resp.json() == {"collection": "community", "success_count": 2, "failure_count": 0,
-                           "results": [result(a), result(b, index=1)],
-                           "grading": {"reliability": "F", "credibility": 6, "handling": None}}
+                           "results": [result(a), result(b, index=1)]}  # no grading set: none applied
     assert api.stored(api.charlie) == {(a["id"], "2025-01-01T00:00:01.000000000Z"),
                                        (b["id"], "2025-01-01T00:00:02.000000000Z")}
     # posting the same bundle again is idempotent: success, nothing new stored
@@ -34,8 +33,7 @@ def test_collection_by_uuid_and_empty_bundle(api: Api) -> None:
     assert resp.status_code == 200 and resp.json()["collection"] == "AB"
     empty = api.post(api.alpha, "AB", bundle())
     assert empty.status_code == 200
-    assert empty.json() == {"collection": "AB", "success_count": 0, "failure_count": 0, "results": [],
-                            "grading": {"reliability": "F", "credibility": 6, "handling": None}}
+    assert empty.json() == {"collection": "AB", "success_count": 0, "failure_count": 0, "results": []}
 
 
 def test_mixed_batch_is_207_and_stores_exactly_the_valid_objects(api: Api) -> None:

@@ -157,12 +157,12 @@ def test_search_refuses_what_is_not_a_value(api: Api) -> None:
     assert err["details"][0]["field"] == "value"
 
 
-def test_grading_defaults_to_f6_and_a_member_sets_its_own(api: Api) -> None:
+def test_ungraded_until_a_member_sets_its_own_grading(api: Api) -> None:
     a = sdo("malware", "graded-a")
-    share(api, api.alpha, "community", a)
+    resp = api.post(api.alpha, "community", bundle(a))
+    assert "grading" not in resp.json()  # nothing was added to the object, and the reply says nothing was
     got = api.get(api.charlie, f"/objects/{a['id']}").json()["objects"][0]
-    assert got["extensions"][EXTENSION_ID] == {"extension_type": "property-extension", "reliability": "F",
-                                               "credibility": 6}
+    assert got == a  # ungraded: served as sent, which the extension defines as F6
     assert api.get(api.alpha, "/grading").json() == {"reliability": "F", "credibility": 6, "handling": None,
                                                      "set": False}
     put = api.client.put("/api/v1/grading", json={"reliability": "B", "credibility": 2},
@@ -173,9 +173,11 @@ def test_grading_defaults_to_f6_and_a_member_sets_its_own(api: Api) -> None:
     assert_error(api.client.put("/api/v1/grading", json={"reliability": "Z", "credibility": 2},
                                 headers=api.alpha.auth(Role.ADMIN)), 400)
     b = sdo("malware", "graded-b")
+    assert api.post(api.alpha, "community", bundle(b, name="b")).json()["grading"] == {
+        "reliability": "B", "credibility": 2, "handling": None}
     own = sdo("malware", "graded-own", extensions={EXTENSION_ID: {"extension_type": "property-extension",
                                                                     "reliability": "A", "credibility": 1}})
-    share(api, api.alpha, "community", b, own)
+    share(api, api.alpha, "community", own)
     ext_b = api.get(api.charlie, f"/objects/{b['id']}").json()["objects"][0]["extensions"][EXTENSION_ID]
     assert (ext_b["reliability"], ext_b["credibility"]) == ("B", 2)
     got_own = api.get(api.charlie, f"/objects/{own['id']}").json()["objects"][0]

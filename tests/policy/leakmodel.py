@@ -65,7 +65,7 @@ BUILTIN: dict[str, int] = {
 
 # The Pacte grading extension as docs/extension.md writes it out (not imported from pacte.stix.extension).
 EXTENSION = "extension-definition--b04de1b4-9772-4973-97ae-2b7fc0efeea4"
-DEFAULT_GRADING = ("F", 6)  # Admiralty "cannot be judged": what a member shares with until it sets a default
+DEFAULT_GRADING = ("F", 6)  # Admiralty "cannot be judged": the parts an object grading itself partly leaves out
 
 
 def content_sha(obj: Any) -> str:
@@ -76,13 +76,16 @@ def content_sha(obj: Any) -> str:
 def served(sent: dict[str, Any]) -> dict[str, Any]:
     """Return the object the hub stores and serves for ``sent`` (score aside): its grading in the Pacte extension.
 
-    An object whose own extension body sets reliability and credibility is kept as sent; otherwise the
-    parts it leaves out are the member's default (F6: the machine never sets one).
+    The machine's members never set a default grading: an object that grades nothing is kept as sent (an
+    ungraded object means F6), as is one whose own extension body sets reliability and credibility;
+    otherwise the parts it leaves out are F6's.
     """
     out = copy.deepcopy(sent)
     exts = out.get("extensions")
     body = exts.get(EXTENSION) if isinstance(exts, dict) else None
-    if isinstance(body, dict) and body.get("reliability") is not None and body.get("credibility") is not None:
+    if not isinstance(body, dict) or not any(body.get(k) is not None for k in ("reliability", "credibility", "handling")):
+        return out
+    if body.get("reliability") is not None and body.get("credibility") is not None:
         return out
     merged = {**(body if isinstance(body, dict) else {}), "extension_type": "property-extension"}
     merged["reliability"] = merged.get("reliability") or DEFAULT_GRADING[0]
@@ -98,6 +101,10 @@ def strip_score(obj: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
         return obj, None
     out = copy.deepcopy(obj)
     score = out["extensions"][EXTENSION].pop("score")
+    if out["extensions"][EXTENSION] == {"extension_type": "property-extension"}:  # ungraded: the score's own body
+        del out["extensions"][EXTENSION]
+        if not out["extensions"]:
+            del out["extensions"]
     return out, score
 
 

@@ -119,7 +119,7 @@ def expected_scores(model: Model, reader: int, obj: dict[str, Any]) -> set[int]:
     between its value at age 0 and at the age of the hub's whole history (``model.elapsed``).
     """
     t = model.tally(reader, str(obj["id"]))
-    body = obj["extensions"][EXTENSION]
+    body = (obj.get("extensions") or {}).get(EXTENSION) or {"reliability": "F", "credibility": 6}  # ungraded: F6
     confidence = obj.get("confidence")
     inputs = ScoreInputs(sources=max(t.sources, 1), false_positives=t.false_positive + t.anonymous_false_positive,
                          grading=Grading(body["reliability"], body["credibility"], body.get("handling")),

@@ -117,7 +117,11 @@ def version_seen(obj: Any) -> VersionSeen:
     """Return the (id, modified, content hash) key of one delivered STIX object."""
     body = (obj.get("extensions") or {}).get(EXTENSION) if isinstance(obj, dict) else None
     if isinstance(body, dict) and "score" in body:  # exports score indicators per reader: the content is the rest
-        obj = {**obj, "extensions": {**obj["extensions"], EXTENSION: {k: v for k, v in body.items() if k != "score"}}}
+        rest = {k: v for k, v in body.items() if k != "score"}
+        exts = {k: v for k, v in obj["extensions"].items() if k != EXTENSION}
+        if rest != {"extension_type": "property-extension"}:  # else: an ungraded indicator, its body held the score
+            exts[EXTENSION] = rest
+        obj = {k: v for k, v in obj.items() if k != "extensions"} | ({"extensions": exts} if exts else {})
     digest = hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return str(obj["id"]).lower(), str(obj.get("modified", "")), digest
 

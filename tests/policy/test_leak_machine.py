@@ -178,10 +178,7 @@ class LeakMachine(RuleBasedStateMachine):
                          self.store.collection_by_name(f"private:{org.name}").uuid)  # type: ignore[union-attr]
         ident = self.store.query(ObjectQuery(reader=org.org_id, ids=[org.identity_id])).items
         assert len(ident) == 1
-        sent = orjson.loads(ident[0].doc)  # as the hub sent it: without the grading it stored it with
-        del sent["extensions"][EXTENSION]
-        if not sent["extensions"]:
-            del sent["extensions"]
+        sent = orjson.loads(ident[0].doc)  # as the hub sent it (ungraded: stored as sent)
         outcome = m.share(org.org_id, "community", [sent])
         assert outcome == [Outcome(True)]
         _, secret = hm.new_token(self.store, self.hub.ids, self.hub.clock, org, Role.ADMIN, "machine")
