@@ -23,7 +23,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from pacte.store.ledger import CHANNELS
@@ -42,6 +42,8 @@ class Recorder:
 
     def __init__(self, now: Callable[[], datetime]) -> None:
         self._now = now
+        self._today: date | None = None
+        self._today_key = ""
         self._counts: dict[Key, int] = {}
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
@@ -55,17 +57,28 @@ class Recorder:
     def add(self, reader: int, channel: str, producers: Mapping[int, int] | Mapping[str, int]
             | Mapping[int | str, int]) -> None:
         """Count objects handed to ``reader`` on ``channel``: {producer id (or name): how many}."""
+        self.add_all(reader, channel, (producers,))
+
+    def add_all(self, reader: int, channel: str, batches: Iterable[Mapping[int, int] | Mapping[str, int]
+                | Mapping[int | str, int]]) -> None:
+        """Count several batches handed to ``reader`` on ``channel`` at once (a stream's pending chunks)."""
         if channel not in CHANNELS:
             raise ValueError(f"unknown channel {channel!r}")
-        if not producers:
-            return
-        day = self._now().astimezone(UTC).strftime("%Y-%m-%d")
+        day = self._day()
         with self._lock:
             counts = self._counts
-            for producer, n in producers.items():
-                if producer and n:
-                    key = (day, reader, channel, producer)
-                    counts[key] = counts.get(key, 0) + n
+            for producers in batches:
+                for producer, n in producers.items():
+                    if producer and n:
+                        key = (day, reader, channel, producer)
+                        counts[key] = counts.get(key, 0) + n
+
+    def _day(self) -> str:
+        """Return today's date (UTC) as the ledger keys it; formatted once a day, not once a send."""
+        today = self._now().astimezone(UTC).date()
+        if today != self._today:
+            self._today, self._today_key = today, today.isoformat()
+        return self._today_key
 
     def pending(self) -> dict[Key, int]:
         """Return a copy of the counts not yet flushed."""

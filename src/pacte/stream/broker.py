@@ -310,7 +310,7 @@ class Broker:
                     self.wake()
                 else:
                     body = b"".join(c[0] for c in sub.pending) if len(sub.pending) > 1 else sub.pending[0][0]
-                    self.hub.ledger.add(sub.org_id, "stream", sum((c[4] for c in sub.pending), Counter()))
+                    self.hub.ledger.add_all(sub.org_id, "stream", [c[4] for c in sub.pending])
                     sub.sent, sub.last = sub.pending[-1][1], sub.pending[-1][3]
                     sub.sent_pages += sub.queued_pages
                     sub.queued_pages.clear()
