@@ -64,10 +64,7 @@ def search(
 ) -> Response:
     """Return readable objects holding the value or a correlated one, each with why it matched and its score."""
     hub = hub_of(request)
-    producer_id: int | None = None
-    if producer is not None:
-        org = hub.store.org_by_name(producer)
-        producer_id = org.org_id if org else -1
+    producer_id = hub.producer_filter(producer)
     coll = hub.collection_for(p.org, collection).cid if collection else None
     filters = Filters(tuple(type or ()), producer_id, coll, time_key(seen_after, "seen_after"),
                       time_key(seen_before, "seen_before"))

@@ -198,10 +198,7 @@ def list_objects(
 ) -> Response:
     """Return one page of readable objects, in added order, with filters."""
     hub = hub_of(request)
-    producer_id: int | None = None
-    if producer is not None:
-        org = hub.store.org_by_name(producer)
-        producer_id = org.org_id if org else -1
+    producer_id = hub.producer_filter(producer)
     coll = hub.collection_for(p.org, collection).cid if collection else None
     cursors = hub.positions_of(Surface.OBJECTS, p.org)
     q = ObjectQuery(reader=p.org.org_id, collection=coll, types=type or [], producer=producer_id,

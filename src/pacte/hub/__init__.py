@@ -85,6 +85,13 @@ class Hub:
             raise NotFound(f"no collection {key!r}")
         return coll
 
+    def producer_filter(self, name: str | None) -> int | None:
+        """Return the org id a ``producer`` filter names (None: no filter; an unknown name matches nothing)."""
+        if name is None:
+            return None
+        org = self.store.org_by_name(name)
+        return org.org_id if org else -1
+
     def can_write(self, principal: Principal, coll: Collection) -> bool:
         """Return True if the caller may share into the collection."""
         return principal.role.may_write and self.store.is_member(coll.cid, principal.org.org_id)
