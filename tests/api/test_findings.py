@@ -110,6 +110,10 @@ def test_benign_values_are_never_correlated(api: Api) -> None:
     share(api, api.bravo, "community", b, d)
     assert correlated(api, api.charlie, a["id"]) == {}
     assert correlated(api, api.charlie, c["id"]) == {}
+    # a search for a benign value still lists the objects holding exactly it, and nothing linked to it
+    found = api.get(api.charlie, "/search", value="8.8.8.8").json()["results"]
+    assert sorted(r["id"] for r in found) == sorted([a["id"], b["id"]])
+    assert api.get(api.charlie, "/search", value="8.8.8.0/24").json()["results"] == []
 
 
 def test_a_value_over_the_limit_is_noisy_and_not_expanded(api: Api) -> None:

@@ -422,20 +422,25 @@ class Model:
 
     # ----------------------------------------------------------------- correlations and sightings
     def linked(self, reader: int, keys: tuple[str, ...], exclude: str | None = None, types: tuple[str, ...] = (),
-               producer: int | None = None) -> dict[str, tuple[str, set[tuple[str, str, str]]]]:
+               producer: int | None = None, holders_of_benign: bool = False,
+               ) -> dict[str, tuple[str, set[tuple[str, str, str]]]]:
         """Return, per object id, its type and the (value, matched, reason) triples linking it to ``keys``.
 
         Every readable version (any line, any version) holding a key related to a source key counts,
         except versions of ``exclude`` (and, with the search filters, versions of other types or producers);
-        benign keys never link, on either side.
+        benign keys never link, on either side, except that a search (``holders_of_benign``) lists the
+        holders of exactly a benign value it was asked for ("same-value").
         """
         sources = [k for k in keys if not is_benign(k)]
+        exact = {k for k in keys if holders_of_benign and is_benign(k)}
         out: dict[str, tuple[str, set[tuple[str, str, str]]]] = {}
         for v in self.versions:
             if v.oid == exclude or not self.readable(v, reader) or (types and v.otype not in types) or (
                     producer is not None and v.producer != producer):
                 continue
             for m in keys_of(v.obj):
+                if m in exact:
+                    out.setdefault(v.oid, (v.otype, set()))[1].add((display(m), display(m), "same-value"))
                 if is_benign(m):
                     continue
                 for k in sources:

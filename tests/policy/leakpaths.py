@@ -375,7 +375,8 @@ class Reader:
         if producer is not None:
             params["producer"] = producer[0]
         data = self._json(tag, "/api/v1/search", params)
-        linked = m.linked(self.member, keys, types=types, producer=None if producer is None else producer[1])
+        linked = m.linked(self.member, keys, types=types, producer=None if producer is None else producer[1],
+                          holders_of_benign=True)
         want = []
         for oid, (otype, ms) in sorted(linked.items()):
             latest = m.select(self.member, "last", versions=[v for v in m.versions if v.oid == oid])

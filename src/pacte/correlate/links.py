@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pacte.correlate.benign import is_benign
-from pacte.correlate.probes import probes, reason_for
+from pacte.correlate.probes import Probe, probes, reason_for
 from pacte.stix.values import display
 from pacte.store.base import Store
 
@@ -74,13 +74,19 @@ class Links:
 
 
 def find(store: Store, reader: int, keys: Iterable[str], limit: int, exclude_id: str | None = None,
-         filters: Filters = Filters()) -> Links:
-    """Return the objects ``reader`` may read that hold one of ``keys`` or a value linked to one."""
+         filters: Filters = Filters(), holders_of_benign: bool = False) -> Links:
+    """Return the objects ``reader`` may read that hold one of ``keys`` or a value linked to one.
+
+    ``holders_of_benign``: a benign key still finds the objects holding exactly it (a search for 8.8.8.8
+    lists them), never a linked value; without it a benign key finds nothing (it is never correlated).
+    """
     found: dict[str, Linked] = {}
     noisy: list[Noisy] = []
     for key in sorted(set(keys)):
         shown = display(key)
         plan = probes(key)  # none for a benign key; benign exact keys are not among them
+        if not plan and holders_of_benign and is_benign(key):
+            plan = [Probe(key, "same-value")]
         exact = [p.key for p in plan if p.upper is None]
         # one policy-bound look-up tells which exact probes hold anything the reader may read (an address
         # makes up to 114 of them, nearly all empty); only those are read one by one, with their limit
@@ -92,7 +98,7 @@ def find(store: Store, reader: int, keys: Iterable[str], limit: int, exclude_id:
             rows = store.probe(reader, probe.key, probe.upper, limit + 1, exclude_id, filters.types,
                                filters.producer, filters.collection, filters.seen_after, filters.seen_before)
             labelled = [(r, probe.reason if probe.upper is None else reason_for(key, r.key)) for r in rows]
-            hits = [(r, why) for r, why in labelled if why is not None and not is_benign(r.key)]
+            hits = [(r, why) for r, why in labelled if why is not None and (r.key == key or not is_benign(r.key))]
             if len(hits) > limit:
                 noisy.append(Noisy(shown, probe.reason, limit))
                 continue

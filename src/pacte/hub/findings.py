@@ -70,7 +70,7 @@ def search(store: Store, reader: int, value: str, filters: Filters, limit: int, 
     if not keys:
         raise InvalidInput("nothing to search for", [Detail(
             reason="not an IP address or network, domain, URL, e-mail address or file hash", field="value")])
-    links = find(store, reader, keys, limit, filters=filters)
+    links = find(store, reader, keys, limit, filters=filters, holders_of_benign=True)
     ids = [x.id for x in links.items]
     docs = latest_of(store, reader, ids)
     counts = tallies(store, reader, ids)
