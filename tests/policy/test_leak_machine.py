@@ -651,15 +651,7 @@ def test_injected_bug_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
         return clauses.Clause(grant.sql.replace(f"m{c}.org_id = ?", f"m{c}.org_id = m{c}.org_id OR ? = 0"), grant.params)
 
     monkeypatch.setattr(clauses, "share_grants", leaky)
-    monkeypatch.setitem(SCHEDULE, "push", 0)
-    steps = STATS["steps"]
-    with pytest.raises(BaseException) as caught:
-        run_state_machine_as_test(machine_for("sqlite"), settings=settings(
-            max_examples=50, stateful_step_count=40, deadline=None, suppress_health_check=list(HealthCheck),
-            print_blob=False, database=None, phases=[Phase.generate]))
-    errors = caught.value.exceptions if isinstance(caught.value, BaseExceptionGroup) else [caught.value]
-    assert any(isinstance(e, Leak) for e in errors), errors
-    assert STATS["steps"] - steps < 50 * 40
+    _leaks_of_a_short_run(monkeypatch)  # it asserts the leaks were caught
 
 
 def test_injected_correlation_bug_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -677,6 +669,12 @@ def test_injected_correlation_bug_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
         return "1 = 1" + where[len(seen.sql):], params[len(seen.params):]
 
     monkeypatch.setattr(correlations, "_matching", leaky)
+    leaks = _leaks_of_a_short_run(monkeypatch)
+    assert any(path in str(e) for e in leaks for path in ("correlations", "search", "indicator score")), leaks
+
+
+def _leaks_of_a_short_run(monkeypatch: pytest.MonkeyPatch) -> list[Leak]:
+    """Run the SQLite machine (no push paths) for at most 50 x 40 steps; return the leaks it must have raised."""
     monkeypatch.setitem(SCHEDULE, "push", 0)
     steps = STATS["steps"]
     with pytest.raises(BaseException) as caught:
@@ -686,5 +684,5 @@ def test_injected_correlation_bug_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
     errors = caught.value.exceptions if isinstance(caught.value, BaseExceptionGroup) else [caught.value]
     leaks = [e for e in errors if isinstance(e, Leak)]
     assert leaks, errors
-    assert any(path in str(e) for e in leaks for path in ("correlations", "search", "indicator score")), leaks
     assert STATS["steps"] - steps < 50 * 40
+    return leaks

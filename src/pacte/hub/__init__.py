@@ -145,12 +145,7 @@ class Hub:
                     refs.update(v for v in value if isinstance(v, str))
             if isinstance(obj.get("created_by_ref"), str):
                 refs.add(obj["created_by_ref"])
-        out: list[StoredObject] = []
-        ordered = sorted({r.lower() for r in refs})
-        for i in range(0, len(ordered), 500):
-            q = ObjectQuery(reader=org.org_id, ids=ordered[i:i + 500], limit=10_000)
-            out.extend(self.store.query(q).items)
-        return out
+        return list(findings.latest_of(self.store, org.org_id, [r.lower() for r in refs]).values())
 
     def export(self, org: Org, types: Sequence[str] = (), versions: str = "last") -> Iterator[StoredObject]:
         """Yield everything the member may read (latest versions by default), indicators scored for it."""
